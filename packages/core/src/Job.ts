@@ -1,0 +1,234 @@
+/**
+ * The job as hosts and clients see it (DESIGN §2), its Schemas, and the conversion from the store's encoded row.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import type { JobRow } from "./JobStore.js"
+
+/** The nine statuses of a job. */
+export const JobStatus = Schema.Literal(
+  "CREATED",
+  "QUEUED",
+  "RUNNING",
+  "PAUSED",
+  "CANCELLING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELLED",
+  "TIMED_OUT"
+)
+/** The nine statuses of a job. */
+export type JobStatus = typeof JobStatus.Type
+
+/** Every status, in lifecycle order. */
+export const statuses: ReadonlyArray<JobStatus> = JobStatus.literals
+
+/** Statuses a job never leaves except by an explicit retry. */
+export const terminalStatuses: ReadonlyArray<JobStatus> = ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
+
+/** Statuses that are not terminal. */
+export const activeStatuses: ReadonlyArray<JobStatus> = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "CANCELLING"]
+
+/** Whether a status is terminal. */
+export const isTerminal = (status: JobStatus): boolean =>
+  status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED" || status === "TIMED_OUT"
+
+/** Why a terminal status was reached. */
+export const TerminalReason = Schema.Literal("error", "timeout", "expired", "stalled", "user", "threshold")
+/** Why a terminal status was reached. */
+export type TerminalReason = typeof TerminalReason.Type
+
+/** A timestamp exactly `YYYY-MM-DDTHH:mm:ss.sssZ` (UTC, milliseconds), so timestamps sort as strings. */
+export const Timestamp = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+  Schema.annotations({ identifier: "Timestamp", description: "UTC time as YYYY-MM-DDTHH:mm:ss.sssZ" })
+)
+
+/** Formats epoch milliseconds as a {@link Timestamp}. */
+export const formatTime = (millis: number): string => new Date(millis).toISOString()
+
+/** Formats nullable epoch milliseconds. */
+export const formatTimeOrNull = (millis: number | null): string | null => (millis === null ? null : formatTime(millis))
+
+/** Parses a time given by a client (any ISO 8601 form `Date` accepts) into epoch milliseconds, or `undefined`. */
+export const parseTime = (text: string): number | undefined => {
+  const millis = Date.parse(text)
+  return Number.isFinite(millis) ? millis : undefined
+}
+
+/** The status of one stage of a job. Never derived from its progress, nor the reverse. */
+export const StageStatus = Schema.Literal("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED")
+/** The status of one stage of a job. */
+export type StageStatus = typeof StageStatus.Type
+
+/** One reported value of a stage (Antenna's stage params). */
+export const StageParam = Schema.Struct({
+  key: Schema.String,
+  name: Schema.String,
+  category: Schema.String,
+  value: Schema.Unknown
+})
+/** One reported value of a stage. */
+export type StageParam = typeof StageParam.Type
+
+/** A declared stage's live state. */
+export const Stage = Schema.Struct({
+  key: Schema.String,
+  name: Schema.String,
+  status: StageStatus,
+  progress: Schema.Number,
+  params: Schema.Array(StageParam)
+})
+/** A declared stage's live state. */
+export type Stage = typeof Stage.Type
+
+/** Item counters (Modzy's total/pending/completed/failed). */
+export const ItemCounts = Schema.Struct({
+  total: Schema.Number,
+  pending: Schema.Number,
+  completed: Schema.Number,
+  failed: Schema.Number
+})
+/** Item counters. */
+export type ItemCounts = typeof ItemCounts.Type
+
+/** Progress of a job (DESIGN §4.2). */
+export const Progress = Schema.Struct({
+  summary: Schema.Struct({ status: JobStatus, progress: Schema.Number }),
+  stages: Schema.Array(Stage),
+  items: Schema.NullOr(ItemCounts)
+})
+/** Progress of a job. */
+export type Progress = typeof Progress.Type
+
+/** The last error of a job. */
+export const JobError = Schema.Struct({
+  message: Schema.String,
+  tag: Schema.optional(Schema.String),
+  at: Timestamp
+})
+/** The last error of a job. */
+export type JobError = typeof JobError.Type
+
+/** The lease a worker holds on a running job; read-only. */
+export const Lease = Schema.Struct({ workerId: Schema.String, expiresAt: Timestamp })
+
+/** A job as the engine returns it. */
+export const Job = Schema.Struct({
+  id: Schema.String,
+  type: Schema.String,
+  name: Schema.String,
+  queue: Schema.String,
+  owner: Schema.NullOr(Schema.String),
+  idempotencyKey: Schema.NullOr(Schema.String),
+  status: JobStatus,
+  terminalReason: Schema.NullOr(TerminalReason),
+  priority: Schema.Int,
+  params: Schema.Unknown,
+  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  tags: Schema.Array(Schema.String),
+  batchId: Schema.NullOr(Schema.String),
+  callbackUrl: Schema.NullOr(Schema.String),
+  attempt: Schema.Int,
+  maxAttempts: Schema.Int,
+  timeoutMs: Schema.NullOr(Schema.Int),
+  deadline: Schema.NullOr(Timestamp),
+  runAt: Timestamp,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  queuedAt: Schema.NullOr(Timestamp),
+  startedAt: Schema.NullOr(Timestamp),
+  finishedAt: Schema.NullOr(Timestamp),
+  queueTimeMs: Schema.NullOr(Schema.Number),
+  durationMs: Schema.NullOr(Schema.Number),
+  progress: Progress,
+  lastError: Schema.NullOr(JobError),
+  resultId: Schema.NullOr(Schema.String),
+  lease: Schema.NullOr(Lease)
+}).annotations({ identifier: "Job" })
+/** A job as the engine returns it. */
+export type Job = typeof Job.Type
+
+/** A log line of a job. */
+export const LogLevel = Schema.Literal("info", "warn", "error")
+/** A log line's level. */
+export type LogLevel = typeof LogLevel.Type
+
+/** One log entry. `id` is the cursor position (store-assigned, increasing per store). */
+export const LogEntry = Schema.Struct({
+  id: Schema.String,
+  at: Timestamp,
+  level: LogLevel,
+  message: Schema.String
+}).annotations({ identifier: "LogEntry" })
+/** One log entry. */
+export type LogEntry = typeof LogEntry.Type
+
+/** A stored result. */
+export const JobResult = Schema.Struct({
+  id: Schema.String,
+  jobId: Schema.String,
+  createdAt: Timestamp,
+  value: Schema.Unknown
+}).annotations({ identifier: "JobResult" })
+/** A stored result. */
+export type JobResult = typeof JobResult.Type
+
+const parseJson = (text: string | null, fallback: unknown): unknown => {
+  if (text === null) return fallback
+  try {
+    return JSON.parse(text)
+  } catch {
+    // a corrupted column must never crash a read; the raw text is shown instead
+    return text
+  }
+}
+
+const emptyProgress = (status: JobStatus): Progress => ({ summary: { status, progress: 0 }, stages: [], items: null })
+
+/** Builds the public job from the store's encoded row. Never throws, even on corrupted JSON columns. */
+export const fromRow = (row: JobRow): Job => {
+  const progress = parseJson(row.progress, null) as Progress | null
+  const metadata = parseJson(row.metadata, {})
+  const lastError = parseJson(row.lastError, null)
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    queue: row.queue,
+    owner: row.owner,
+    idempotencyKey: row.idempotencyKey,
+    status: row.status,
+    terminalReason: row.terminalReason,
+    priority: row.priority,
+    params: parseJson(row.params, null),
+    metadata: typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {},
+    tags: row.tags,
+    batchId: row.batchId,
+    callbackUrl: row.callbackUrl,
+    attempt: row.attempt,
+    maxAttempts: row.maxAttempts,
+    timeoutMs: row.timeoutMs,
+    deadline: formatTimeOrNull(row.deadline),
+    runAt: formatTime(row.runAt),
+    createdAt: formatTime(row.createdAt),
+    updatedAt: formatTime(row.updatedAt),
+    queuedAt: formatTimeOrNull(row.queuedAt),
+    startedAt: formatTimeOrNull(row.startedAt),
+    finishedAt: formatTimeOrNull(row.finishedAt),
+    queueTimeMs: row.startedAt !== null && row.queuedAt !== null ? row.startedAt - row.queuedAt : null,
+    durationMs: row.finishedAt !== null && row.startedAt !== null ? row.finishedAt - row.startedAt : null,
+    progress:
+      progress !== null && typeof progress === "object" && "summary" in progress
+        ? { ...progress, summary: { ...progress.summary, status: row.status } }
+        : emptyProgress(row.status),
+    lastError:
+      lastError !== null && typeof lastError === "object" ? (lastError as JobError) : lastError === null ? null : { message: String(lastError), at: formatTime(row.updatedAt) },
+    resultId: row.resultId,
+    lease:
+      row.leaseOwner !== null && row.leaseExpiresAt !== null
+        ? { workerId: row.leaseOwner, expiresAt: formatTime(row.leaseExpiresAt) }
+        : null
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The `JobStore` port: the only thing a store implements. It sees encoded rows only (JSON columns as text, times as
+ * epoch milliseconds); core does every Schema decode and every rule that is not about storage.
+ *
+ * Every method takes one readonly options object. Every method that writes takes `now` (epoch ms, read by core from
+ * Effect's `Clock`), so `TestClock` drives every store alike. Every status write is a compare-and-set: a write whose
+ * guard matches nothing changes nothing and reports so.
+ *
+ * Rules every store keeps (the conformance suite in `@jobloom/core/testing` checks each one):
+ * - **Callbacks are durable.** Any write that moves a job with a non-null `callbackUrl` into a terminal status
+ *   (`update`, `settle`, `rescue`, `expire`) inserts a pending callback in the same transaction.
+ * - **Deletes cascade.** Deleting a job deletes its logs, its result and its pending callbacks.
+ * - **Signals are hints.** `subscribe` may drop or merge signals; workers also poll. A store says with
+ *   `crossProcessSignals` whether writes made by other processes reach its subscribers.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type { JobStatus, LogLevel, TerminalReason } from "./Job.js"
+
+/** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
+export interface JobRow {
+  readonly id: string
+  readonly type: string
+  readonly name: string
+  readonly queue: string
+  readonly owner: string | null
+  /** Unique among non-terminal jobs (enforced by the store). */
+  readonly idempotencyKey: string | null
+  readonly status: JobStatus
+  readonly terminalReason: TerminalReason | null
+  readonly priority: number
+  /** JSON text. */
+  readonly params: string
+  /** JSON text of an object. */
+  readonly metadata: string
+  readonly tags: ReadonlyArray<string>
+  readonly batchId: string | null
+  readonly callbackUrl: string | null
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly timeoutMs: number | null
+  readonly deadline: number | null
+  readonly runAt: number
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly queuedAt: number | null
+  readonly startedAt: number | null
+  readonly finishedAt: number | null
+  /** JSON text of `Progress`. */
+  readonly progress: string
+  /** JSON text of `JobError`, or null. */
+  readonly lastError: string | null
+  readonly resultId: string | null
+  readonly leaseOwner: string | null
+  readonly leaseExpiresAt: number | null
+}
+
+/** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
+export type JobPatch = Partial<Omit<JobRow, "id" | "type" | "createdAt" | "updatedAt" | "batchId">>
+
+/** The outcome of inserting one job. */
+export interface InsertOutcome {
+  readonly row: JobRow
+  /** False when the job's `idempotencyKey` was already held by a non-terminal job; `row` is then that job. */
+  readonly inserted: boolean
+}
+
+/** Filters shared by list, stats and bulk delete. Every given field must match (AND); empty arrays match nothing. */
+export interface JobFilter {
+  readonly ids?: ReadonlyArray<string>
+  readonly statuses?: ReadonlyArray<JobStatus>
+  readonly types?: ReadonlyArray<string>
+  readonly queues?: ReadonlyArray<string>
+  readonly owner?: string
+  /** The job's tags contain this tag. */
+  readonly tag?: string
+  readonly batchId?: string
+  /** Case-insensitive substring of the name or of the params JSON text. */
+  readonly q?: string
+  /** `createdAt > createdAfter`. */
+  readonly createdAfter?: number
+  /** `createdAt < createdBefore`. */
+  readonly createdBefore?: number
+  /** `finishedAt < finishedBefore` (jobs with no `finishedAt` never match). */
+  readonly finishedBefore?: number
+}
+
+/** The columns a list may sort by. */
+export type SortKey = "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "priority" | "name"
+
+/**
+ * A keyset position: the sort value and id of the last row of the previous page.
+ * Null times sort as -1 (so they come last in `desc`, first in `asc`); ties break by id in the same direction.
+ */
+export interface ListCursor {
+  readonly value: number | string
+  readonly id: string
+}
+
+/** Options of `list`. */
+export interface ListOptions {
+  readonly filter: JobFilter
+  readonly sort: SortKey
+  readonly order: "asc" | "desc"
+  /** 1 or more; the store returns at most this many rows. */
+  readonly limit: number
+  readonly cursor: ListCursor | null
+  /** Count every row that matches the filter (ignoring cursor and limit). */
+  readonly withTotal: boolean
+}
+
+/** A page of jobs. `nextCursor` is null on the last page. */
+export interface ListPage {
+  readonly rows: ReadonlyArray<JobRow>
+  readonly nextCursor: ListCursor | null
+  readonly total: number | null
+}
+
+/** Options of `claim`. */
+export interface ClaimOptions {
+  readonly workerId: string
+  readonly now: number
+  readonly leaseMs: number
+  /** How many jobs at most (the worker's free slots). */
+  readonly limit: number
+  /** Claim only from these queues. */
+  readonly queues: ReadonlyArray<string>
+  /** Limits on RUNNING + CANCELLING jobs per type, across every worker of the store. */
+  readonly typeLimits: Readonly<Record<string, number>>
+  /** Limits on RUNNING + CANCELLING jobs per queue, across every worker of the store. */
+  readonly queueLimits: Readonly<Record<string, number>>
+}
+
+/**
+ * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker
+ * and whose status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always
+ * becomes CANCELLED (`user`), whatever the settlement says (a late success never overwrites a cancel). Every
+ * settlement clears the lease and sets `progress` when given.
+ */
+export type Settlement =
+  /** RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set; the result row is inserted in the same transaction. */
+  | {
+      readonly _tag: "Complete"
+      readonly id: string
+      readonly progress: string | null
+      readonly result: { readonly id: string; readonly value: string } | null
+    }
+  /** RUNNING → QUEUED with `runAt`, `lastError` set (the attempt is spent). */
+  | {
+      readonly _tag: "Retry"
+      readonly id: string
+      readonly runAt: number
+      readonly lastError: string
+      readonly progress: string | null
+    }
+  /** RUNNING → `status` (FAILED or TIMED_OUT) with `terminalReason`, `lastError`, `finishedAt` = now. */
+  | {
+      readonly _tag: "Fail"
+      readonly id: string
+      readonly status: "FAILED" | "TIMED_OUT"
+      readonly reason: TerminalReason
+      readonly lastError: string
+      readonly progress: string | null
+    }
+  /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
+  | { readonly _tag: "Cancelled"; readonly id: string; readonly progress: string | null }
+  /** RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. */
+  | { readonly _tag: "Release"; readonly id: string; readonly progress: string | null }
+
+/** A status change the store made. */
+export interface StatusChange {
+  readonly id: string
+  readonly status: JobStatus
+}
+
+/** A log line as stored. `id` is assigned by the store and increases with insertion order. */
+export interface LogRow {
+  readonly id: string
+  readonly jobId: string
+  readonly at: number
+  readonly level: LogLevel
+  readonly message: string
+}
+
+/** A log line to append. */
+export type NewLog = Omit<LogRow, "id">
+
+/** A stored result: `value` is JSON text. */
+export interface ResultRow {
+  readonly id: string
+  readonly jobId: string
+  readonly value: string
+  readonly createdAt: number
+}
+
+/** A pending callback delivery, captured at the terminal write. */
+export interface CallbackRow {
+  readonly id: string
+  readonly jobId: string
+  readonly url: string
+  readonly status: JobStatus
+  readonly terminalReason: TerminalReason | null
+  readonly resultId: string | null
+  readonly finishedAt: number | null
+  /** Deliveries tried so far. */
+  readonly attempts: number
+}
+
+/** Count of jobs with one type and status. */
+export interface StatsRow {
+  readonly type: string
+  readonly status: JobStatus
+  readonly count: number
+}
+
+/** A hint published to subscribers. */
+export type StoreSignal =
+  /** Jobs may have become claimable in this queue (insert, run, resume, retry, release, rescue). */
+  | { readonly _tag: "Enqueued"; readonly queue: string }
+  /** A job's status was changed by `update`, `expire` or `rescue` (not by `claim` or `settle`). */
+  | { readonly _tag: "Changed"; readonly id: string; readonly status: JobStatus }
+
+/** The store's single infrastructure error; `SqlError` never leaves a store package. */
+export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStoreError", {
+  reason: Schema.Literal("Unavailable", "Conflict", "Corrupt", "Unknown"),
+  message: Schema.String
+}) {}
+
+/** The port. */
+export interface JobStore {
+  /** Whether writes of other processes reach `subscribe` (Postgres: yes; SQLite, memory: no). */
+  readonly crossProcessSignals: boolean
+
+  /**
+   * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job (in the
+   * store or earlier in the same call) is not inserted; its outcome carries the holder with `inserted: false`.
+   * Outcomes are in input order.
+   */
+  readonly insert: (options: { readonly jobs: ReadonlyArray<JobRow> }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
+
+  /** One job by id. */
+  readonly get: (options: { readonly id: string }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
+
+  /** A page of jobs: filter first, then keyset paging by (sort value, id). */
+  readonly list: (options: ListOptions) => Effect.Effect<ListPage, JobStoreError>
+
+  /**
+   * The guarded write behind every user action (run, cancel, pause, resume, retry, edit): sets `patch` and
+   * `updatedAt = now` only when the job's status is one of `from`. Returns the row after the write, or None when
+   * the job is missing or its status is not in `from`. Publishes `Changed` when the status changed, and `Enqueued`
+   * when the job became QUEUED.
+   */
+  readonly update: (options: {
+    readonly id: string
+    readonly from: ReadonlyArray<JobStatus>
+    readonly patch: JobPatch
+    readonly now: number
+  }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
+
+  /**
+   * Claims up to `limit` due jobs (QUEUED, `runAt` <= now, in `queues`) in one transaction, ordered by priority
+   * desc, `runAt` asc, id asc, respecting `typeLimits` and `queueLimits` across all workers. Each claimed job becomes
+   * RUNNING with `attempt` + 1, `startedAt` = now, the lease (`workerId`, now + `leaseMs`), and `updatedAt` = now.
+   * No job is ever claimed by two workers.
+   */
+  readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<JobRow>, JobStoreError>
+
+  /**
+   * Extends the leases the worker still holds on `ids` to now + `leaseMs`. Returns the status of each job the
+   * worker still holds (RUNNING or CANCELLING); an id missing from the answer has been lost (rescued, expired,
+   * deleted).
+   */
+  readonly heartbeat: (options: {
+    readonly workerId: string
+    readonly ids: ReadonlyArray<string>
+    readonly now: number
+    readonly leaseMs: number
+  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+  /** The current status of each existing job among `ids` (read-only; the cross-process cancellation poll). */
+  readonly statuses: (options: { readonly ids: ReadonlyArray<string> }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+  /** Applies settlements in one transaction (see {@link Settlement}). Returns the changes applied; a settlement whose guard failed is absent. */
+  readonly settle: (options: {
+    readonly workerId: string
+    readonly now: number
+    readonly settlements: ReadonlyArray<Settlement>
+  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+  /** Writes progress of jobs the worker holds (status RUNNING or CANCELLING, lease owner `workerId`); others are skipped. */
+  readonly saveProgress: (options: {
+    readonly workerId: string
+    readonly now: number
+    readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+  }) => Effect.Effect<void, JobStoreError>
+
+  /** Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of deleted jobs are dropped. */
+  readonly appendLogs: (options: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }) => Effect.Effect<void, JobStoreError>
+
+  /** A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. */
+  readonly logs: (options: {
+    readonly jobId: string
+    readonly limit: number
+    readonly cursor: string | null
+  }) => Effect.Effect<{ readonly rows: ReadonlyArray<LogRow>; readonly nextCursor: string | null }, JobStoreError>
+
+  /** A result by its id. */
+  readonly getResult: (options: { readonly resultId: string }) => Effect.Effect<Option.Option<ResultRow>, JobStoreError>
+
+  /** Counts by type and status over the jobs matching `filter`; combinations with no job are absent. */
+  readonly stats: (options: { readonly filter: JobFilter }) => Effect.Effect<ReadonlyArray<StatsRow>, JobStoreError>
+
+  /** Deletes one job (with its logs, result and callbacks) when its status is in `from`. True when deleted. */
+  readonly delete: (options: { readonly id: string; readonly from: ReadonlyArray<JobStatus> }) => Effect.Effect<boolean, JobStoreError>
+
+  /** Deletes every job matching `filter` (with logs, results, callbacks). Returns how many jobs. */
+  readonly deleteMany: (options: { readonly filter: JobFilter }) => Effect.Effect<number, JobStoreError>
+
+  /**
+   * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` = now) when
+   * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`).
+   */
+  readonly rescue: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+  /** QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` = now. */
+  readonly expire: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+  /**
+   * Takes up to `limit` pending callbacks due at `now`, hiding each from other takers until now + `leaseMs`
+   * (so a crashed deliverer's callbacks come back).
+   */
+  readonly claimCallbacks: (options: {
+    readonly now: number
+    readonly limit: number
+    readonly leaseMs: number
+  }) => Effect.Effect<ReadonlyArray<CallbackRow>, JobStoreError>
+
+  /** Ends a delivery try: `retryAt` null deletes the callback (delivered or given up); else it is due again then, attempts + 1. */
+  readonly settleCallback: (options: {
+    readonly id: string
+    readonly retryAt: number | null
+    readonly now: number
+  }) => Effect.Effect<void, JobStoreError>
+
+  /** A subscription to the store's signals for the life of the scope. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<StoreSignal>, never, Scope.Scope>
+}
+
+/** The service Tag of the port. */
+export const JobStore = Context.GenericTag<JobStore>("@jobloom/core/JobStore")

@@ -1,0 +1,215 @@
+/**
+ * The engine: every operation on jobs a host or the HTTP router needs. The service Tag is `Jobs`; `Jobs.layer`
+ * builds it over any `JobStore`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { Job, JobResult, LogEntry, LogLevel, Progress, TerminalReason } from "./Job.js"
+import { JobStatus } from "./Job.js"
+import type {
+  BatchNotFound,
+  InvalidInput,
+  InvalidParams,
+  InvalidTransition,
+  JobNotFound,
+  ResultNotFound,
+  UnknownJobType
+} from "./JobError.js"
+import type { JobStoreError, SortKey } from "./JobStore.js"
+import type { StageSpec } from "./JobType.js"
+
+/** A time a client may send: any ISO 8601 date-time. */
+export const TimeInput = Schema.String.pipe(
+  Schema.filter((s) => Number.isFinite(Date.parse(s)) || "must be an ISO 8601 date-time"),
+  Schema.annotations({ identifier: "TimeInput", format: "date-time" })
+)
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
+
+/** The body that creates one job. Every field but `type` overrides the type's default. */
+export const CreateJob = Schema.Struct({
+  type: NonEmpty,
+  params: Schema.optional(Schema.Unknown),
+  name: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
+  queue: Schema.optional(NonEmpty),
+  owner: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
+  priority: Schema.optional(Schema.Int.pipe(Schema.between(-1_000_000, 1_000_000))),
+  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  tags: Schema.optional(Schema.Array(NonEmpty).pipe(Schema.maxItems(100))),
+  runAt: Schema.optional(TimeInput),
+  deadline: Schema.optional(Schema.NullOr(TimeInput)),
+  timeoutMs: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.positive()))),
+  maxAttempts: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
+  callbackUrl: Schema.optional(
+    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" })))
+  ),
+  idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty))
+}).annotations({ identifier: "CreateJob" })
+/** The body that creates one job. */
+export type CreateJob = typeof CreateJob.Type
+
+/** The fields `update` may change while a job is CREATED, QUEUED or PAUSED. */
+export const UpdateJob = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
+  priority: Schema.optional(Schema.Int.pipe(Schema.between(-1_000_000, 1_000_000))),
+  params: Schema.optional(Schema.Unknown),
+  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  tags: Schema.optional(Schema.Array(NonEmpty).pipe(Schema.maxItems(100))),
+  runAt: Schema.optional(TimeInput),
+  deadline: Schema.optional(Schema.NullOr(TimeInput))
+}).annotations({ identifier: "UpdateJob" })
+/** The fields `update` may change. */
+export type UpdateJob = typeof UpdateJob.Type
+
+/** Options of create. */
+export interface CreateOptions {
+  /** QUEUED at once instead of CREATED. */
+  readonly startNow?: boolean
+}
+
+/** Filters of list, stats and bulk delete. Times are ISO strings; every given field must match. */
+export interface JobQuery {
+  readonly statuses?: ReadonlyArray<JobStatus>
+  readonly types?: ReadonlyArray<string>
+  readonly queues?: ReadonlyArray<string>
+  readonly owner?: string
+  readonly tag?: string
+  readonly batchId?: string
+  readonly q?: string
+  readonly createdAfter?: string
+  readonly createdBefore?: string
+  readonly finishedBefore?: string
+}
+
+/** Options of list. */
+export interface ListQuery extends JobQuery {
+  readonly sort?: SortKey
+  readonly order?: "asc" | "desc"
+  /** 1 to 1000, default 50. Out of range is an `InvalidInput`, never clamped. */
+  readonly limit?: number
+  /** An opaque cursor from a previous page. */
+  readonly cursor?: string
+  readonly withTotal?: boolean
+}
+
+/** A page of jobs. */
+export interface JobPage {
+  readonly items: ReadonlyArray<Job>
+  readonly nextCursor: string | null
+  readonly total?: number
+}
+
+/** A page of log lines, newest first. */
+export interface LogPage {
+  readonly items: ReadonlyArray<LogEntry>
+  readonly nextCursor: string | null
+}
+
+/** Counts of jobs. `byStatus` lists all nine statuses, zeros included. */
+export const JobStats = Schema.Struct({
+  total: Schema.Number,
+  byStatus: Schema.Record({ key: JobStatus, value: Schema.Number }),
+  byType: Schema.Record({ key: Schema.String, value: Schema.Record({ key: JobStatus, value: Schema.Number }) })
+}).annotations({ identifier: "JobStats" })
+/** Counts of jobs. */
+export type JobStats = typeof JobStats.Type
+
+/** A batch's counts and overall state. */
+export const BatchSummary = Schema.Struct({
+  batchId: Schema.String,
+  total: Schema.Number,
+  byStatus: Schema.Record({ key: JobStatus, value: Schema.Number }),
+  state: Schema.Literal("RUNNING", "COMPLETED", "FAILED", "PARTIAL_FAILURE")
+}).annotations({ identifier: "BatchSummary" })
+/** A batch's counts and overall state. */
+export type BatchSummary = typeof BatchSummary.Type
+
+/** What `types()` tells of a registered job type. */
+export interface JobTypeInfo {
+  readonly key: string
+  readonly name: string
+  readonly description: string
+  readonly queue: string
+  readonly stages: ReadonlyArray<StageSpec>
+  readonly maxAttempts: number
+  readonly timeoutMs: number | null
+  readonly concurrency: number | null
+  /** JSON Schema of the params. */
+  readonly paramsSchema: unknown
+}
+
+/** A change to a job, published to in-process subscribers (and to SSE clients through the HTTP router). */
+export type JobEvent =
+  | { readonly _tag: "created"; readonly jobId: string; readonly job: Job }
+  | {
+      readonly _tag: "status"
+      readonly jobId: string
+      readonly status: JobStatus
+      readonly terminalReason: TerminalReason | null
+    }
+  | { readonly _tag: "progress"; readonly jobId: string; readonly progress: Progress }
+  | { readonly _tag: "log"; readonly jobId: string; readonly at: string; readonly level: LogLevel; readonly message: string }
+  | { readonly _tag: "deleted"; readonly jobId: string }
+
+/** Errors of actions on one job. */
+export type ActionError = JobNotFound | InvalidTransition | JobStoreError
+
+/** The engine service. */
+export interface Jobs {
+  /** Creates one job; `created` is false when an `idempotencyKey` returned an existing job. */
+  readonly create: (
+    input: CreateJob,
+    options?: CreateOptions
+  ) => Effect.Effect<{ readonly job: Job; readonly created: boolean }, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  /** Creates many jobs atomically, sharing a new `batchId`. */
+  readonly createMany: (
+    inputs: ReadonlyArray<CreateJob>,
+    options?: CreateOptions
+  ) => Effect.Effect<{ readonly batchId: string; readonly jobs: ReadonlyArray<Job> }, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  /** Creates one job QUEUED at once. */
+  readonly enqueue: (input: CreateJob) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  readonly get: (id: string) => Effect.Effect<Job, JobNotFound | JobStoreError>
+  readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidInput | JobStoreError>
+  /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
+  readonly run: (id: string) => Effect.Effect<Job, ActionError>
+  readonly cancel: (id: string) => Effect.Effect<Job, ActionError>
+  readonly retry: (id: string) => Effect.Effect<Job, ActionError>
+  readonly pause: (id: string) => Effect.Effect<Job, ActionError>
+  readonly resume: (id: string) => Effect.Effect<Job, ActionError>
+  readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>
+  /** Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. */
+  readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
+  /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
+  readonly deleteMany: (
+    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore"> & { readonly all?: boolean }
+  ) => Effect.Effect<number, InvalidInput | JobStoreError>
+  /** Newest first; `limit` 1 to 5000, default 100. */
+  readonly logs: (
+    id: string,
+    options?: { readonly limit?: number; readonly cursor?: string }
+  ) => Effect.Effect<LogPage, JobNotFound | InvalidInput | JobStoreError>
+  readonly result: (
+    id: string,
+    options?: { readonly compact?: boolean }
+  ) => Effect.Effect<JobResult, JobNotFound | ResultNotFound | JobStoreError>
+  readonly resultById: (resultId: string, options?: { readonly compact?: boolean }) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
+  readonly jobByResultId: (resultId: string) => Effect.Effect<Job, ResultNotFound | JobStoreError>
+  readonly stats: (query?: JobQuery) => Effect.Effect<JobStats, InvalidInput | JobStoreError>
+  readonly batch: (batchId: string) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
+  readonly types: () => ReadonlyArray<JobTypeInfo>
+  /** Every event from now on, optionally of one job. Subscribed when the stream starts. */
+  readonly events: (options?: { readonly jobId?: string }) => Stream.Stream<JobEvent>
+  /** Subscribes now (for the life of the scope) and returns the stream of events from this moment on. */
+  readonly subscribe: (options?: { readonly jobId?: string }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
+  /** Publishes an event (used by the worker, which shares the engine's event hub). */
+  readonly publish: (event: JobEvent) => Effect.Effect<void>
+}
+
+/** The engine Tag. */
+export const Jobs = Context.GenericTag<Jobs>("@jobloom/core/Jobs")
+

@@ -1,0 +1,26 @@
+/**
+ * jobloom core: the job model and state machine, job-type plugins, the engine, the worker, and the store port.
+ *
+ * @since 0.1.0
+ */
+
+/** The job as clients see it, its Schemas, and conversion from store rows. */
+export * as Job from "./Job.js"
+
+/** The engine's public errors. */
+export * as JobError from "./JobError.js"
+
+/** The state machine of DESIGN §3. */
+export * as JobState from "./JobState.js"
+
+/** The store port. */
+export * as JobStore from "./JobStore.js"
+
+/** Job-type plugins. */
+export * as JobType from "./JobType.js"
+
+/** The engine service. */
+export * as Jobs from "./Jobs.js"
+
+/** The worker. */
+export * as Worker from "./Worker.js"
