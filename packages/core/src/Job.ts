@@ -224,7 +224,11 @@ export const fromRow = (row: JobRow): Job => {
         ? { ...progress, summary: { ...progress.summary, status: row.status } }
         : emptyProgress(row.status),
     lastError:
-      lastError !== null && typeof lastError === "object" ? (lastError as JobError) : lastError === null ? null : { message: String(lastError), at: formatTime(row.updatedAt) },
+      lastError !== null && typeof lastError === "object"
+        ? (lastError as JobError)
+        : lastError === null
+          ? null
+          : { message: String(lastError), at: formatTime(row.updatedAt) },
     resultId: row.resultId,
     lease:
       row.leaseOwner !== null && row.leaseExpiresAt !== null

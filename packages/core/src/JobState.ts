@@ -57,7 +57,13 @@ const table: Table = {
   // edits keep the status; allowed only before the job runs
   edit: { CREATED: "CREATED", QUEUED: "QUEUED", PAUSED: "PAUSED" },
   // delete removes the job; allowed from CREATED and terminal statuses (anything else needs force)
-  delete: { CREATED: "CREATED", SUCCEEDED: "SUCCEEDED", FAILED: "FAILED", CANCELLED: "CANCELLED", TIMED_OUT: "TIMED_OUT" },
+  delete: {
+    CREATED: "CREATED",
+    SUCCEEDED: "SUCCEEDED",
+    FAILED: "FAILED",
+    CANCELLED: "CANCELLED",
+    TIMED_OUT: "TIMED_OUT"
+  },
   enqueue: { CREATED: "QUEUED" },
   claim: { QUEUED: "RUNNING" },
   succeed: { RUNNING: "SUCCEEDED", CANCELLING: "CANCELLED" },

@@ -242,7 +242,9 @@ export interface JobStore {
    * store or earlier in the same call) is not inserted; its outcome carries the holder with `inserted: false`.
    * Outcomes are in input order.
    */
-  readonly insert: (options: { readonly jobs: ReadonlyArray<JobRow> }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
+  readonly insert: (options: {
+    readonly jobs: ReadonlyArray<JobRow>
+  }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
 
   /** One job by id. */
   readonly get: (options: { readonly id: string }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
@@ -284,7 +286,9 @@ export interface JobStore {
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
   /** The current status of each existing job among `ids` (read-only; the cross-process cancellation poll). */
-  readonly statuses: (options: { readonly ids: ReadonlyArray<string> }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+  readonly statuses: (options: {
+    readonly ids: ReadonlyArray<string>
+  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
   /** Applies settlements in one transaction (see {@link Settlement}). Returns the changes applied; a settlement whose guard failed is absent. */
   readonly settle: (options: {
@@ -301,7 +305,10 @@ export interface JobStore {
   }) => Effect.Effect<void, JobStoreError>
 
   /** Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of deleted jobs are dropped. */
-  readonly appendLogs: (options: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }) => Effect.Effect<void, JobStoreError>
+  readonly appendLogs: (options: {
+    readonly entries: ReadonlyArray<NewLog>
+    readonly cap: number
+  }) => Effect.Effect<void, JobStoreError>
 
   /** A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. */
   readonly logs: (options: {
@@ -317,7 +324,10 @@ export interface JobStore {
   readonly stats: (options: { readonly filter: JobFilter }) => Effect.Effect<ReadonlyArray<StatsRow>, JobStoreError>
 
   /** Deletes one job (with its logs, result and callbacks) when its status is in `from`. True when deleted. */
-  readonly delete: (options: { readonly id: string; readonly from: ReadonlyArray<JobStatus> }) => Effect.Effect<boolean, JobStoreError>
+  readonly delete: (options: {
+    readonly id: string
+    readonly from: ReadonlyArray<JobStatus>
+  }) => Effect.Effect<boolean, JobStoreError>
 
   /** Deletes every job matching `filter` (with logs, results, callbacks). Returns how many jobs. */
   readonly deleteMany: (options: { readonly filter: JobFilter }) => Effect.Effect<number, JobStoreError>

@@ -116,7 +116,11 @@ export interface StageHandle {
   /** Sets progress. */
   readonly progress: (value: number) => Effect.Effect<void>
   /** Upserts one param by key; name and category come from the declaration unless given. */
-  readonly param: (key: string, value: unknown, options?: { readonly name?: string; readonly category?: string }) => Effect.Effect<void>
+  readonly param: (
+    key: string,
+    value: unknown,
+    options?: { readonly name?: string; readonly category?: string }
+  ) => Effect.Effect<void>
   /** Status SUCCEEDED and progress 1. */
   readonly complete: Effect.Effect<void>
   /** Status FAILED (progress kept). */
@@ -161,12 +165,24 @@ export interface PromiseJobContext {
     readonly update: (patch: Parameters<StageHandle["update"]>[0]) => void
     readonly start: () => void
     readonly progress: (value: number) => void
-    readonly param: (key: string, value: unknown, options?: { readonly name?: string; readonly category?: string }) => void
+    readonly param: (
+      key: string,
+      value: unknown,
+      options?: { readonly name?: string; readonly category?: string }
+    ) => void
     readonly complete: () => void
     readonly fail: () => void
   }
-  readonly items: { readonly setTotal: (n: number) => void; readonly completed: (n?: number) => void; readonly failed: (n?: number) => void }
-  readonly log: { readonly info: (m: string) => void; readonly warn: (m: string) => void; readonly error: (m: string) => void }
+  readonly items: {
+    readonly setTotal: (n: number) => void
+    readonly completed: (n?: number) => void
+    readonly failed: (n?: number) => void
+  }
+  readonly log: {
+    readonly info: (m: string) => void
+    readonly warn: (m: string) => void
+    readonly error: (m: string) => void
+  }
 }
 
 /** A registered handler, with its requirements already provided. */
@@ -255,10 +271,25 @@ export const toPromiseContext = (context: JobContext, signal: AbortSignal): Prom
 })
 
 /** The failure reason a handler error maps to. */
-export const failureOf = (error: unknown): { readonly message: string; readonly tag?: string; readonly retryable: boolean; readonly reason: TerminalReason } => {
+export const failureOf = (
+  error: unknown
+): {
+  readonly message: string
+  readonly tag?: string
+  readonly retryable: boolean
+  readonly reason: TerminalReason
+} => {
   if (error instanceof JobFailure) {
-    return { message: error.message, tag: "JobFailure", retryable: error.retryable, reason: error.terminalReason ?? "error" }
+    return {
+      message: error.message,
+      tag: "JobFailure",
+      retryable: error.retryable,
+      reason: error.terminalReason ?? "error"
+    }
   }
-  const tag = typeof error === "object" && error !== null && "_tag" in error ? String((error as { _tag: unknown })._tag) : undefined
+  const tag =
+    typeof error === "object" && error !== null && "_tag" in error
+      ? String((error as { _tag: unknown })._tag)
+      : undefined
   return { message: errorMessage(error), ...(tag === undefined ? {} : { tag }), retryable: true, reason: "error" }
 }

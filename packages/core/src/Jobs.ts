@@ -153,7 +153,13 @@ export type JobEvent =
       readonly terminalReason: TerminalReason | null
     }
   | { readonly _tag: "progress"; readonly jobId: string; readonly progress: Progress }
-  | { readonly _tag: "log"; readonly jobId: string; readonly at: string; readonly level: LogLevel; readonly message: string }
+  | {
+      readonly _tag: "log"
+      readonly jobId: string
+      readonly at: string
+      readonly level: LogLevel
+      readonly message: string
+    }
   | { readonly _tag: "deleted"; readonly jobId: string }
 
 /** Errors of actions on one job. */
@@ -165,14 +171,22 @@ export interface Jobs {
   readonly create: (
     input: CreateJob,
     options?: CreateOptions
-  ) => Effect.Effect<{ readonly job: Job; readonly created: boolean }, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  ) => Effect.Effect<
+    { readonly job: Job; readonly created: boolean },
+    UnknownJobType | InvalidParams | InvalidInput | JobStoreError
+  >
   /** Creates many jobs atomically, sharing a new `batchId`. */
   readonly createMany: (
     inputs: ReadonlyArray<CreateJob>,
     options?: CreateOptions
-  ) => Effect.Effect<{ readonly batchId: string; readonly jobs: ReadonlyArray<Job> }, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  ) => Effect.Effect<
+    { readonly batchId: string; readonly jobs: ReadonlyArray<Job> },
+    UnknownJobType | InvalidParams | InvalidInput | JobStoreError
+  >
   /** Creates one job QUEUED at once. */
-  readonly enqueue: (input: CreateJob) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
+  readonly enqueue: (
+    input: CreateJob
+  ) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
   readonly get: (id: string) => Effect.Effect<Job, JobNotFound | JobStoreError>
   readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidInput | JobStoreError>
   /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
@@ -186,7 +200,9 @@ export interface Jobs {
   readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
   /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
   readonly deleteMany: (
-    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore"> & { readonly all?: boolean }
+    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore"> & {
+      readonly all?: boolean
+    }
   ) => Effect.Effect<number, InvalidInput | JobStoreError>
   /** Newest first; `limit` 1 to 5000, default 100. */
   readonly logs: (
@@ -197,7 +213,10 @@ export interface Jobs {
     id: string,
     options?: { readonly compact?: boolean }
   ) => Effect.Effect<JobResult, JobNotFound | ResultNotFound | JobStoreError>
-  readonly resultById: (resultId: string, options?: { readonly compact?: boolean }) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
+  readonly resultById: (
+    resultId: string,
+    options?: { readonly compact?: boolean }
+  ) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
   readonly jobByResultId: (resultId: string) => Effect.Effect<Job, ResultNotFound | JobStoreError>
   readonly stats: (query?: JobQuery) => Effect.Effect<JobStats, InvalidInput | JobStoreError>
   readonly batch: (batchId: string) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
@@ -205,11 +224,12 @@ export interface Jobs {
   /** Every event from now on, optionally of one job. Subscribed when the stream starts. */
   readonly events: (options?: { readonly jobId?: string }) => Stream.Stream<JobEvent>
   /** Subscribes now (for the life of the scope) and returns the stream of events from this moment on. */
-  readonly subscribe: (options?: { readonly jobId?: string }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
+  readonly subscribe: (options?: {
+    readonly jobId?: string
+  }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
   /** Publishes an event (used by the worker, which shares the engine's event hub). */
   readonly publish: (event: JobEvent) => Effect.Effect<void>
 }
 
 /** The engine Tag. */
 export const Jobs = Context.GenericTag<Jobs>("@jobloom/core/Jobs")
-
