@@ -91,7 +91,7 @@ export interface JobFilter {
   readonly finishedBefore?: number
 }
 
-/** The columns a list may sort by. */
+/** The columns a list may sort by. `name` sorts in binary order, never by locale (Postgres: `COLLATE "C"`). */
 export type SortKey = "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "priority" | "name"
 
 /**
@@ -115,7 +115,7 @@ export interface ListOptions {
   readonly withTotal: boolean
 }
 
-/** A page of jobs. `nextCursor` is null on the last page. */
+/** A page of jobs. `nextCursor` is the position of the page's last row when more rows follow it, else null. */
 export interface ListPage {
   readonly rows: ReadonlyArray<JobRow>
   readonly nextCursor: ListCursor | null
@@ -144,14 +144,17 @@ export interface ClaimOptions {
  * settlement clears the lease and sets `progress` when given.
  */
 export type Settlement =
-  /** RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set; the result row is inserted in the same transaction. */
+  /**
+   * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
+   * the same transaction. On a CANCELLING row no result is stored.
+   */
   | {
       readonly _tag: "Complete"
       readonly id: string
       readonly progress: string | null
       readonly result: { readonly id: string; readonly value: string } | null
     }
-  /** RUNNING → QUEUED with `runAt`, `lastError` set (the attempt is spent). */
+  /** RUNNING → QUEUED with `runAt` and `lastError` set (the attempt is spent). Publishes `Enqueued`. */
   | {
       readonly _tag: "Retry"
       readonly id: string
@@ -170,7 +173,10 @@ export type Settlement =
     }
   /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
   | { readonly _tag: "Cancelled"; readonly id: string; readonly progress: string | null }
-  /** RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. */
+  /**
+   * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
+   * `Enqueued`.
+   */
   | { readonly _tag: "Release"; readonly id: string; readonly progress: string | null }
 
 /** A status change the store made. */
@@ -240,7 +246,8 @@ export interface JobStore {
   /**
    * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job (in the
    * store or earlier in the same call) is not inserted; its outcome carries the holder with `inserted: false`.
-   * Outcomes are in input order.
+   * Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
+   * Publishes `Enqueued` for the queues of inserted QUEUED jobs.
    */
   readonly insert: (options: {
     readonly jobs: ReadonlyArray<JobRow>
@@ -256,7 +263,9 @@ export interface JobStore {
    * The guarded write behind every user action (run, cancel, pause, resume, retry, edit): sets `patch` and
    * `updatedAt = now` only when the job's status is one of `from`. Returns the row after the write, or None when
    * the job is missing or its status is not in `from`. Publishes `Changed` when the status changed, and `Enqueued`
-   * when the job became QUEUED.
+   * when the job became QUEUED. A patch field given as `undefined` is not written. A write that would leave two
+   * non-terminal jobs holding one `idempotencyKey` (a retry of a job whose key was taken since) changes nothing and
+   * fails with `JobStoreError` `Conflict`.
    */
   readonly update: (options: {
     readonly id: string
@@ -276,7 +285,7 @@ export interface JobStore {
   /**
    * Extends the leases the worker still holds on `ids` to now + `leaseMs`. Returns the status of each job the
    * worker still holds (RUNNING or CANCELLING); an id missing from the answer has been lost (rescued, expired,
-   * deleted).
+   * deleted). `updatedAt` is not changed (a lease refresh is not a change users see).
    */
   readonly heartbeat: (options: {
     readonly workerId: string
@@ -290,27 +299,36 @@ export interface JobStore {
     readonly ids: ReadonlyArray<string>
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
-  /** Applies settlements in one transaction (see {@link Settlement}). Returns the changes applied; a settlement whose guard failed is absent. */
+  /**
+   * Applies settlements in one transaction (see {@link Settlement}), in order. Returns the changes applied; a
+   * settlement whose guard failed is absent.
+   */
   readonly settle: (options: {
     readonly workerId: string
     readonly now: number
     readonly settlements: ReadonlyArray<Settlement>
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
-  /** Writes progress of jobs the worker holds (status RUNNING or CANCELLING, lease owner `workerId`); others are skipped. */
+  /**
+   * Writes progress (and `updatedAt` = now) of jobs the worker holds (status RUNNING or CANCELLING, lease owner
+   * `workerId`); others are skipped.
+   */
   readonly saveProgress: (options: {
     readonly workerId: string
     readonly now: number
     readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
   }) => Effect.Effect<void, JobStoreError>
 
-  /** Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of deleted jobs are dropped. */
+  /** Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of missing (deleted) jobs are dropped. */
   readonly appendLogs: (options: {
     readonly entries: ReadonlyArray<NewLog>
     readonly cap: number
   }) => Effect.Effect<void, JobStoreError>
 
-  /** A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. */
+  /**
+   * A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. `nextCursor` is the
+   * last row's id when older lines follow, else null. Log ids are opaque to core; only the store compares them.
+   */
   readonly logs: (options: {
     readonly jobId: string
     readonly limit: number
@@ -334,16 +352,21 @@ export interface JobStore {
 
   /**
    * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` = now) when
-   * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`).
+   * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`,
+   * `finishedAt` = now). Every change sets `updatedAt` = now and publishes `Changed`; re-queued jobs also `Enqueued`.
    */
   readonly rescue: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
-  /** QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` = now. */
+  /**
+   * QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` and
+   * `updatedAt` = now. Publishes `Changed` for each.
+   */
   readonly expire: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
   /**
-   * Takes up to `limit` pending callbacks due at `now`, hiding each from other takers until now + `leaseMs`
-   * (so a crashed deliverer's callbacks come back).
+   * Takes up to `limit` pending callbacks due at `now` (oldest due first), hiding each from other takers until
+   * now + `leaseMs` (so a crashed deliverer's callbacks come back). A new callback is due at the terminal write's
+   * `now` with `attempts` 0.
    */
   readonly claimCallbacks: (options: {
     readonly now: number
@@ -351,7 +374,10 @@ export interface JobStore {
     readonly leaseMs: number
   }) => Effect.Effect<ReadonlyArray<CallbackRow>, JobStoreError>
 
-  /** Ends a delivery try: `retryAt` null deletes the callback (delivered or given up); else it is due again then, attempts + 1. */
+  /**
+   * Ends a delivery try: `retryAt` null deletes the callback (delivered or given up); else it is due again then,
+   * attempts + 1. An unknown id is ignored.
+   */
   readonly settleCallback: (options: {
     readonly id: string
     readonly retryAt: number | null

@@ -16,6 +16,9 @@ export * as JobState from "./JobState.js"
 /** The store port. */
 export * as JobStore from "./JobStore.js"
 
+/** The in-memory store, the reference implementation of the port. */
+export * as MemoryJobStore from "./MemoryJobStore.js"
+
 /** Job-type plugins. */
 export * as JobType from "./JobType.js"
 

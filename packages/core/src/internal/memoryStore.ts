@@ -1,0 +1,525 @@
+/**
+ * The in-memory store: plain Maps mutated inside one synchronous block per method, so every method is atomic
+ * (JavaScript runs a synchronous block to its end before any other fiber runs). Signals are published after the
+ * block, which is fine because they are hints.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import { uuidv7 } from "uuidv7"
+import type { JobStatus } from "../Job.js"
+import { isTerminal } from "../Job.js"
+import type {
+  CallbackRow,
+  JobFilter,
+  JobPatch,
+  JobRow,
+  ListCursor,
+  ListOptions,
+  LogRow,
+  ResultRow,
+  Settlement,
+  SortKey,
+  StatsRow,
+  StatusChange,
+  StoreSignal
+} from "../JobStore.js"
+import { JobStoreError } from "../JobStore.js"
+
+interface PendingCallback extends CallbackRow {
+  /** Not before this time may the callback be taken (its due time, or the end of a taker's lease). */
+  readonly dueAt: number
+}
+
+const held = (status: JobStatus) => status === "RUNNING" || status === "CANCELLING"
+
+/** Whether a row matches every given field of the filter. */
+export const matches = (filter: JobFilter, row: JobRow): boolean => {
+  if (filter.ids !== undefined && !filter.ids.includes(row.id)) return false
+  if (filter.statuses !== undefined && !filter.statuses.includes(row.status)) return false
+  if (filter.types !== undefined && !filter.types.includes(row.type)) return false
+  if (filter.queues !== undefined && !filter.queues.includes(row.queue)) return false
+  if (filter.owner !== undefined && row.owner !== filter.owner) return false
+  if (filter.tag !== undefined && !row.tags.includes(filter.tag)) return false
+  if (filter.batchId !== undefined && row.batchId !== filter.batchId) return false
+  if (filter.q !== undefined) {
+    const q = filter.q.toLowerCase()
+    if (!row.name.toLowerCase().includes(q) && !row.params.toLowerCase().includes(q)) return false
+  }
+  if (filter.createdAfter !== undefined && !(row.createdAt > filter.createdAfter)) return false
+  if (filter.createdBefore !== undefined && !(row.createdAt < filter.createdBefore)) return false
+  if (filter.finishedBefore !== undefined && !(row.finishedAt !== null && row.finishedAt < filter.finishedBefore)) {
+    return false
+  }
+  return true
+}
+
+/** The value a row sorts by: null times as -1 (see `ListCursor`). */
+export const sortValue = (row: JobRow, sort: SortKey): number | string => {
+  switch (sort) {
+    case "name":
+      return row.name
+    case "priority":
+      return row.priority
+    default:
+      return row[sort] ?? -1
+  }
+}
+
+// binary order (UTF-16 code units), never locale order, so every store can agree with it
+const compareValues = (a: number | string, b: number | string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Compares two keyset positions ascending: value, then id. */
+export const comparePositions = (a: ListCursor, b: ListCursor): number =>
+  compareValues(a.value, b.value) || compareValues(a.id, b.id)
+
+const LOG_ID_WIDTH = 16
+
+/** Builds a store whose state lives in the closure. */
+export const make = Effect.gen(function* () {
+  const pubsub = yield* PubSub.unbounded<StoreSignal>()
+  const jobs = new Map<string, JobRow>()
+  /** idempotencyKey → id of the non-terminal job holding it. */
+  const keys = new Map<string, string>()
+  /** jobId → its log lines, oldest first. */
+  const logs = new Map<string, Array<LogRow>>()
+  let logCounter = 0
+  const results = new Map<string, ResultRow>()
+  const callbacks = new Map<string, PendingCallback>()
+
+  const holderOf = (key: string | null): JobRow | undefined => {
+    if (key === null) return undefined
+    const id = keys.get(key)
+    return id === undefined ? undefined : jobs.get(id)
+  }
+
+  /** Every job write goes through here, so the idempotency index stays right. */
+  const put = (row: JobRow): void => {
+    const prev = jobs.get(row.id)
+    if (prev?.idempotencyKey != null && keys.get(prev.idempotencyKey) === row.id) keys.delete(prev.idempotencyKey)
+    jobs.set(row.id, row)
+    if (row.idempotencyKey !== null && !isTerminal(row.status)) keys.set(row.idempotencyKey, row.id)
+  }
+
+  const remove = (id: string): void => {
+    const row = jobs.get(id)
+    if (row === undefined) return
+    if (row.idempotencyKey !== null && keys.get(row.idempotencyKey) === id) keys.delete(row.idempotencyKey)
+    jobs.delete(id)
+    logs.delete(id)
+    for (const [resultId, result] of results) if (result.jobId === id) results.delete(resultId)
+    for (const [callbackId, callback] of callbacks) if (callback.jobId === id) callbacks.delete(callbackId)
+  }
+
+  /** Writes a row; a move into a terminal status with a callbackUrl also records the pending callback. */
+  const write = (prev: JobRow, next: JobRow, now: number): void => {
+    put(next)
+    if (next.callbackUrl !== null && isTerminal(next.status) && next.status !== prev.status) {
+      const id = uuidv7()
+      callbacks.set(id, {
+        id,
+        jobId: next.id,
+        url: next.callbackUrl,
+        status: next.status,
+        terminalReason: next.terminalReason,
+        resultId: next.resultId,
+        finishedAt: next.finishedAt,
+        attempts: 0,
+        dueAt: now
+      })
+    }
+  }
+
+  const publish = (signals: ReadonlyArray<StoreSignal>) =>
+    signals.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, signals))
+
+  const enqueued = (queues: Iterable<string>): Array<StoreSignal> =>
+    Array.from(new Set(queues), (queue) => ({ _tag: "Enqueued", queue }))
+
+  const conflict = (message: string) => new JobStoreError({ reason: "Conflict", message })
+
+  const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
+    Effect.suspend(() => {
+      const seen = new Set<string>()
+      for (const job of options.jobs) {
+        if (jobs.has(job.id) || seen.has(job.id)) return Effect.fail(conflict(`job ${job.id} already exists`))
+        seen.add(job.id)
+      }
+      // idempotency is decided in input order, so a later job of the same call sees an earlier one as the holder
+      const outcomes = options.jobs.map((job) => {
+        const holder = holderOf(job.idempotencyKey)
+        if (holder !== undefined) return { row: holder, inserted: false }
+        const row: JobRow = { ...job, tags: [...job.tags] }
+        put(row)
+        return { row, inserted: true }
+      })
+      const queues = outcomes.filter((o) => o.inserted && o.row.status === "QUEUED").map((o) => o.row.queue)
+      return Effect.as(publish(enqueued(queues)), outcomes)
+    })
+
+  const get = (options: { readonly id: string }) => Effect.sync(() => Option.fromNullable(jobs.get(options.id)))
+
+  const list = (options: ListOptions) =>
+    Effect.sync(() => {
+      const direction = options.order === "asc" ? 1 : -1
+      const position = (row: JobRow): ListCursor => ({ value: sortValue(row, options.sort), id: row.id })
+      const matching = Array.from(jobs.values()).filter((row) => matches(options.filter, row))
+      const cursor = options.cursor
+      const after =
+        cursor === null ? matching : matching.filter((row) => comparePositions(position(row), cursor) * direction > 0)
+      after.sort((a, b) => comparePositions(position(a), position(b)) * direction)
+      const rows = after.slice(0, Math.max(0, options.limit))
+      const last = rows[rows.length - 1]
+      return {
+        rows,
+        nextCursor: after.length > rows.length && last !== undefined ? position(last) : null,
+        total: options.withTotal ? matching.length : null
+      }
+    })
+
+  const update = (options: {
+    readonly id: string
+    readonly from: ReadonlyArray<JobStatus>
+    readonly patch: JobPatch
+    readonly now: number
+  }) =>
+    Effect.suspend(() => {
+      const prev = jobs.get(options.id)
+      if (prev === undefined || !options.from.includes(prev.status)) return Effect.succeed(Option.none<JobRow>())
+      const patch: Record<string, unknown> = {}
+      for (const [key, value] of Object.entries(options.patch)) {
+        // an explicit `undefined` means "not given", as in the other stores
+        if (value !== undefined) patch[key] = key === "tags" ? [...(value as ReadonlyArray<string>)] : value
+      }
+      const next = { ...prev, ...patch, updatedAt: options.now } as JobRow
+      if (next.idempotencyKey !== null && !isTerminal(next.status)) {
+        const holder = holderOf(next.idempotencyKey)
+        if (holder !== undefined && holder.id !== next.id) {
+          return Effect.fail(
+            conflict(`idempotency key ${next.idempotencyKey} of job ${next.id} is held by job ${holder.id}`)
+          )
+        }
+      }
+      write(prev, next, options.now)
+      const signals: Array<StoreSignal> = []
+      if (next.status !== prev.status) signals.push({ _tag: "Changed", id: next.id, status: next.status })
+      if (next.status === "QUEUED" && (next.status !== prev.status || "runAt" in patch)) {
+        signals.push({ _tag: "Enqueued", queue: next.queue })
+      }
+      return Effect.as(publish(signals), Option.some(next))
+    })
+
+  const claim = (options: {
+    readonly workerId: string
+    readonly now: number
+    readonly leaseMs: number
+    readonly limit: number
+    readonly queues: ReadonlyArray<string>
+    readonly typeLimits: Readonly<Record<string, number>>
+    readonly queueLimits: Readonly<Record<string, number>>
+  }) =>
+    Effect.sync(() => {
+      if (options.limit <= 0 || options.queues.length === 0) return []
+      const byType = new Map<string, number>()
+      const byQueue = new Map<string, number>()
+      const due: Array<JobRow> = []
+      for (const row of jobs.values()) {
+        if (held(row.status)) {
+          byType.set(row.type, (byType.get(row.type) ?? 0) + 1)
+          byQueue.set(row.queue, (byQueue.get(row.queue) ?? 0) + 1)
+        } else if (row.status === "QUEUED" && row.runAt <= options.now && options.queues.includes(row.queue)) {
+          due.push(row)
+        }
+      }
+      due.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareValues(a.id, b.id))
+      const claimed: Array<JobRow> = []
+      for (const row of due) {
+        if (claimed.length >= options.limit) break
+        const typeLimit = options.typeLimits[row.type]
+        const queueLimit = options.queueLimits[row.queue]
+        const typeCount = byType.get(row.type) ?? 0
+        const queueCount = byQueue.get(row.queue) ?? 0
+        if (typeLimit !== undefined && typeCount >= typeLimit) continue
+        if (queueLimit !== undefined && queueCount >= queueLimit) continue
+        byType.set(row.type, typeCount + 1)
+        byQueue.set(row.queue, queueCount + 1)
+        const next: JobRow = {
+          ...row,
+          status: "RUNNING",
+          attempt: row.attempt + 1,
+          startedAt: options.now,
+          leaseOwner: options.workerId,
+          leaseExpiresAt: options.now + options.leaseMs,
+          updatedAt: options.now
+        }
+        write(row, next, options.now)
+        claimed.push(next)
+      }
+      return claimed
+    })
+
+  const heartbeat = (options: {
+    readonly workerId: string
+    readonly ids: ReadonlyArray<string>
+    readonly now: number
+    readonly leaseMs: number
+  }) =>
+    Effect.sync(() => {
+      const changes: Array<StatusChange> = []
+      for (const id of new Set(options.ids)) {
+        const row = jobs.get(id)
+        if (row === undefined || row.leaseOwner !== options.workerId || !held(row.status)) continue
+        // updatedAt is left alone: a lease refresh is not a change anyone sees
+        put({ ...row, leaseExpiresAt: options.now + options.leaseMs })
+        changes.push({ id, status: row.status })
+      }
+      return changes
+    })
+
+  const statuses = (options: { readonly ids: ReadonlyArray<string> }) =>
+    Effect.sync(() => {
+      const changes: Array<StatusChange> = []
+      for (const id of new Set(options.ids)) {
+        const row = jobs.get(id)
+        if (row !== undefined) changes.push({ id, status: row.status })
+      }
+      return changes
+    })
+
+  const settleOne = (workerId: string, now: number, settlement: Settlement): JobRow | undefined => {
+    const prev = jobs.get(settlement.id)
+    if (prev === undefined || prev.leaseOwner !== workerId || !held(prev.status)) return undefined
+    const base = {
+      ...prev,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      updatedAt: now,
+      progress: settlement.progress ?? prev.progress
+    }
+    let next: JobRow
+    if (prev.status === "CANCELLING" || settlement._tag === "Cancelled") {
+      next = { ...base, status: "CANCELLED", terminalReason: "user", finishedAt: now }
+    } else {
+      switch (settlement._tag) {
+        case "Complete": {
+          if (settlement.result !== null) {
+            results.set(settlement.result.id, {
+              id: settlement.result.id,
+              jobId: prev.id,
+              value: settlement.result.value,
+              createdAt: now
+            })
+          }
+          next = {
+            ...base,
+            status: "SUCCEEDED",
+            terminalReason: null,
+            finishedAt: now,
+            resultId: settlement.result?.id ?? null
+          }
+          break
+        }
+        case "Retry":
+          next = { ...base, status: "QUEUED", runAt: settlement.runAt, lastError: settlement.lastError }
+          break
+        case "Fail":
+          next = {
+            ...base,
+            status: settlement.status,
+            terminalReason: settlement.reason,
+            lastError: settlement.lastError,
+            finishedAt: now
+          }
+          break
+        case "Release":
+          next = { ...base, status: "QUEUED", attempt: Math.max(0, prev.attempt - 1) }
+          break
+      }
+    }
+    write(prev, next, now)
+    return next
+  }
+
+  const settle = (options: {
+    readonly workerId: string
+    readonly now: number
+    readonly settlements: ReadonlyArray<Settlement>
+  }) =>
+    Effect.suspend(() => {
+      const changes: Array<StatusChange> = []
+      const queues: Array<string> = []
+      for (const settlement of options.settlements) {
+        const next = settleOne(options.workerId, options.now, settlement)
+        if (next === undefined) continue
+        changes.push({ id: next.id, status: next.status })
+        if (next.status === "QUEUED") queues.push(next.queue)
+      }
+      return Effect.as(publish(enqueued(queues)), changes)
+    })
+
+  const saveProgress = (options: {
+    readonly workerId: string
+    readonly now: number
+    readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+  }) =>
+    Effect.sync(() => {
+      for (const { id, progress } of options.updates) {
+        const row = jobs.get(id)
+        if (row === undefined || row.leaseOwner !== options.workerId || !held(row.status)) continue
+        put({ ...row, progress, updatedAt: options.now })
+      }
+    })
+
+  const appendLogs = (options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) =>
+    Effect.sync(() => {
+      const touched = new Set<Array<LogRow>>()
+      for (const entry of options.entries) {
+        if (!jobs.has(entry.jobId)) continue
+        let lines = logs.get(entry.jobId)
+        if (lines === undefined) {
+          lines = []
+          logs.set(entry.jobId, lines)
+        }
+        // zero-padded, so string order is insertion order
+        const id = String(++logCounter).padStart(LOG_ID_WIDTH, "0")
+        lines.push({ id, jobId: entry.jobId, at: entry.at, level: entry.level, message: entry.message })
+        touched.add(lines)
+      }
+      const cap = Math.max(0, options.cap)
+      for (const lines of touched) if (lines.length > cap) lines.splice(0, lines.length - cap)
+    })
+
+  const readLogs = (options: { readonly jobId: string; readonly limit: number; readonly cursor: string | null }) =>
+    Effect.sync(() => {
+      const lines = logs.get(options.jobId) ?? []
+      const cursor = options.cursor
+      const older = cursor === null ? lines : lines.filter((line) => line.id < cursor)
+      const newestFirst = older.slice().reverse()
+      const rows = newestFirst.slice(0, Math.max(0, options.limit))
+      const last = rows[rows.length - 1]
+      return { rows, nextCursor: newestFirst.length > rows.length && last !== undefined ? last.id : null }
+    })
+
+  const getResult = (options: { readonly resultId: string }) =>
+    Effect.sync(() => Option.fromNullable(results.get(options.resultId)))
+
+  const stats = (options: { readonly filter: JobFilter }) =>
+    Effect.sync(() => {
+      const counts = new Map<string, StatsRow>()
+      for (const row of jobs.values()) {
+        if (!matches(options.filter, row)) continue
+        const key = JSON.stringify([row.type, row.status])
+        const current = counts.get(key)
+        counts.set(key, { type: row.type, status: row.status, count: (current?.count ?? 0) + 1 })
+      }
+      return Array.from(counts.values())
+    })
+
+  const deleteOne = (options: { readonly id: string; readonly from: ReadonlyArray<JobStatus> }) =>
+    Effect.sync(() => {
+      const row = jobs.get(options.id)
+      if (row === undefined || !options.from.includes(row.status)) return false
+      remove(row.id)
+      return true
+    })
+
+  const deleteMany = (options: { readonly filter: JobFilter }) =>
+    Effect.sync(() => {
+      const ids = Array.from(jobs.values())
+        .filter((row) => matches(options.filter, row))
+        .map((row) => row.id)
+      for (const id of ids) remove(id)
+      return ids.length
+    })
+
+  const rescue = (options: { readonly now: number }) =>
+    Effect.suspend(() => {
+      const now = options.now
+      const changes: Array<StatusChange> = []
+      const queues: Array<string> = []
+      for (const prev of Array.from(jobs.values())) {
+        if (!held(prev.status) || prev.leaseExpiresAt === null || prev.leaseExpiresAt > now) continue
+        const base = { ...prev, leaseOwner: null, leaseExpiresAt: null, updatedAt: now }
+        const next: JobRow =
+          prev.status === "CANCELLING"
+            ? { ...base, status: "CANCELLED", terminalReason: "user", finishedAt: now }
+            : prev.attempt < prev.maxAttempts
+              ? { ...base, status: "QUEUED", runAt: now }
+              : { ...base, status: "FAILED", terminalReason: "stalled", finishedAt: now }
+        write(prev, next, now)
+        changes.push({ id: next.id, status: next.status })
+        if (next.status === "QUEUED") queues.push(next.queue)
+      }
+      const signals: Array<StoreSignal> = changes.map((c) => ({ _tag: "Changed", id: c.id, status: c.status }))
+      return Effect.as(publish([...signals, ...enqueued(queues)]), changes)
+    })
+
+  const expire = (options: { readonly now: number }) =>
+    Effect.suspend(() => {
+      const now = options.now
+      const changes: Array<StatusChange> = []
+      for (const prev of Array.from(jobs.values())) {
+        if (prev.status !== "QUEUED" && prev.status !== "RUNNING" && prev.status !== "PAUSED") continue
+        if (prev.deadline === null || prev.deadline > now) continue
+        write(
+          prev,
+          {
+            ...prev,
+            status: "TIMED_OUT",
+            terminalReason: "expired",
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            finishedAt: now,
+            updatedAt: now
+          },
+          now
+        )
+        changes.push({ id: prev.id, status: "TIMED_OUT" })
+      }
+      return Effect.as(publish(changes.map((c) => ({ _tag: "Changed", id: c.id, status: c.status }))), changes)
+    })
+
+  const claimCallbacks = (options: { readonly now: number; readonly limit: number; readonly leaseMs: number }) =>
+    Effect.sync(() => {
+      const due = Array.from(callbacks.values())
+        .filter((callback) => callback.dueAt <= options.now)
+        .sort((a, b) => a.dueAt - b.dueAt || compareValues(a.id, b.id))
+        .slice(0, Math.max(0, options.limit))
+      return due.map(({ dueAt: _, ...row }): CallbackRow => {
+        callbacks.set(row.id, { ...row, dueAt: options.now + options.leaseMs })
+        return row
+      })
+    })
+
+  const settleCallback = (options: { readonly id: string; readonly retryAt: number | null; readonly now: number }) =>
+    Effect.sync(() => {
+      const callback = callbacks.get(options.id)
+      if (callback === undefined) return
+      if (options.retryAt === null) callbacks.delete(options.id)
+      else callbacks.set(options.id, { ...callback, attempts: callback.attempts + 1, dueAt: options.retryAt })
+    })
+
+  return {
+    crossProcessSignals: false,
+    insert,
+    get,
+    list,
+    update,
+    claim,
+    heartbeat,
+    statuses,
+    settle,
+    saveProgress,
+    appendLogs,
+    logs: readLogs,
+    getResult,
+    stats,
+    delete: deleteOne,
+    deleteMany,
+    rescue,
+    expire,
+    claimCallbacks,
+    settleCallback,
+    subscribe: PubSub.subscribe(pubsub)
+  } as const
+})
