@@ -1,0 +1,192 @@
+/**
+ * The `ml` job type, modelled on Antenna's ML pipeline job (seed 000): collect the images, send them in batches to a
+ * processing service, save what it found. Images the service fails on are counted as failed items; when more than
+ * half fail, the job fails for good with `terminalReason` `threshold` (Antenna's failure threshold).
+ */
+import { JobType } from "@jobloom/core"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import type { Image } from "../ProcessingService.js"
+import { ProcessingService } from "../ProcessingService.js"
+
+/** Params of an `ml` job: Antenna's job fields, each optional, so `{}` is a valid job. */
+export const MlParams = Schema.Struct({
+  images: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(0, 100_000)).annotations({ description: "Fake images in the collection" }),
+    { default: () => 20 }
+  ),
+  batchSize: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(1, 1000)).annotations({ description: "Images sent to the service at once" }),
+    { default: () => 4 }
+  ),
+  delay: Schema.optionalWith(
+    Schema.Number.pipe(Schema.between(0, 3600)).annotations({ description: "Seconds of fake work before starting" }),
+    { default: () => 0 }
+  ),
+  limit: Schema.optionalWith(
+    Schema.NullOr(Schema.Int.pipe(Schema.nonNegative())).annotations({
+      description: "Process at most this many images; null = all"
+    }),
+    { default: () => null }
+  ),
+  shuffle: Schema.optionalWith(Schema.Boolean.annotations({ description: "Process the images in random order" }), {
+    default: () => true
+  }),
+  failureRate: Schema.optionalWith(
+    Schema.Number.pipe(Schema.between(0, 1)).annotations({
+      description: "Chance that the processing service fails an image, drawn per image"
+    }),
+    { default: () => 0.1 }
+  )
+}).annotations({ identifier: "MlParams" })
+/** Params of an `ml` job. */
+export type MlParams = typeof MlParams.Type
+
+/** What an `ml` job found. */
+export const MlResult = Schema.Struct({
+  captures: Schema.Int,
+  detections: Schema.Int,
+  classifications: Schema.Int,
+  failed: Schema.Int
+}).annotations({ identifier: "MlResult" })
+/** What an `ml` job found. */
+export type MlResult = typeof MlResult.Type
+
+/** Jobs whose failed share of images is above this fail with `threshold`. */
+export const failureThreshold = 0.5
+
+/** The `ml` job type definition. */
+export const MlPipeline = JobType.make({
+  key: "ml",
+  name: "ML pipeline",
+  description: "Sends a collection of fake images in batches to a fake processing service and saves its detections",
+  params: MlParams,
+  result: MlResult,
+  stages: [
+    { key: "collect", name: "Collect", params: [{ key: "total_images", name: "Total Images" }] },
+    {
+      key: "process",
+      name: "Process",
+      params: [
+        { key: "processed", name: "Processed" },
+        { key: "remaining", name: "Remaining" },
+        { key: "failed", name: "Failed" }
+      ]
+    },
+    {
+      key: "results",
+      name: "Results",
+      params: [
+        { key: "captures", name: "Captures" },
+        { key: "detections", name: "Detections" },
+        { key: "classifications", name: "Classifications" }
+      ]
+    }
+  ]
+})
+
+/** Runs one `ml` job. */
+export const run = (
+  params: MlParams,
+  context: JobType.JobContext
+): Effect.Effect<MlResult, JobType.JobFailure, ProcessingService> =>
+  Effect.gen(function* () {
+    const service = yield* ProcessingService
+    const collect = context.stage("collect")
+    const process = context.stage("process")
+    const results = context.stage("results")
+
+    if (params.delay > 0) {
+      yield* context.log.info(`Waiting ${params.delay} s (fake work)`)
+      yield* Effect.sleep(Duration.seconds(params.delay))
+    }
+
+    yield* collect.start
+    const all: Array<Image> = Array.from({ length: params.images }, (_, i) => ({
+      id: `img-${String(i + 1).padStart(5, "0")}`
+    }))
+    let images: ReadonlyArray<Image> = params.limit === null ? all : all.slice(0, params.limit)
+    yield* context.log.info(`Found ${images.length} out of ${all.length} images to process`)
+    if (params.shuffle) {
+      yield* context.log.info("Shuffling images")
+      images = Chunk.toReadonlyArray(yield* Random.shuffle(images))
+    }
+    const total = images.length
+    yield* collect.param("total_images", total)
+    yield* collect.complete
+    yield* context.items.setTotal(total)
+
+    yield* process.update({ status: "RUNNING", params: { processed: 0, remaining: total, failed: 0 } })
+    yield* results.update({ status: "RUNNING", params: { captures: 0, detections: 0, classifications: 0 } })
+    const batches = Math.ceil(total / params.batchSize)
+    let processed = 0
+    let failed = 0
+    let captures = 0
+    let detections = 0
+    let classifications = 0
+    for (let b = 0; b < batches; b++) {
+      const batch = images.slice(b * params.batchSize, (b + 1) * params.batchSize)
+      yield* context.log.info(`Processing image batch ${b + 1} of ${batches}`)
+      yield* context.log.info(`Sending ${batch.length} images to "${service.name}" at ${service.url}`)
+      const outcomes = yield* Effect.forEach(
+        batch,
+        (image) => Effect.either(service.process(image, { failureRate: params.failureRate })),
+        { concurrency: "unbounded" }
+      )
+      let found = { images: 0, detections: 0, classifications: 0 }
+      for (const outcome of outcomes) {
+        if (Either.isLeft(outcome)) {
+          failed++
+          yield* context.items.failed(1)
+          yield* context.log.error(outcome.left.message)
+        } else {
+          yield* context.items.completed(1)
+          found = {
+            images: found.images + 1,
+            detections: found.detections + outcome.right.detections,
+            classifications: found.classifications + outcome.right.classifications
+          }
+        }
+      }
+      processed += batch.length
+      captures += found.images
+      detections += found.detections
+      classifications += found.classifications
+      yield* context.log.info(
+        `Pipeline results returned ${found.images} images, ${found.detections} detections, ` +
+          `${found.classifications} classifications`
+      )
+      yield* process.update({
+        progress: processed / total,
+        params: { processed, remaining: total - processed, failed }
+      })
+      yield* results.update({ progress: processed / total, params: { captures, detections, classifications } })
+    }
+
+    if (total > 0 && failed / total > failureThreshold) {
+      yield* process.fail
+      yield* results.fail
+      return yield* new JobType.JobFailure({
+        message: `${failed} of ${total} images failed, more than the failure threshold of ${failureThreshold * 100}%`,
+        retryable: false,
+        terminalReason: "threshold"
+      })
+    }
+    yield* context.log.info(
+      `Processed ${total === 0 ? 100 : Math.round((captures / total) * 100)}% of images successfully`
+    )
+    yield* process.complete
+    yield* results.complete
+    return { captures, detections, classifications, failed }
+  })
+
+/** The `ml` handler as a layer; it needs a {@link ProcessingService}. */
+export const layer: Layer.Layer<never, never, JobType.JobRegistry | ProcessingService> = JobType.toLayer(
+  MlPipeline,
+  run
+)

@@ -1,0 +1,123 @@
+/**
+ * A job context that records what a handler reports, for unit tests of job types without an engine or a store.
+ */
+import type { Job, JobType } from "@jobloom/core"
+import * as Effect from "effect/Effect"
+
+/** A stage as the fake context recorded it. */
+export interface RecordedStage {
+  status: string
+  progress: number
+  params: Record<string, unknown>
+}
+
+/** What a handler reported through the fake context. */
+export interface Recorded {
+  readonly stages: Map<string, RecordedStage>
+  readonly logs: Array<{ readonly level: Job.LogLevel; readonly message: string }>
+  readonly items: { total: number; completed: number; failed: number }
+  /** Every progress value each stage reported, in order (to check that progress never goes backwards). */
+  readonly progressHistory: Map<string, Array<number>>
+}
+
+const job = (type: JobType.Any): Job.Job => ({
+  id: "00000000-0000-7000-8000-000000000000",
+  type: type.key,
+  name: type.name,
+  queue: type.queue,
+  owner: null,
+  idempotencyKey: null,
+  status: "RUNNING",
+  terminalReason: null,
+  priority: 0,
+  params: {},
+  metadata: {},
+  tags: [],
+  batchId: null,
+  callbackUrl: null,
+  attempt: 1,
+  maxAttempts: type.maxAttempts,
+  timeoutMs: null,
+  deadline: null,
+  runAt: "2025-01-01T00:00:00.000Z",
+  createdAt: "2025-01-01T00:00:00.000Z",
+  updatedAt: "2025-01-01T00:00:00.000Z",
+  queuedAt: "2025-01-01T00:00:00.000Z",
+  startedAt: "2025-01-01T00:00:00.000Z",
+  finishedAt: null,
+  queueTimeMs: 0,
+  durationMs: null,
+  progress: { summary: { status: "RUNNING", progress: 0 }, stages: [], items: null },
+  lastError: null,
+  resultId: null,
+  lease: null
+})
+
+/** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */
+export const make = (type: JobType.Any): { readonly context: JobType.JobContext; readonly recorded: Recorded } => {
+  const recorded: Recorded = {
+    stages: new Map(
+      type.stages.map((stage) => [
+        stage.key,
+        {
+          status: "PENDING",
+          progress: 0,
+          params: Object.fromEntries((stage.params ?? []).map((param) => [param.key, null]))
+        }
+      ])
+    ),
+    logs: [],
+    items: { total: 0, completed: 0, failed: 0 },
+    progressHistory: new Map()
+  }
+  const stageOf = (key: string): RecordedStage => {
+    let stage = recorded.stages.get(key)
+    if (stage === undefined) {
+      stage = { status: "PENDING", progress: 0, params: {} }
+      recorded.stages.set(key, stage)
+    }
+    return stage
+  }
+  const setProgress = (key: string, value: number) => {
+    const stage = stageOf(key)
+    // the worker's rule: clamped to [0, 1] and never lower than before in this attempt
+    stage.progress = Math.max(stage.progress, Math.min(1, Math.max(0, value)))
+    const history = recorded.progressHistory.get(key) ?? []
+    history.push(value)
+    recorded.progressHistory.set(key, history)
+  }
+  const update =
+    (key: string) =>
+    (patch: Parameters<JobType.StageHandle["update"]>[0]): Effect.Effect<void> =>
+      Effect.sync(() => {
+        const stage = stageOf(key)
+        if (patch.status !== undefined) stage.status = patch.status
+        if (patch.progress !== undefined) setProgress(key, patch.progress)
+        if (patch.params !== undefined) Object.assign(stage.params, patch.params)
+      })
+  const write = (level: Job.LogLevel, message: string) => Effect.sync(() => void recorded.logs.push({ level, message }))
+  const context: JobType.JobContext = {
+    job: job(type),
+    stage: (key) => ({
+      update: update(key),
+      start: update(key)({ status: "RUNNING" }),
+      progress: (value) => update(key)({ progress: value }),
+      param: (param, value) => update(key)({ params: { [param]: value } }),
+      complete: update(key)({ status: "SUCCEEDED", progress: 1 }),
+      fail: update(key)({ status: "FAILED" })
+    }),
+    items: {
+      setTotal: (total) => Effect.sync(() => void (recorded.items.total = total)),
+      completed: (n = 1) => Effect.sync(() => void (recorded.items.completed += n)),
+      failed: (n = 1) => Effect.sync(() => void (recorded.items.failed += n))
+    },
+    log: {
+      info: (message) => write("info", message),
+      warn: (message) => write("warn", message),
+      error: (message) => write("error", message),
+      write
+    },
+    heartbeat: Effect.void
+  }
+  return { context, recorded }
+}

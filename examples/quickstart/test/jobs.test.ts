@@ -1,0 +1,214 @@
+import { JobType } from "@jobloom/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import * as DataStorageSync from "../src/jobs/DataStorageSync.js"
+import * as MlPipeline from "../src/jobs/MlPipeline.js"
+import * as ProcessingService from "../src/ProcessingService.js"
+import * as FakeContext from "./FakeContext.js"
+
+const decodeMl = Schema.decodeUnknownSync(MlPipeline.MlParams)
+const decodeSync = Schema.decodeUnknownSync(DataStorageSync.DataStorageSyncParams)
+
+/** Runs the `ml` handler against the fake context and a seeded, instant processing service. */
+const runMl = (input: unknown, seed = 42) => {
+  const { context, recorded } = FakeContext.make(MlPipeline.MlPipeline)
+  const effect = MlPipeline.run(decodeMl(input), context).pipe(
+    Effect.provide(ProcessingService.layer({ latency: 0, random: Random.make(seed) })),
+    Effect.withRandom(Random.make(seed))
+  )
+  return { effect, recorded }
+}
+
+describe("ml params", () => {
+  it("accepts {} and fills Antenna's defaults", () => {
+    expect(decodeMl({})).toEqual({
+      images: 20,
+      batchSize: 4,
+      delay: 0,
+      limit: null,
+      shuffle: true,
+      failureRate: 0.1
+    })
+  })
+
+  it("rejects a batch size of zero and a failure rate above 1", () => {
+    expect(Either.isLeft(Schema.decodeUnknownEither(MlPipeline.MlParams)({ batchSize: 0 }))).toBe(true)
+    expect(Either.isLeft(Schema.decodeUnknownEither(MlPipeline.MlParams)({ failureRate: 1.5 }))).toBe(true)
+  })
+
+  it("encodes decoded params back to the full set, so a stored job shows every field", () => {
+    expect(Schema.encodeSync(MlPipeline.MlParams)(decodeMl({ images: 8 }))).toEqual({
+      images: 8,
+      batchSize: 4,
+      delay: 0,
+      limit: null,
+      shuffle: true,
+      failureRate: 0.1
+    })
+  })
+})
+
+describe("ml handler", () => {
+  it.effect("processes every image and reports the three stages like Antenna's job", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ failureRate: 0 })
+      const result = yield* effect
+      expect(result.captures).toBe(20)
+      expect(result.failed).toBe(0)
+      expect(result.classifications).toBeGreaterThanOrEqual(result.detections)
+      expect(recorded.stages.get("collect")).toEqual({
+        status: "SUCCEEDED",
+        progress: 1,
+        params: { total_images: 20 }
+      })
+      expect(recorded.stages.get("process")).toEqual({
+        status: "SUCCEEDED",
+        progress: 1,
+        params: { processed: 20, remaining: 0, failed: 0 }
+      })
+      expect(recorded.stages.get("results")).toEqual({
+        status: "SUCCEEDED",
+        progress: 1,
+        params: { captures: 20, detections: result.detections, classifications: result.classifications }
+      })
+      expect(recorded.items).toEqual({ total: 20, completed: 20, failed: 0 })
+      expect(recorded.logs.filter((l) => l.message.startsWith("Processing image batch"))).toHaveLength(5)
+      expect(recorded.logs.filter((l) => l.level === "error")).toEqual([])
+    })
+  )
+
+  it.effect("never reports a stage's progress going backwards", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 37, batchSize: 5 })
+      yield* effect
+      for (const [, history] of recorded.progressHistory) {
+        expect(history).toEqual([...history].sort((a, b) => a - b))
+      }
+      // one report per batch of 5 out of 37 images, then the completion
+      expect(recorded.progressHistory.get("process")).toHaveLength(9)
+    })
+  )
+
+  it.effect("counts failed images in the process stage, logs an error for each, and still succeeds", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 100, batchSize: 10, failureRate: 0.3 }, 7)
+      const result = yield* effect
+      const errors = recorded.logs.filter((l) => l.level === "error")
+      expect(result.failed).toBeGreaterThan(0)
+      expect(result.failed).toBeLessThanOrEqual(50)
+      expect(errors).toHaveLength(result.failed)
+      expect(errors[0]!.message).toMatch(/^image img-\d{5}: processing service answered 500 Internal Server Error$/)
+      expect(recorded.stages.get("process")?.params).toEqual({ processed: 100, remaining: 0, failed: result.failed })
+      expect(result.captures).toBe(100 - result.failed)
+      expect(recorded.items).toEqual({ total: 100, completed: 100 - result.failed, failed: result.failed })
+    })
+  )
+
+  it.effect("draws the same failures from the same seed", () =>
+    Effect.gen(function* () {
+      const first = yield* runMl({ images: 50, failureRate: 0.4 }, 3).effect
+      const second = yield* runMl({ images: 50, failureRate: 0.4 }, 3).effect
+      expect(second).toEqual(first)
+    })
+  )
+
+  it.effect("fails for good with terminalReason threshold when more than half of the images fail", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 12, failureRate: 1 })
+      const error = yield* Effect.flip(effect)
+      expect(error).toBeInstanceOf(JobType.JobFailure)
+      expect(error.retryable).toBe(false)
+      expect(error.terminalReason).toBe("threshold")
+      expect(JobType.failureOf(error)).toMatchObject({ retryable: false, reason: "threshold" })
+      expect(recorded.stages.get("process")).toMatchObject({
+        status: "FAILED",
+        params: { processed: 12, remaining: 0, failed: 12 }
+      })
+      expect(recorded.logs.filter((l) => l.level === "error")).toHaveLength(12)
+    })
+  )
+
+  it.effect("processes only `limit` images", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 20, limit: 6, failureRate: 0, shuffle: false })
+      const result = yield* effect
+      expect(result.captures).toBe(6)
+      expect(recorded.stages.get("collect")?.params).toEqual({ total_images: 6 })
+      expect(recorded.logs.map((l) => l.message)).toContain("Found 6 out of 20 images to process")
+      expect(recorded.logs.map((l) => l.message)).not.toContain("Shuffling images")
+    })
+  )
+
+  it.effect("succeeds at once with no images", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 0 })
+      expect(yield* effect).toEqual({ captures: 0, detections: 0, classifications: 0, failed: 0 })
+      expect(recorded.stages.get("process")?.status).toBe("SUCCEEDED")
+    })
+  )
+
+  it.effect("waits `delay` seconds of fake work before collecting", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 4, delay: 5, failureRate: 0 })
+      const fiber = yield* Effect.fork(effect)
+      yield* TestClock.adjust("4 seconds")
+      expect(recorded.stages.get("collect")?.status).toBe("PENDING")
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(recorded.stages.get("collect")?.status).toBe("SUCCEEDED")
+    })
+  )
+})
+
+describe("processing service", () => {
+  it.effect("takes between half and one and a half of its latency per image", () =>
+    Effect.gen(function* () {
+      const service = ProcessingService.make({ latency: "200 millis", random: Random.make(1) })
+      const fiber = yield* Effect.fork(service.process({ id: "img-1" }, { failureRate: 0 }))
+      yield* TestClock.adjust("99 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("201 millis")
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isSuccess(exit)).toBe(true)
+    })
+  )
+})
+
+describe("data_storage_sync handler", () => {
+  it.effect("lists the files in pages of a thousand, then updates the deployment cache", () =>
+    Effect.gen(function* () {
+      const { context, recorded } = FakeContext.make(DataStorageSync.DataStorageSync)
+      const fiber = yield* Effect.fork(DataStorageSync.handler({ pageLatency: "1 second" })(decodeSync({}), context))
+      yield* TestClock.adjust("2 seconds")
+      expect(recorded.stages.get("data_storage_sync")).toMatchObject({
+        status: "RUNNING",
+        params: { total_files: 2000 }
+      })
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Fiber.join(fiber)).toEqual({ files: 3419 })
+      expect(recorded.stages.get("data_storage_sync")).toEqual({
+        status: "SUCCEEDED",
+        progress: 1,
+        params: { total_files: 3419 }
+      })
+      expect(recorded.stages.get("update_deployment_cache")).toEqual({ status: "SUCCEEDED", progress: 1, params: {} })
+      expect(recorded.logs.map((l) => l.message).filter((m) => m.startsWith("Processed"))).toEqual([
+        "Processed 1000 files",
+        "Processed 2000 files",
+        "Processed 3000 files",
+        "Processed 3419 files"
+      ])
+    })
+  )
+
+  it("defaults to the 3419 files of the seed job", () => {
+    expect(decodeSync({})).toEqual({ files: 3419 })
+  })
+})
