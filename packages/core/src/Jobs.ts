@@ -6,6 +6,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -20,8 +21,9 @@ import type {
   ResultNotFound,
   UnknownJobType
 } from "./JobError.js"
-import type { JobStoreError, SortKey } from "./JobStore.js"
-import type { StageSpec } from "./JobType.js"
+import * as internal from "./internal/engine.js"
+import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
+import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 
 /** A time a client may send: any ISO 8601 date-time. */
 export const TimeInput = Schema.String.pipe(
@@ -233,3 +235,18 @@ export interface Jobs {
 
 /** The engine Tag. */
 export const Jobs = Context.GenericTag<Jobs>("@jobloom/core/Jobs")
+
+/** Options of {@link layer}. */
+export interface LayerOptions {
+  /** Job type definitions this process knows (handlers are attached with `JobType.toLayer`). */
+  readonly types?: ReadonlyArray<Any>
+  /** Log lines kept per job when the engine writes one. Default 10 000. */
+  readonly logCap?: number
+}
+
+/**
+ * The engine over the `JobStore` in context, with a fresh `JobRegistry` holding `types` and the built-in `delay`
+ * type and its handler.
+ */
+export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry, never, JobStore> =>
+  internal.layer(options)

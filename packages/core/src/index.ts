@@ -22,6 +22,9 @@ export * as MemoryJobStore from "./MemoryJobStore.js"
 /** Job-type plugins. */
 export * as JobType from "./JobType.js"
 
+/** The built-in `delay` job type. */
+export * as Delay from "./Delay.js"
+
 /** The engine service. */
 export * as Jobs from "./Jobs.js"
 
