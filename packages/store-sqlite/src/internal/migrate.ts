@@ -1,0 +1,27 @@
+/**
+ * Runs jobloom's numbered migrations with `@effect/sql`'s Migrator, recorded in jobloom's own prefixed migrations
+ * table. The numbers are shared with the Postgres store.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Effect from "effect/Effect"
+import init from "../migrations/0001_init.js"
+import type { Tables } from "./tables.js"
+
+/** The migrations by `<number>_<name>`, built for one table prefix. */
+export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> => ({
+  "0001_init": init(t)
+})
+
+// No schema dump: the committed snapshot test covers review, and dumping would need the sqlite3 binary.
+const runMigrator = Migrator.make({})
+
+/** Applies the migrations not applied yet; returns those it applied (none on a re-run). */
+export const run = (
+  t: Tables
+): Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError,
+  SqlClient.SqlClient
+> => runMigrator({ loader: Migrator.fromRecord(migrations(t)), table: t.migrations })

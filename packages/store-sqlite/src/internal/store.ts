@@ -1,0 +1,872 @@
+/**
+ * The SQLite `JobStore`: every port method as a few statements over jobloom's tables. Batches travel as one JSON
+ * parameter read with `json_each`, so a statement's text (and its prepared statement, cached by the client) is the
+ * same whatever the batch size, and a batch is one statement instead of one per row.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import type { JobStore } from "@jobloom/core"
+import { Job, JobStore as Port } from "@jobloom/core"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type { Tables } from "./tables.js"
+import * as Transaction from "./transaction.js"
+
+type JobRow = JobStore.JobRow
+type JobStatus = Job.JobStatus
+type StoreSignal = JobStore.StoreSignal
+type StatusChange = JobStore.StatusChange
+type Row = Record<string, unknown>
+
+// ---------------------------------------------------------------------------------------------------------------
+// signals
+
+/**
+ * Signal hubs shared by every store on the same database in this process, so a worker is woken at once by an
+ * insert made through another store instance on the same file. Keyed by resolved file name, or by the client
+ * object when the file is unknown (a host's client) or private (`:memory:`).
+ */
+const hubsByFile = new Map<string, PubSub.PubSub<StoreSignal>>()
+const hubsByClient = new WeakMap<object, PubSub.PubSub<StoreSignal>>()
+
+// sliding: a subscriber that falls behind loses the oldest hints, never memory; workers poll anyway
+const newHub = () => Effect.runSync(PubSub.sliding<StoreSignal>(1024))
+
+/** The hub of a database: by file name when it names a shared file, else by client. */
+export const hubFor = (key: string | object): PubSub.PubSub<StoreSignal> => {
+  if (typeof key === "string") {
+    let hub = hubsByFile.get(key)
+    if (hub === undefined) hubsByFile.set(key, (hub = newHub()))
+    return hub
+  }
+  let hub = hubsByClient.get(key)
+  if (hub === undefined) hubsByClient.set(key, (hub = newHub()))
+  return hub
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// errors
+
+const sqliteCode = (error: SqlError): string => {
+  const cause = error.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : ""
+}
+
+/** Maps a driver error to the port's error; `SqlError` never leaves this package. */
+export const toStoreError = (error: SqlError): Port.JobStoreError => {
+  const code = sqliteCode(error)
+  const detail = error.cause instanceof Error ? `: ${error.cause.message}` : ""
+  const reason = code.startsWith("SQLITE_CONSTRAINT")
+    ? "Conflict"
+    : code.startsWith("SQLITE_BUSY") ||
+        code.startsWith("SQLITE_LOCKED") ||
+        code.startsWith("SQLITE_CANTOPEN") ||
+        code.startsWith("SQLITE_IOERR") ||
+        code.startsWith("SQLITE_FULL") ||
+        code.startsWith("SQLITE_READONLY")
+      ? "Unavailable"
+      : code.startsWith("SQLITE_CORRUPT") || code.startsWith("SQLITE_NOTADB")
+        ? "Corrupt"
+        : "Unknown"
+  return new Port.JobStoreError({ reason, message: `${error.message}${detail}` })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// rows
+
+// Rows are read defensively: a hand-edited or corrupted column must reach core (which fails that job with a clear
+// error) instead of crashing the store.
+const text = (value: unknown): string =>
+  typeof value === "string" ? value : value === null || value === undefined ? "" : String(value)
+const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : text(value))
+const int = (value: unknown): number => {
+  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : Number(value ?? 0)
+  return Number.isFinite(n) ? n : 0
+}
+const intOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : int(value))
+
+const parseTags = (value: unknown): ReadonlyArray<string> => {
+  if (typeof value !== "string") return []
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return Array.isArray(parsed) ? parsed.filter((tag): tag is string => typeof tag === "string") : []
+  } catch {
+    return []
+  }
+}
+
+/** A `jobs` row (snake_case columns) as the port's `JobRow`. */
+export const toJobRow = (row: Row): JobRow => ({
+  id: text(row.id),
+  type: text(row.type),
+  name: text(row.name),
+  queue: text(row.queue),
+  owner: textOrNull(row.owner),
+  idempotencyKey: textOrNull(row.idempotency_key),
+  status: text(row.status) as JobStatus,
+  terminalReason: textOrNull(row.terminal_reason) as Job.TerminalReason | null,
+  priority: int(row.priority),
+  params: text(row.params),
+  metadata: text(row.metadata),
+  tags: parseTags(row.tags),
+  batchId: textOrNull(row.batch_id),
+  callbackUrl: textOrNull(row.callback_url),
+  attempt: int(row.attempt),
+  maxAttempts: int(row.max_attempts),
+  timeoutMs: intOrNull(row.timeout_ms),
+  deadline: intOrNull(row.deadline),
+  runAt: int(row.run_at),
+  createdAt: int(row.created_at),
+  updatedAt: int(row.updated_at),
+  queuedAt: intOrNull(row.queued_at),
+  startedAt: intOrNull(row.started_at),
+  finishedAt: intOrNull(row.finished_at),
+  progress: text(row.progress),
+  lastError: textOrNull(row.last_error),
+  resultId: textOrNull(row.result_id),
+  leaseOwner: textOrNull(row.lease_owner),
+  leaseExpiresAt: intOrNull(row.lease_expires_at)
+})
+
+/** A `JobRow` as the JSON object the insert statement reads with `json_each`. */
+const encodeJob = (job: JobRow) => ({
+  id: job.id,
+  type: job.type,
+  name: job.name,
+  queue: job.queue,
+  owner: job.owner,
+  idempotency_key: job.idempotencyKey,
+  status: job.status,
+  terminal_reason: job.terminalReason,
+  priority: job.priority,
+  params: job.params,
+  metadata: job.metadata,
+  tags: JSON.stringify(job.tags),
+  batch_id: job.batchId,
+  callback_url: job.callbackUrl,
+  attempt: job.attempt,
+  max_attempts: job.maxAttempts,
+  timeout_ms: job.timeoutMs,
+  deadline: job.deadline,
+  run_at: job.runAt,
+  created_at: job.createdAt,
+  updated_at: job.updatedAt,
+  queued_at: job.queuedAt,
+  started_at: job.startedAt,
+  finished_at: job.finishedAt,
+  progress: job.progress,
+  last_error: job.lastError,
+  result_id: job.resultId,
+  lease_owner: job.leaseOwner,
+  lease_expires_at: job.leaseExpiresAt
+})
+
+/** The column of each field `update` may set. */
+const patchColumns: { readonly [K in keyof Required<JobStore.JobPatch>]: string } = {
+  name: "name",
+  queue: "queue",
+  owner: "owner",
+  idempotencyKey: "idempotency_key",
+  status: "status",
+  terminalReason: "terminal_reason",
+  priority: "priority",
+  params: "params",
+  metadata: "metadata",
+  tags: "tags",
+  callbackUrl: "callback_url",
+  attempt: "attempt",
+  maxAttempts: "max_attempts",
+  timeoutMs: "timeout_ms",
+  deadline: "deadline",
+  runAt: "run_at",
+  queuedAt: "queued_at",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  progress: "progress",
+  lastError: "last_error",
+  resultId: "result_id",
+  leaseOwner: "lease_owner",
+  leaseExpiresAt: "lease_expires_at"
+}
+
+/** The SQL expression a list sorts by; null times as -1, as `ListCursor` says. */
+const sortExpressions: { readonly [K in JobStore.SortKey]: string } = {
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  startedAt: "coalesce(started_at, -1)",
+  finishedAt: "coalesce(finished_at, -1)",
+  priority: "priority",
+  name: "name"
+}
+
+const sortValue = (row: JobRow, sort: JobStore.SortKey): number | string =>
+  sort === "name" ? row.name : sort === "priority" ? row.priority : (row[sort] ?? -1)
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The claim order: priority desc, runAt asc, id asc. */
+const claimOrder = (a: JobRow, b: JobRow) => b.priority - a.priority || a.runAt - b.runAt || compareStrings(a.id, b.id)
+
+const json = (value: unknown) => JSON.stringify(value)
+
+// ---------------------------------------------------------------------------------------------------------------
+// the store
+
+/** How `make` builds a store. */
+export interface Options {
+  readonly tables: Tables
+  /** The signal hub shared by stores on the same database in this process. */
+  readonly hub: PubSub.PubSub<StoreSignal>
+  /**
+   * Whether statements may join a transaction already open in the fiber. True for a host's client (so enqueue can
+   * be part of the host's transaction); false for a private client, which must never run its statements on a
+   * connection of another database that happens to be in a transaction.
+   */
+  readonly joinTransactions: boolean
+}
+
+/** Builds the store over the `SqlClient` in context. */
+export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    // Column names are read as stored (snake_case) whatever result transforms the host's client has.
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const { hub, tables } = options
+    const jobs = sql(tables.jobs)
+    const logs = sql(tables.logs)
+    const results = sql(tables.results)
+    const callbacks = sql(tables.callbacks)
+
+    const writeTransaction = Transaction.writeTransaction(sql)
+
+    const isolate: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = options.joinTransactions
+      ? (effect) => effect
+      : <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.mapInputContext(
+            effect,
+            (context: Context.Context<R>) =>
+              Context.omit(SqlClient.TransactionConnection)(context) as Context.Context<R>
+          )
+
+    /** Runs one port method: on its own connection unless joining is allowed, with `SqlError` mapped. */
+    const run = <A, R>(
+      effect: Effect.Effect<A, SqlError | Port.JobStoreError, R>
+    ): Effect.Effect<A, Port.JobStoreError, R> =>
+      isolate(effect).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))))
+
+    const publish = (signals: ReadonlyArray<StoreSignal>) =>
+      signals.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(hub, signals))
+
+    const enqueued = (queues: Iterable<string>): Array<StoreSignal> =>
+      Array.from(new Set(queues), (queue) => ({ _tag: "Enqueued" as const, queue }))
+
+    const changed = (changes: ReadonlyArray<StatusChange>): Array<StoreSignal> =>
+      changes.map((change) => ({ _tag: "Changed" as const, id: change.id, status: change.status }))
+
+    const inList = (values: ReadonlyArray<unknown>): Statement.Fragment =>
+      sql`(SELECT value FROM json_each(${json(values)}))`
+
+    /**
+     * Records the pending callbacks of jobs just moved into a terminal status, in the caller's transaction, from the
+     * rows as written (so status, reason, result and finish time are the ones stored).
+     */
+    const recordCallbacks = (rows: ReadonlyArray<Row>, now: number) => {
+      const ids = rows
+        .filter((row) => row.callback_url !== null && Job.isTerminal(text(row.status) as JobStatus))
+        .map((row) => text(row.id))
+      if (ids.length === 0) return Effect.void
+      return sql`INSERT INTO ${callbacks} (job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
+        SELECT id, callback_url, status, terminal_reason, result_id, finished_at, 0, ${now}
+        FROM ${jobs} WHERE id IN ${inList(ids)} AND callback_url IS NOT NULL`.pipe(Effect.asVoid)
+    }
+
+    const where = (filter: JobStore.JobFilter): Statement.Fragment => {
+      const clauses: Array<Statement.Fragment> = []
+      const oneOf = (column: string, values: ReadonlyArray<string> | undefined) => {
+        if (values === undefined) return
+        clauses.push(values.length === 0 ? sql.literal("1 = 0") : sql`${sql.literal(column)} IN ${sql.in(values)}`)
+      }
+      if (filter.ids !== undefined) {
+        clauses.push(filter.ids.length === 0 ? sql.literal("1 = 0") : sql`id IN ${inList(filter.ids)}`)
+      }
+      oneOf("status", filter.statuses)
+      oneOf("type", filter.types)
+      oneOf("queue", filter.queues)
+      if (filter.owner !== undefined) clauses.push(sql`owner = ${filter.owner}`)
+      if (filter.tag !== undefined) {
+        // json_valid guards a corrupted tags column: such a row simply has no tags
+        clauses.push(sql`EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(tags) THEN tags ELSE '[]' END)
+          WHERE value = ${filter.tag})`)
+      }
+      if (filter.batchId !== undefined) clauses.push(sql`batch_id = ${filter.batchId}`)
+      if (filter.q !== undefined) {
+        const q = filter.q.toLowerCase()
+        clauses.push(sql`(instr(lower(name), ${q}) > 0 OR instr(lower(params), ${q}) > 0)`)
+      }
+      if (filter.createdAfter !== undefined) clauses.push(sql`created_at > ${filter.createdAfter}`)
+      if (filter.createdBefore !== undefined) clauses.push(sql`created_at < ${filter.createdBefore}`)
+      if (filter.finishedBefore !== undefined) clauses.push(sql`finished_at < ${filter.finishedBefore}`)
+      return clauses.length === 0 ? sql.literal("1 = 1") : sql.and(clauses)
+    }
+
+    // --- insert ---------------------------------------------------------------------------------------------
+
+    const insert: JobStore.JobStore["insert"] = ({ jobs: input }) =>
+      input.length === 0
+        ? Effect.succeed([])
+        : run(
+            writeTransaction(
+              Effect.gen(function* () {
+                const keys = Array.from(
+                  new Set(input.flatMap((job) => (job.idempotencyKey === null ? [] : [job.idempotencyKey])))
+                )
+                const holders = new Map<string, JobRow>()
+                if (keys.length > 0) {
+                  const rows = yield* sql<Row>`SELECT * FROM ${jobs} WHERE idempotency_key IN ${inList(keys)}
+                    AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
+                  for (const row of rows) holders.set(text(row.idempotency_key), toJobRow(row))
+                }
+                // decided in input order, so a later job of this call sees an earlier one as the holder
+                const outcomes: Array<JobStore.InsertOutcome> = []
+                const fresh: Array<JobRow> = []
+                for (const job of input) {
+                  const holder = job.idempotencyKey === null ? undefined : holders.get(job.idempotencyKey)
+                  if (holder !== undefined) {
+                    outcomes.push({ row: holder, inserted: false })
+                    continue
+                  }
+                  const row: JobRow = { ...job, tags: [...job.tags] }
+                  if (row.idempotencyKey !== null && !Job.isTerminal(row.status)) holders.set(row.idempotencyKey, row)
+                  fresh.push(row)
+                  outcomes.push({ row, inserted: true })
+                }
+                if (fresh.length > 0) {
+                  yield* sql`INSERT INTO ${jobs} (id, type, name, queue, owner, idempotency_key, status, terminal_reason,
+                      priority, params, metadata, tags, batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline,
+                      run_at, created_at, updated_at, queued_at, started_at, finished_at, progress, last_error, result_id,
+                      lease_owner, lease_expires_at)
+                    SELECT value->>'id', value->>'type', value->>'name', value->>'queue', value->>'owner',
+                      value->>'idempotency_key', value->>'status', value->>'terminal_reason', value->>'priority',
+                      value->>'params', value->>'metadata', value->>'tags', value->>'batch_id', value->>'callback_url',
+                      value->>'attempt', value->>'max_attempts', value->>'timeout_ms', value->>'deadline', value->>'run_at',
+                      value->>'created_at', value->>'updated_at', value->>'queued_at', value->>'started_at',
+                      value->>'finished_at', value->>'progress', value->>'last_error', value->>'result_id',
+                      value->>'lease_owner', value->>'lease_expires_at'
+                    FROM json_each(${json(fresh.map(encodeJob))}) ORDER BY key`
+                }
+                return { outcomes, fresh }
+              })
+            )
+          ).pipe(
+            Effect.tap(({ fresh }) =>
+              publish(enqueued(fresh.filter((row) => row.status === "QUEUED").map((row) => row.queue)))
+            ),
+            Effect.map(({ outcomes }) => outcomes)
+          )
+
+    // --- reads ----------------------------------------------------------------------------------------------
+
+    const get: JobStore.JobStore["get"] = ({ id }) =>
+      run(sql<Row>`SELECT * FROM ${jobs} WHERE id = ${id}`).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toJobRow))
+      )
+
+    const list: JobStore.JobStore["list"] = (options) =>
+      run(
+        Effect.gen(function* () {
+          const expression = sql.literal(sortExpressions[options.sort])
+          const desc = options.order === "desc"
+          const filter = where(options.filter)
+          const limit = Math.max(0, Math.floor(options.limit))
+          const cursor = options.cursor
+          const after =
+            cursor === null
+              ? sql.literal("1 = 1")
+              : desc
+                ? sql`(${expression}, id) < (${cursor.value}, ${cursor.id})`
+                : sql`(${expression}, id) > (${cursor.value}, ${cursor.id})`
+          const order = sql.literal(desc ? "DESC" : "ASC")
+          const rows = (yield* sql<Row>`SELECT * FROM ${jobs} WHERE ${filter} AND ${after}
+            ORDER BY ${expression} ${order}, id ${order} LIMIT ${limit + 1}`).map(toJobRow)
+          const page = rows.slice(0, limit)
+          const last = page[page.length - 1]
+          const total = options.withTotal
+            ? int((yield* sql<Row>`SELECT count(*) AS n FROM ${jobs} WHERE ${filter}`)[0]?.n)
+            : null
+          return {
+            rows: page,
+            nextCursor:
+              rows.length > page.length && last !== undefined
+                ? { value: sortValue(last, options.sort), id: last.id }
+                : null,
+            total
+          }
+        })
+      )
+
+    const statuses: JobStore.JobStore["statuses"] = ({ ids }) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : run(sql<Row>`SELECT id, status FROM ${jobs} WHERE id IN ${inList(Array.from(new Set(ids)))}`).pipe(
+            Effect.map((rows) => rows.map((row) => ({ id: text(row.id), status: text(row.status) as JobStatus })))
+          )
+
+    const logsPage: JobStore.JobStore["logs"] = ({ cursor, jobId, limit }) => {
+      // log ids are integers; a cursor that is not one cannot come from this store, so nothing follows it
+      if (cursor !== null && !/^\d{1,15}$/.test(cursor)) return Effect.succeed({ rows: [], nextCursor: null })
+      const n = Math.max(0, Math.floor(limit))
+      const older = cursor === null ? sql.literal("1 = 1") : sql`id < ${Number(cursor)}`
+      return run(
+        sql<Row>`SELECT id, job_id, at, level, message FROM ${logs} WHERE job_id = ${jobId} AND ${older}
+          ORDER BY id DESC LIMIT ${n + 1}`
+      ).pipe(
+        Effect.map((found) => {
+          const rows = found.slice(0, n).map((row): JobStore.LogRow => ({
+            id: text(row.id),
+            jobId: text(row.job_id),
+            at: int(row.at),
+            level: text(row.level) as Job.LogLevel,
+            message: text(row.message)
+          }))
+          const last = rows[rows.length - 1]
+          return { rows, nextCursor: found.length > rows.length && last !== undefined ? last.id : null }
+        })
+      )
+    }
+
+    const getResult: JobStore.JobStore["getResult"] = ({ resultId }) =>
+      run(sql<Row>`SELECT id, job_id, value, created_at FROM ${results} WHERE id = ${resultId}`).pipe(
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row): JobStore.ResultRow => ({
+            id: text(row.id),
+            jobId: text(row.job_id),
+            value: text(row.value),
+            createdAt: int(row.created_at)
+          }))
+        )
+      )
+
+    const stats: JobStore.JobStore["stats"] = ({ filter }) =>
+      run(sql<Row>`SELECT type, status, count(*) AS n FROM ${jobs} WHERE ${where(filter)} GROUP BY type, status`).pipe(
+        Effect.map((rows) =>
+          rows.map((row) => ({ type: text(row.type), status: text(row.status) as JobStatus, count: int(row.n) }))
+        )
+      )
+
+    // --- user actions -----------------------------------------------------------------------------------------
+
+    const update: JobStore.JobStore["update"] = (options) =>
+      options.from.length === 0
+        ? Effect.succeed(Option.none())
+        : run(
+            writeTransaction(
+              Effect.gen(function* () {
+                const [prev] = yield* sql<Row>`SELECT status, run_at FROM ${jobs} WHERE id = ${options.id}
+                  AND status IN ${sql.in(options.from)}`
+                if (prev === undefined) return Option.none<{ row: JobRow; prevStatus: string; runAtSet: boolean }>()
+                const sets: Array<Statement.Fragment> = [sql`updated_at = ${options.now}`]
+                for (const [key, value] of Object.entries(options.patch)) {
+                  const column = patchColumns[key as keyof JobStore.JobPatch]
+                  // an explicit `undefined` means "not given"; unknown keys are not columns
+                  if (value === undefined || column === undefined) continue
+                  sets.push(sql`${sql.literal(column)} = ${key === "tags" ? json(value) : value}`)
+                }
+                const [row] = yield* sql<Row>`UPDATE ${jobs} SET ${sql.csv(sets)} WHERE id = ${options.id} RETURNING *`
+                if (row === undefined) return Option.none()
+                if (row.status !== prev.status) yield* recordCallbacks([row], options.now)
+                return Option.some({
+                  row: toJobRow(row),
+                  prevStatus: text(prev.status),
+                  runAtSet: options.patch.runAt !== undefined
+                })
+              })
+            )
+          ).pipe(
+            Effect.flatMap(
+              Option.match({
+                onNone: () => Effect.succeed(Option.none<JobRow>()),
+                onSome: ({ prevStatus, row, runAtSet }) => {
+                  const signals: Array<StoreSignal> = []
+                  const statusChanged = row.status !== prevStatus
+                  if (statusChanged) signals.push({ _tag: "Changed", id: row.id, status: row.status })
+                  if (row.status === "QUEUED" && (statusChanged || runAtSet)) {
+                    signals.push({ _tag: "Enqueued", queue: row.queue })
+                  }
+                  return Effect.as(publish(signals), Option.some(row))
+                }
+              })
+            )
+          )
+
+    const deleteOne: JobStore.JobStore["delete"] = ({ from, id }) =>
+      from.length === 0
+        ? Effect.succeed(false)
+        : run(
+            writeTransaction(
+              Effect.gen(function* () {
+                const deleted = yield* sql<Row>`DELETE FROM ${jobs} WHERE id = ${id} AND status IN ${sql.in(from)}
+                  RETURNING id`
+                if (deleted.length === 0) return false
+                // explicit, so the cascade holds on a host connection that has foreign keys off
+                yield* sql`DELETE FROM ${logs} WHERE job_id = ${id}`
+                yield* sql`DELETE FROM ${results} WHERE job_id = ${id}`
+                yield* sql`DELETE FROM ${callbacks} WHERE job_id = ${id}`
+                return true
+              })
+            )
+          )
+
+    const deleteMany: JobStore.JobStore["deleteMany"] = ({ filter }) =>
+      run(
+        writeTransaction(
+          Effect.gen(function* () {
+            const matching = where(filter)
+            // children first, by the same filter, so nothing is held in memory whatever the number of jobs
+            yield* sql`DELETE FROM ${logs} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
+            yield* sql`DELETE FROM ${results} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
+            yield* sql`DELETE FROM ${callbacks} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
+            yield* sql`DELETE FROM ${jobs} WHERE ${matching}`
+            const [count] = yield* sql<Row>`SELECT changes() AS n`
+            return int(count?.n)
+          })
+        )
+      )
+
+    // --- the worker's writes ---------------------------------------------------------------------------------
+
+    const claimDue = (
+      options: JobStore.ClaimOptions,
+      queues: ReadonlyArray<string>,
+      limit: number
+    ): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+      sql<Row>`UPDATE ${jobs} SET status = 'RUNNING', attempt = attempt + 1, started_at = ${options.now},
+          lease_owner = ${options.workerId}, lease_expires_at = ${options.now + options.leaseMs},
+          updated_at = ${options.now}
+        WHERE id IN (
+          SELECT id FROM ${jobs}
+          WHERE status = 'QUEUED' AND queue IN ${sql.in(queues)} AND run_at <= ${options.now}
+          ORDER BY priority DESC, run_at, id
+          LIMIT ${limit}
+        )
+        RETURNING *`
+
+    /**
+     * A claim under concurrency limits: counts the running jobs of each limited type and queue, then walks due jobs
+     * in claim order taking those that fit. When a limit fills mid-walk the rest of the walk may have been skipped
+     * for it, so the walk runs again without the full types and queues; each pass fills at least one limit or ends.
+     */
+    const claimLimited = (options: JobStore.ClaimOptions) =>
+      Effect.gen(function* () {
+        const typeLeft = new Map<string, number>()
+        const queueLeft = new Map<string, number>()
+        const limitedTypes = Object.keys(options.typeLimits)
+        const limitedQueues = Object.keys(options.queueLimits).filter((queue) => options.queues.includes(queue))
+        for (const type of limitedTypes) typeLeft.set(type, options.typeLimits[type]!)
+        for (const queue of limitedQueues) queueLeft.set(queue, options.queueLimits[queue]!)
+        if (limitedTypes.length > 0) {
+          const running = yield* sql<Row>`SELECT type, count(*) AS n FROM ${jobs}
+            WHERE type IN ${sql.in(limitedTypes)} AND status IN ('RUNNING', 'CANCELLING') GROUP BY type`
+          for (const row of running) typeLeft.set(text(row.type), typeLeft.get(text(row.type))! - int(row.n))
+        }
+        if (limitedQueues.length > 0) {
+          const running = yield* sql<Row>`SELECT queue, count(*) AS n FROM ${jobs}
+            WHERE queue IN ${sql.in(limitedQueues)} AND status IN ('RUNNING', 'CANCELLING') GROUP BY queue`
+          for (const row of running) queueLeft.set(text(row.queue), queueLeft.get(text(row.queue))! - int(row.n))
+        }
+        const full = (left: Map<string, number>) => Array.from(left).flatMap(([key, n]) => (n <= 0 ? [key] : []))
+
+        const chosen: Array<string> = []
+        while (chosen.length < options.limit) {
+          const queues = options.queues.filter((queue) => (queueLeft.get(queue) ?? 1) > 0)
+          if (queues.length === 0) break
+          const fullTypes = full(typeLeft)
+          const want = options.limit - chosen.length
+          const candidates = yield* sql<Row>`SELECT id, type, queue FROM ${jobs}
+            WHERE status = 'QUEUED' AND queue IN ${sql.in(queues)} AND run_at <= ${options.now}
+              AND ${fullTypes.length === 0 ? sql.literal("1 = 1") : sql`type NOT IN ${sql.in(fullTypes)}`}
+              AND ${chosen.length === 0 ? sql.literal("1 = 1") : sql`id NOT IN ${inList(chosen)}`}
+            ORDER BY priority DESC, run_at, id
+            LIMIT ${want}`
+          let skipped = false
+          for (const candidate of candidates) {
+            if (chosen.length >= options.limit) break
+            const type = text(candidate.type)
+            const queue = text(candidate.queue)
+            const typeFree = typeLeft.get(type)
+            const queueFree = queueLeft.get(queue)
+            if ((typeFree !== undefined && typeFree <= 0) || (queueFree !== undefined && queueFree <= 0)) {
+              skipped = true
+              continue
+            }
+            if (typeFree !== undefined) typeLeft.set(type, typeFree - 1)
+            if (queueFree !== undefined) queueLeft.set(queue, queueFree - 1)
+            chosen.push(text(candidate.id))
+          }
+          if (!skipped || candidates.length < want) break
+        }
+        if (chosen.length === 0) return []
+        return yield* sql<Row>`UPDATE ${jobs} SET status = 'RUNNING', attempt = attempt + 1, started_at = ${options.now},
+            lease_owner = ${options.workerId}, lease_expires_at = ${options.now + options.leaseMs},
+            updated_at = ${options.now}
+          WHERE id IN ${inList(chosen)} AND status = 'QUEUED'
+          RETURNING *`
+      })
+
+    const claim: JobStore.JobStore["claim"] = (options) => {
+      if (options.limit <= 0 || options.queues.length === 0) return Effect.succeed([])
+      const limited = Object.keys(options.typeLimits).length > 0 || Object.keys(options.queueLimits).length > 0
+      // Without limits the claim is one UPDATE: a statement is atomic and takes the write lock at its start, so no
+      // two claims (of any process) can take the same job. With limits, counts and updates share one transaction.
+      const claimed = limited
+        ? writeTransaction(claimLimited(options))
+        : claimDue(options, options.queues, Math.floor(options.limit))
+      return run(claimed).pipe(Effect.map((rows) => rows.map(toJobRow).sort(claimOrder)))
+    }
+
+    const heartbeat: JobStore.JobStore["heartbeat"] = (options) =>
+      options.ids.length === 0
+        ? Effect.succeed([])
+        : run(
+            sql<Row>`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}
+              WHERE id IN ${inList(Array.from(new Set(options.ids)))} AND lease_owner = ${options.workerId}
+                AND status IN ('RUNNING', 'CANCELLING')
+              RETURNING id, status`
+          ).pipe(Effect.map((rows) => rows.map((row) => ({ id: text(row.id), status: text(row.status) as JobStatus }))))
+
+    const settle: JobStore.JobStore["settle"] = (options) => {
+      // in order: a second settlement of the same job would find its lease already cleared, so only the first counts
+      const seen = new Set<string>()
+      const settlements = options.settlements.filter((s) => !seen.has(s.id) && seen.add(s.id))
+      if (settlements.length === 0) return Effect.succeed([])
+      const byId = new Map(settlements.map((s) => [s.id, s]))
+      const input = settlements.map((s) => ({
+        id: s.id,
+        tag: s._tag,
+        progress: s.progress,
+        result_id: s._tag === "Complete" ? (s.result?.id ?? null) : null,
+        run_at: s._tag === "Retry" ? s.runAt : null,
+        last_error: s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null,
+        fail_status: s._tag === "Fail" ? s.status : null,
+        reason: s._tag === "Fail" ? s.reason : null
+      }))
+      return run(
+        writeTransaction(
+          Effect.gen(function* () {
+            // One statement for every settlement. SET expressions read the row as it was, so `jobs.status` is the
+            // status before this write: a CANCELLING row becomes CANCELLED whatever the settlement says.
+            const rows = yield* sql<Row>`UPDATE ${jobs} AS j SET
+                status = CASE
+                  WHEN j.status = 'CANCELLING' OR s.tag = 'Cancelled' THEN 'CANCELLED'
+                  WHEN s.tag = 'Complete' THEN 'SUCCEEDED'
+                  WHEN s.tag = 'Fail' THEN s.fail_status
+                  ELSE 'QUEUED' END,
+                terminal_reason = CASE
+                  WHEN j.status = 'CANCELLING' OR s.tag = 'Cancelled' THEN 'user'
+                  WHEN s.tag = 'Complete' THEN NULL
+                  WHEN s.tag = 'Fail' THEN s.reason
+                  ELSE j.terminal_reason END,
+                finished_at = CASE
+                  WHEN j.status = 'CANCELLING' OR s.tag IN ('Cancelled', 'Complete', 'Fail') THEN ${options.now}
+                  ELSE j.finished_at END,
+                result_id = CASE
+                  WHEN j.status = 'RUNNING' AND s.tag = 'Complete' THEN s.result_id
+                  ELSE j.result_id END,
+                run_at = CASE WHEN j.status = 'RUNNING' AND s.tag = 'Retry' THEN s.run_at ELSE j.run_at END,
+                last_error = CASE
+                  WHEN j.status = 'RUNNING' AND s.tag IN ('Retry', 'Fail') THEN s.last_error
+                  ELSE j.last_error END,
+                attempt = CASE
+                  WHEN j.status = 'RUNNING' AND s.tag = 'Release' THEN max(0, j.attempt - 1)
+                  ELSE j.attempt END,
+                progress = coalesce(s.progress, j.progress),
+                lease_owner = NULL,
+                lease_expires_at = NULL,
+                updated_at = ${options.now}
+              FROM (
+                SELECT value->>'id' AS id, value->>'tag' AS tag, value->>'progress' AS progress,
+                  value->>'result_id' AS result_id, value->>'run_at' AS run_at, value->>'last_error' AS last_error,
+                  value->>'fail_status' AS fail_status, value->>'reason' AS reason
+                FROM json_each(${json(input)})
+              ) AS s
+              WHERE j.id = s.id AND j.lease_owner = ${options.workerId} AND j.status IN ('RUNNING', 'CANCELLING')
+              RETURNING id, status, queue, callback_url`
+            const stored = rows.flatMap((row) => {
+              const settlement = byId.get(text(row.id))
+              return settlement?._tag === "Complete" && settlement.result !== null && row.status === "SUCCEEDED"
+                ? [{ id: settlement.result.id, job_id: settlement.id, value: settlement.result.value }]
+                : []
+            })
+            if (stored.length > 0) {
+              yield* sql`INSERT INTO ${results} (id, job_id, value, created_at)
+                SELECT value->>'id', value->>'job_id', value->>'value', ${options.now} FROM json_each(${json(stored)})`
+            }
+            yield* recordCallbacks(rows, options.now)
+            return rows
+          })
+        )
+      ).pipe(
+        Effect.flatMap((rows) => {
+          // answered in settlement order, as the memory store does
+          const byRow = new Map(rows.map((row) => [text(row.id), row]))
+          const changes: Array<StatusChange> = []
+          const queues: Array<string> = []
+          for (const s of settlements) {
+            const row = byRow.get(s.id)
+            if (row === undefined) continue
+            changes.push({ id: s.id, status: text(row.status) as JobStatus })
+            if (row.status === "QUEUED") queues.push(text(row.queue))
+          }
+          return Effect.as(publish(enqueued(queues)), changes)
+        })
+      )
+    }
+
+    const saveProgress: JobStore.JobStore["saveProgress"] = (options) => {
+      // the last update of a job wins, as if applied in order
+      const latest = new Map(options.updates.map((u) => [u.id, u.progress]))
+      if (latest.size === 0) return Effect.void
+      return run(
+        sql`UPDATE ${jobs} SET progress = s.progress, updated_at = ${options.now}
+          FROM (SELECT value->>0 AS id, value->>1 AS progress FROM json_each(${json(Array.from(latest))})) AS s
+          WHERE ${jobs}.id = s.id AND lease_owner = ${options.workerId} AND status IN ('RUNNING', 'CANCELLING')`
+      ).pipe(Effect.asVoid)
+    }
+
+    const appendLogs: JobStore.JobStore["appendLogs"] = ({ cap, entries }) => {
+      if (entries.length === 0) return Effect.void
+      const input = entries.map((e) => [e.jobId, e.at, e.level, e.message])
+      const jobIds = Array.from(new Set(entries.map((e) => e.jobId)))
+      return run(
+        writeTransaction(
+          Effect.gen(function* () {
+            // lines of missing jobs are dropped here rather than failing the batch (and its foreign key)
+            yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
+              SELECT e.value->>0, e.value->>1, e.value->>2, e.value->>3 FROM json_each(${json(input)}) AS e
+              WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.value->>0)
+              ORDER BY e.key`
+            // Per job, the id of its (cap+1)-th newest line, found by walking the (job_id, id) index from the newest
+            // end: a job with few lines costs a few steps. Everything at or below it goes.
+            yield* sql`DELETE FROM ${logs} WHERE id IN (
+              SELECT l.id FROM (
+                SELECT j.value AS job_id,
+                  (SELECT id FROM ${logs} WHERE job_id = j.value ORDER BY id DESC LIMIT 1 OFFSET ${Math.max(0, Math.floor(cap))}) AS cutoff
+                FROM json_each(${json(jobIds)}) AS j
+              ) AS c
+              JOIN ${logs} AS l ON l.job_id = c.job_id AND l.id <= c.cutoff
+            )`
+          })
+        )
+      )
+    }
+
+    // --- maintenance ------------------------------------------------------------------------------------------
+
+    const rescue: JobStore.JobStore["rescue"] = ({ now }) =>
+      run(
+        writeTransaction(
+          Effect.gen(function* () {
+            const rows = yield* sql<Row>`UPDATE ${jobs} SET
+                status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED'
+                  WHEN attempt < max_attempts THEN 'QUEUED' ELSE 'FAILED' END,
+                terminal_reason = CASE WHEN status = 'CANCELLING' THEN 'user'
+                  WHEN attempt < max_attempts THEN terminal_reason ELSE 'stalled' END,
+                run_at = CASE WHEN status = 'RUNNING' AND attempt < max_attempts THEN ${now} ELSE run_at END,
+                finished_at = CASE WHEN status = 'RUNNING' AND attempt < max_attempts THEN finished_at ELSE ${now} END,
+                lease_owner = NULL,
+                lease_expires_at = NULL,
+                updated_at = ${now}
+              WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${now}
+              RETURNING id, status, queue, callback_url`
+            yield* recordCallbacks(rows, now)
+            return rows
+          })
+        )
+      ).pipe(
+        Effect.flatMap((rows) => {
+          const changes = rows.map((row) => ({ id: text(row.id), status: text(row.status) as JobStatus }))
+          const queues = rows.filter((row) => row.status === "QUEUED").map((row) => text(row.queue))
+          return Effect.as(publish([...changed(changes), ...enqueued(queues)]), changes)
+        })
+      )
+
+    const expire: JobStore.JobStore["expire"] = ({ now }) =>
+      run(
+        writeTransaction(
+          Effect.gen(function* () {
+            // the terms repeat the partial index's own WHERE, so the planner uses it
+            const rows = yield* sql<Row>`UPDATE ${jobs} SET status = 'TIMED_OUT', terminal_reason = 'expired',
+                lease_owner = NULL, lease_expires_at = NULL, finished_at = ${now}, updated_at = ${now}
+              WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED') AND deadline <= ${now}
+              RETURNING id, status, callback_url`
+            yield* recordCallbacks(rows, now)
+            return rows
+          })
+        )
+      ).pipe(
+        Effect.flatMap((rows) => {
+          const changes = rows.map((row) => ({ id: text(row.id), status: text(row.status) as JobStatus }))
+          return Effect.as(publish(changed(changes)), changes)
+        })
+      )
+
+    const claimCallbacks: JobStore.JobStore["claimCallbacks"] = ({ leaseMs, limit, now }) =>
+      limit <= 0
+        ? Effect.succeed([])
+        : run(
+            writeTransaction(
+              Effect.gen(function* () {
+                const rows = yield* sql<Row>`SELECT * FROM ${callbacks} WHERE due_at <= ${now}
+                  ORDER BY due_at, id LIMIT ${Math.floor(limit)}`
+                if (rows.length > 0) {
+                  yield* sql`UPDATE ${callbacks} SET due_at = ${now + leaseMs} WHERE id IN ${inList(rows.map((row) => row.id))}`
+                }
+                return rows.map((row): JobStore.CallbackRow => ({
+                  id: text(row.id),
+                  jobId: text(row.job_id),
+                  url: text(row.url),
+                  status: text(row.status) as JobStatus,
+                  terminalReason: textOrNull(row.terminal_reason) as Job.TerminalReason | null,
+                  resultId: textOrNull(row.result_id),
+                  finishedAt: intOrNull(row.finished_at),
+                  attempts: int(row.attempts)
+                }))
+              })
+            )
+          )
+
+    const settleCallback: JobStore.JobStore["settleCallback"] = ({ id, retryAt }) => {
+      // callback ids are integers; any other id cannot be one of ours
+      if (!/^\d{1,15}$/.test(id)) return Effect.void
+      return run(
+        retryAt === null
+          ? sql`DELETE FROM ${callbacks} WHERE id = ${Number(id)}`
+          : sql`UPDATE ${callbacks} SET due_at = ${retryAt}, attempts = attempts + 1 WHERE id = ${Number(id)}`
+      ).pipe(Effect.asVoid)
+    }
+
+    return {
+      crossProcessSignals: false,
+      insert,
+      get,
+      list,
+      update,
+      claim,
+      heartbeat,
+      statuses,
+      settle,
+      saveProgress,
+      appendLogs,
+      logs: logsPage,
+      getResult,
+      stats,
+      delete: deleteOne,
+      deleteMany,
+      rescue,
+      expire,
+      claimCallbacks,
+      settleCallback,
+      subscribe: PubSub.subscribe(hub)
+    } satisfies JobStore.JobStore
+  })

@@ -1,0 +1,25 @@
+/**
+ * The names of jobloom's tables and indexes under a table prefix, so a host database can hold jobloom beside its own
+ * tables (and even two jobloom instances side by side).
+ */
+
+/** Every name the schema uses, already prefixed. */
+export interface Tables {
+  readonly prefix: string
+  readonly jobs: string
+  readonly logs: string
+  readonly results: string
+  readonly callbacks: string
+  /** jobloom's own migrations table: never the host's default one. */
+  readonly migrations: string
+}
+
+/** The names under `prefix`. */
+export const make = (prefix: string): Tables => ({
+  prefix,
+  jobs: `${prefix}jobs`,
+  logs: `${prefix}logs`,
+  results: `${prefix}results`,
+  callbacks: `${prefix}callbacks`,
+  migrations: `${prefix}migrations`
+})

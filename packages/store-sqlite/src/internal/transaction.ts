@@ -1,0 +1,30 @@
+/**
+ * jobloom's write transactions on SQLite.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
+
+/**
+ * Wraps an effect in a write transaction that takes SQLite's write lock at `BEGIN IMMEDIATE`, so `busy_timeout`
+ * applies to the whole transaction and two processes never fail upgrading a read lock (the client's own
+ * `withTransaction` issues a deferred `BEGIN`). Inside a transaction already open in the fiber (the host's, or an
+ * outer one of ours) it is a savepoint of that transaction.
+ */
+export const writeTransaction = (
+  sql: SqlClient.SqlClient
+): (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>) =>
+  SqlClient.makeWithTransaction({
+    transactionTag: SqlClient.TransactionConnection,
+    spanAttributes: [["db.system.name", "sqlite"]],
+    acquireConnection: Effect.flatMap(Scope.make(), (scope) =>
+      Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)
+    ),
+    begin: (conn) => Effect.asVoid(conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined)),
+    savepoint: (conn, id) => Effect.asVoid(conn.executeUnprepared(`SAVEPOINT jobloom_${id}`, [], undefined)),
+    commit: (conn) => Effect.asVoid(conn.executeUnprepared("COMMIT", [], undefined)),
+    rollback: (conn) => Effect.asVoid(conn.executeUnprepared("ROLLBACK", [], undefined)),
+    rollbackSavepoint: (conn, id) =>
+      Effect.asVoid(conn.executeUnprepared(`ROLLBACK TO SAVEPOINT jobloom_${id}`, [], undefined))
+  })

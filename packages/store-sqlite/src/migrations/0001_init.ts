@@ -1,0 +1,101 @@
+/**
+ * Migration 1: jobs, logs, results and pending callbacks. Times are INTEGER epoch milliseconds; JSON values are TEXT.
+ * Forward-only: once released this file is never edited; changes go in a new numbered migration.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import type { Tables } from "../internal/tables.js"
+
+/** Creates the tables and indexes of the first schema. */
+export default (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const index = (name: string) => sql(`${t.prefix}${name}`)
+
+    yield* sql`CREATE TABLE ${sql(t.jobs)} (
+      id TEXT PRIMARY KEY NOT NULL,
+      type TEXT NOT NULL,
+      name TEXT NOT NULL,
+      queue TEXT NOT NULL,
+      owner TEXT,
+      idempotency_key TEXT,
+      status TEXT NOT NULL,
+      terminal_reason TEXT,
+      priority INTEGER NOT NULL,
+      params TEXT NOT NULL,
+      metadata TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      batch_id TEXT,
+      callback_url TEXT,
+      attempt INTEGER NOT NULL,
+      max_attempts INTEGER NOT NULL,
+      timeout_ms INTEGER,
+      deadline INTEGER,
+      run_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      queued_at INTEGER,
+      started_at INTEGER,
+      finished_at INTEGER,
+      progress TEXT NOT NULL,
+      last_error TEXT,
+      result_id TEXT,
+      lease_owner TEXT,
+      lease_expires_at INTEGER
+    )`
+
+    // The claim: due jobs of some queues by priority, then run time, then id. Partial, so only QUEUED rows pay
+    // for it, and a claim walks it in order and stops after `limit` entries (no sort).
+    yield* sql`CREATE INDEX ${index("jobs_due")} ON ${sql(t.jobs)} (queue, priority DESC, run_at, id)
+      WHERE status = 'QUEUED'`
+    // Status filters with the default sort; also the running jobs that rescue and the queue limits look at.
+    yield* sql`CREATE INDEX ${index("jobs_status")} ON ${sql(t.jobs)} (status, created_at, id)`
+    // Stats (covering: counted from the index alone), type filters and the per-type running counts of limits.
+    yield* sql`CREATE INDEX ${index("jobs_type")} ON ${sql(t.jobs)} (type, status)`
+    // The default list order, unfiltered, and createdAfter/createdBefore ranges.
+    yield* sql`CREATE INDEX ${index("jobs_created")} ON ${sql(t.jobs)} (created_at, id)`
+    // Retention (`finishedBefore`, the pruner) and the finishedAt sort; only finished jobs are in it.
+    yield* sql`CREATE INDEX ${index("jobs_finished")} ON ${sql(t.jobs)} (finished_at)
+      WHERE finished_at IS NOT NULL`
+    // Deadlines are checked every second; only live jobs that have one are in this index.
+    yield* sql`CREATE INDEX ${index("jobs_deadline")} ON ${sql(t.jobs)} (deadline)
+      WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')`
+    yield* sql`CREATE INDEX ${index("jobs_batch")} ON ${sql(t.jobs)} (batch_id) WHERE batch_id IS NOT NULL`
+    yield* sql`CREATE INDEX ${index("jobs_owner")} ON ${sql(t.jobs)} (owner, created_at, id) WHERE owner IS NOT NULL`
+    // One non-terminal holder per idempotency key, enforced by the database itself.
+    yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key)
+      WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
+
+    // AUTOINCREMENT: ids are never reused, so a log cursor stays valid after trimming.
+    yield* sql`CREATE TABLE ${sql(t.logs)} (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      at INTEGER NOT NULL,
+      level TEXT NOT NULL,
+      message TEXT NOT NULL
+    )`
+    yield* sql`CREATE INDEX ${index("logs_job")} ON ${sql(t.logs)} (job_id, id)`
+
+    yield* sql`CREATE TABLE ${sql(t.results)} (
+      id TEXT PRIMARY KEY NOT NULL,
+      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      value TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX ${index("results_job")} ON ${sql(t.results)} (job_id)`
+
+    // AUTOINCREMENT: a late settle by a deliverer whose lease ran out can never hit a newer callback's id.
+    yield* sql`CREATE TABLE ${sql(t.callbacks)} (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      url TEXT NOT NULL,
+      status TEXT NOT NULL,
+      terminal_reason TEXT,
+      result_id TEXT,
+      finished_at INTEGER,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL
+    )`
+    yield* sql`CREATE INDEX ${index("callbacks_due")} ON ${sql(t.callbacks)} (due_at, id)`
+    yield* sql`CREATE INDEX ${index("callbacks_job")} ON ${sql(t.callbacks)} (job_id)`
+  })
