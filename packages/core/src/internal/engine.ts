@@ -642,7 +642,10 @@ export const make = (
       if (!jsonSchemas.has(type)) {
         let schema: unknown
         try {
-          schema = JSONSchema.make(type.params)
+          // the top-level schema inlined (not a `$ref` to its identifier), so clients read it directly
+          const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+          const root = JSONSchema.fromAST(type.params.ast, { definitions, topLevelReferenceStrategy: "skip" })
+          schema = Object.keys(definitions).length === 0 ? root : { ...root, $defs: definitions }
         } catch {
           // declarations and some transformations have no JSON Schema; say nothing rather than fail the listing
           schema = {}
