@@ -1,0 +1,54 @@
+/**
+ * Runs the store's migrations with `@effect/sql`'s Migrator, into `<prefix>migrations` of the store's schema.
+ *
+ * The Migrator locks its table for the run, but creates that table (and we create the schema) before any lock, and
+ * two processes starting at once would race there. So the whole run happens in one transaction that first takes an
+ * advisory lock of its own; the schema and the migrations table are created under it, and the Migrator's own
+ * transaction becomes a savepoint inside ours. A second process waits, then finds nothing left to do.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { JobStore } from "@jobloom/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Init from "../migrations/0001_init.js"
+import type { Names } from "./names.js"
+
+/** The migrations, by the same numbers as the SQLite store's. */
+const migrations = (names: Names) => ({
+  "0001_init": Init.make(names)
+})
+
+/** Brings the store's schema up to date; safe when many processes start at once. */
+export const run = (names: Names) =>
+  Effect.gen(function* () {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(hashtext(${names.lockKey("migrate", "")}))`
+        yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(names.schema)}`
+        // the Migrator's own table, created here under our lock (same shape as the one it would create)
+        yield* sql`CREATE TABLE IF NOT EXISTS ${sql(names.migrations)} (
+          migration_id integer PRIMARY KEY,
+          created_at timestamp with time zone NOT NULL DEFAULT now(),
+          name text NOT NULL
+        )`
+        yield* Migrator.make({})({
+          loader: Migrator.fromRecord(migrations(names)),
+          table: names.migrations
+        }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      })
+    )
+  }).pipe(
+    Effect.catchTag("MigrationError", (error) => Effect.fail(migrationFailed(error))),
+    // the Migrator turns a failing migration into a defect
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof Migrator.MigrationError ? Option.some(Effect.fail(migrationFailed(defect))) : Option.none()
+    )
+  )
+
+const migrationFailed = (error: Migrator.MigrationError) =>
+  new JobStore.JobStoreError({
+    reason: "Unknown",
+    message: `migration failed: ${error.message}${error.cause === undefined ? "" : `: ${String(error.cause)}`}`
+  })

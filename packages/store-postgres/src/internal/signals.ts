@@ -1,0 +1,180 @@
+/**
+ * The LISTEN side of the store's signals: one dedicated connection per process (shared by every subscriber, opened
+ * on the first subscription and closed after the last), which reconnects by itself with backoff.
+ *
+ * It uses its own `pg` client rather than `PgClient.listen`: that stream swallows the errors of its listen connection
+ * (a terminated connection just goes quiet, forever) and its UNLISTEN finalizer runs on the shared connection. Here an
+ * `error` or `end` event, or a health query that fails or hangs, ends the session, and the next one starts on a fresh
+ * connection. Notifications sent while no session is listening are lost; workers poll, so that costs latency only.
+ */
+import type * as PgClient from "@effect/sql-pg/PgClient"
+import type { JobStore } from "@jobloom/core"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
+import * as RcRef from "effect/RcRef"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Pg from "pg"
+
+/** Tuning of the listener. */
+export interface ListenerOptions {
+  /** How often the listen connection is checked with a query. */
+  readonly healthInterval: Duration.Duration
+  /** A health query slower than this ends the session. */
+  readonly healthTimeout: Duration.Duration
+  /** The longest wait between reconnection attempts. */
+  readonly maxBackoff: Duration.Duration
+  /** How long the first subscription waits for LISTEN to be in place before it returns anyway. */
+  readonly readyTimeout: Duration.Duration
+}
+
+/** The defaults of {@link ListenerOptions}. */
+export const defaultListenerOptions: ListenerOptions = {
+  healthInterval: Duration.seconds(2),
+  healthTimeout: Duration.seconds(3),
+  maxBackoff: Duration.seconds(5),
+  readyTimeout: Duration.seconds(5)
+}
+
+const statuses = new Set([
+  "CREATED",
+  "QUEUED",
+  "RUNNING",
+  "PAUSED",
+  "CANCELLING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELLED",
+  "TIMED_OUT"
+])
+
+/** Parses a NOTIFY payload; anything that is not a well-formed signal is ignored. */
+export const decode = (payload: string): JobStore.StoreSignal | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== "object" || value === null || !("_tag" in value)) return undefined
+  const v = value as Record<string, unknown>
+  if (v._tag === "Enqueued" && typeof v.queue === "string") return { _tag: "Enqueued", queue: v.queue }
+  if (v._tag === "Changed" && typeof v.id === "string" && typeof v.status === "string" && statuses.has(v.status)) {
+    return { _tag: "Changed", id: v.id, status: v.status as JobStore.StatusChange["status"] }
+  }
+  return undefined
+}
+
+/** The `pg` client settings of a `PgClient`'s configuration. */
+export const clientConfig = (config: PgClient.PgClientConfig): Pg.ClientConfig => ({
+  connectionString: config.url === undefined ? undefined : Redacted.value(config.url),
+  host: config.host,
+  port: config.port,
+  database: config.database,
+  user: config.username,
+  password: config.password === undefined ? undefined : Redacted.value(config.password),
+  ssl: config.ssl,
+  application_name: `${config.applicationName ?? "jobloom"} (listen)`,
+  connectionTimeoutMillis: Duration.toMillis(config.connectTimeout ?? Duration.seconds(5)),
+  // a dead peer is noticed by the health query; keepalive also frees the socket of a half-open connection
+  keepAlive: true
+})
+
+const errorOf = (cause: unknown): Error => (cause instanceof Error ? cause : new Error(String(cause)))
+
+/** One connection's life: connect, LISTEN, publish notifications, and fail as soon as the connection is unwell. */
+const session = (
+  config: Pg.ClientConfig,
+  channel: string,
+  pubsub: PubSub.PubSub<JobStore.StoreSignal>,
+  options: ListenerOptions,
+  onListening: Effect.Effect<void>
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const lost = yield* Deferred.make<never, Error>()
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const client = new Pg.Client(config)
+          client.on("error", (error) => Deferred.unsafeDone(lost, Exit.fail(error)))
+          client.on("end", () => Deferred.unsafeDone(lost, Exit.fail(new Error("listen connection ended"))))
+          client.on("notification", (message) => {
+            if (message.channel !== channel || message.payload === undefined) return
+            const signal = decode(message.payload)
+            if (signal !== undefined) pubsub.unsafeOffer(signal)
+          })
+          return client
+        }),
+        (client) =>
+          Effect.promise(() => client.end().catch(() => undefined)).pipe(
+            Effect.interruptible,
+            Effect.timeoutOption(1000),
+            Effect.ensuring(Effect.sync(() => client.removeAllListeners()))
+          )
+      )
+      const query = (text: string) =>
+        Effect.tryPromise({ try: () => client.query(text), catch: errorOf }).pipe(
+          Effect.timeoutFail({
+            duration: options.healthTimeout,
+            onTimeout: () =>
+              new Error(`listen connection did not answer within ${Duration.format(options.healthTimeout)}`)
+          })
+        )
+      yield* Effect.tryPromise({ try: () => client.connect(), catch: errorOf })
+      yield* query(`LISTEN ${Pg.escapeIdentifier(channel)}`)
+      yield* onListening
+      const health = Effect.forever(Effect.zipRight(Effect.sleep(options.healthInterval), query("SELECT 1")))
+      return yield* Effect.raceFirst(Deferred.await(lost), health)
+    })
+  )
+
+/**
+ * Builds the subscription of one store: the first subscriber starts the listener (and waits, up to `readyTimeout`,
+ * until LISTEN is in place, so that a write made after `subscribe` returns is seen); the last one stops it.
+ */
+export const make = (
+  config: Pg.ClientConfig,
+  channel: string,
+  options: ListenerOptions = defaultListenerOptions
+): Effect.Effect<Effect.Effect<Queue.Dequeue<JobStore.StoreSignal>, never, Scope.Scope>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const hub = yield* RcRef.make({
+      acquire: Effect.gen(function* () {
+        // sliding: a subscriber that stops reading loses its oldest hints, never blocks the listener
+        const pubsub = yield* Effect.acquireRelease(PubSub.sliding<JobStore.StoreSignal>(4096), PubSub.shutdown)
+        const ready = yield* Deferred.make<void>()
+        let failures = 0
+        const onListening = Effect.suspend(() => {
+          const recovered = failures > 0
+          failures = 0
+          return Effect.zipRight(
+            recovered ? Effect.logInfo("jobloom: LISTEN connection restored") : Effect.void,
+            Deferred.succeed(ready, undefined)
+          )
+        })
+        const retry = (cause: Cause.Cause<Error>) =>
+          Effect.suspend(() => {
+            failures++
+            const delay = Duration.min(Duration.millis(100 * 2 ** Math.min(failures - 1, 10)), options.maxBackoff)
+            const log =
+              failures === 1
+                ? Effect.logWarning("jobloom: LISTEN connection lost; reconnecting", Cause.squash(cause))
+                : Effect.logDebug(`jobloom: LISTEN reconnection attempt ${failures} failed`, Cause.squash(cause))
+            return Effect.zipRight(log, Effect.sleep(delay))
+          })
+        yield* session(config, channel, pubsub, options, onListening).pipe(
+          Effect.catchAllCause(retry),
+          Effect.forever,
+          Effect.forkScoped
+        )
+        yield* Deferred.await(ready).pipe(Effect.timeoutOption(options.readyTimeout))
+        return pubsub
+      })
+    })
+    return Effect.flatMap(RcRef.get(hub), PubSub.subscribe)
+  })

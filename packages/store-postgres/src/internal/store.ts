@@ -1,0 +1,766 @@
+/**
+ * The `JobStore` port on Postgres. Every method is one statement where one statement can do it (data-modifying CTEs
+ * keep a write, its callback rows, its result row and its NOTIFY atomic without a BEGIN/COMMIT round trip each), and
+ * every time comes from the caller's `now` so that `TestClock` drives this store as it drives the others.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
+import type { Job } from "@jobloom/core"
+import { JobStore } from "@jobloom/core"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type { Names } from "./names.js"
+import type { Row } from "./rows.js"
+import { columnOf, mapErrors, toCallbackRow, toJobRow, toLogRow, toResultRow } from "./rows.js"
+
+type JobRow = JobStore.JobRow
+type JobStatus = Job.JobStatus
+type StatusChange = JobStore.StatusChange
+type Settlement = JobStore.Settlement
+type JobStoreError = JobStore.JobStoreError
+
+/** How many settlements one batched statement carries at most. */
+const MAX_SETTLE_BATCH = 1000
+
+/** Builds the store over the `SqlClient` in context (already migrated). */
+export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
+  Effect.gen(function* () {
+    // the host's client may transform names (camelCase); this store speaks snake_case columns as they are
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const jobs = sql(names.jobs)
+    const logs = sql(names.logs)
+    const results = sql(names.results)
+    const callbacks = sql(names.callbacks)
+    const channel = names.channel
+    const terminal = sql.literal(`('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`)
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // filters
+
+    const filterClauses = (filter: JobStore.JobFilter): Array<Fragment> => {
+      const clauses: Array<Fragment> = []
+      if (filter.ids !== undefined) clauses.push(sql`id = ANY(${filter.ids}::text[])`)
+      if (filter.statuses !== undefined) clauses.push(sql`status = ANY(${filter.statuses}::text[])`)
+      if (filter.types !== undefined) clauses.push(sql`type = ANY(${filter.types}::text[])`)
+      if (filter.queues !== undefined) clauses.push(sql`queue = ANY(${filter.queues}::text[])`)
+      if (filter.owner !== undefined) clauses.push(sql`owner = ${filter.owner}::text`)
+      if (filter.tag !== undefined) clauses.push(sql`${filter.tag}::text = ANY(tags)`)
+      if (filter.batchId !== undefined) clauses.push(sql`batch_id = ${filter.batchId}::text`)
+      if (filter.q !== undefined) {
+        // strpos, not LIKE: the search text is taken literally, % and _ included
+        clauses.push(
+          sql`(strpos(lower(name), lower(${filter.q}::text)) > 0 OR strpos(lower(params), lower(${filter.q}::text)) > 0)`
+        )
+      }
+      if (filter.createdAfter !== undefined) clauses.push(sql`created_at > ${filter.createdAfter}::int8`)
+      if (filter.createdBefore !== undefined) clauses.push(sql`created_at < ${filter.createdBefore}::int8`)
+      if (filter.finishedBefore !== undefined) clauses.push(sql`finished_at < ${filter.finishedBefore}::int8`)
+      return clauses
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // insert
+
+    const insertStatement = (rows: ReadonlyArray<JobRow>) => {
+      const column = <K extends keyof JobRow>(key: K) => rows.map((row) => row[key])
+      // one array per column and unnest: the statement text and its parameter count do not grow with the batch
+      return sql<Row>`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${column("id")}::text[], ${column("type")}::text[], ${column("name")}::text[], ${column("queue")}::text[],
+            ${column("owner")}::text[], ${column("idempotencyKey")}::text[], ${column("status")}::text[],
+            ${column("terminalReason")}::text[], ${column("priority")}::int4[], ${column("params")}::text[],
+            ${column("metadata")}::text[], ${rows.map((row) => JSON.stringify(row.tags))}::text[],
+            ${column("batchId")}::text[], ${column("callbackUrl")}::text[], ${column("attempt")}::int4[],
+            ${column("maxAttempts")}::int4[], ${column("timeoutMs")}::int8[], ${column("deadline")}::int8[],
+            ${column("runAt")}::int8[], ${column("createdAt")}::int8[], ${column("updatedAt")}::int8[],
+            ${column("queuedAt")}::int8[], ${column("startedAt")}::int8[], ${column("finishedAt")}::int8[],
+            ${column("progress")}::text[], ${column("lastError")}::text[], ${column("resultId")}::text[],
+            ${column("leaseOwner")}::text[], ${column("leaseExpiresAt")}::int8[]
+          ) WITH ORDINALITY AS u(
+            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata, tags,
+            batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at,
+            queued_at, started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at, ord
+          )
+        ), inserted AS (
+          INSERT INTO ${jobs} (
+            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata, tags,
+            batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at,
+            queued_at, started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at
+          )
+          SELECT
+            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata,
+            ARRAY(SELECT json_array_elements_text(tags::json)), batch_id, callback_url, attempt, max_attempts,
+            timeout_ms, deadline, run_at, created_at, updated_at, queued_at, started_at, finished_at, progress,
+            last_error, result_id, lease_owner, lease_expires_at
+          FROM input ORDER BY ord
+          -- input order decides idempotency: a later job of the same call finds an earlier one as the holder
+          ON CONFLICT (idempotency_key)
+            WHERE idempotency_key IS NOT NULL AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+            DO NOTHING
+          RETURNING *
+        ), signals AS (
+          SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
+          FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'QUEUED') q
+        )
+        SELECT inserted.* FROM inserted, signals`
+    }
+
+    const holders = (keys: ReadonlyArray<string>) =>
+      sql<Row>`SELECT * FROM ${jobs}
+        WHERE idempotency_key = ANY(${keys}::text[]) AND status NOT IN ${terminal}`.pipe(
+        Effect.map((rows) => new Map(rows.map((r) => [r.idempotency_key as string, toJobRow(r)])))
+      )
+
+    const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
+      Effect.gen(function* () {
+        if (options.jobs.length === 0) return []
+        const outcomes = new Map<string, JobStore.InsertOutcome>()
+        let pending: ReadonlyArray<JobRow> = options.jobs
+        // a holder may turn terminal between our INSERT and our read of it; then the job is inserted after all
+        for (let round = 0; pending.length > 0 && round < 5; round++) {
+          const inserted = yield* insertStatement(pending)
+          for (const r of inserted) outcomes.set(r.id as string, { row: toJobRow(r), inserted: true })
+          const skipped = pending.filter((job) => !outcomes.has(job.id))
+          if (skipped.length === 0) break
+          const found = yield* holders(Array.from(new Set(skipped.map((job) => job.idempotencyKey!))))
+          const retry: Array<JobRow> = []
+          for (const job of skipped) {
+            const holder = found.get(job.idempotencyKey!)
+            if (holder === undefined) retry.push(job)
+            else outcomes.set(job.id, { row: holder, inserted: false })
+          }
+          pending = retry
+        }
+        if (pending.length > 0) {
+          return yield* new JobStore.JobStoreError({
+            reason: "Conflict",
+            message: `idempotency keys kept changing hands: ${pending.map((job) => job.idempotencyKey).join(", ")}`
+          })
+        }
+        return options.jobs.map((job) => outcomes.get(job.id)!)
+      })
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // reads
+
+    const get = (options: { readonly id: string }) =>
+      Effect.map(sql<Row>`SELECT * FROM ${jobs} WHERE id = ${options.id}`, (rows) =>
+        Option.map(Option.fromNullable(rows[0]), toJobRow)
+      )
+
+    const sortColumns: Record<JobStore.SortKey, { readonly expr: string; readonly cast: string }> = {
+      createdAt: { expr: "created_at", cast: "int8" },
+      updatedAt: { expr: "updated_at", cast: "int8" },
+      // null times sort as -1 (the port's rule), so they come last in desc and first in asc
+      startedAt: { expr: "COALESCE(started_at, -1)", cast: "int8" },
+      finishedAt: { expr: "COALESCE(finished_at, -1)", cast: "int8" },
+      priority: { expr: "priority", cast: "int4" },
+      // binary order, never the locale's, so every store agrees
+      name: { expr: `name COLLATE "C"`, cast: "text" }
+    }
+
+    const sortValueOf = (row: JobRow, sort: JobStore.SortKey): number | string => {
+      switch (sort) {
+        case "name":
+          return row.name
+        case "priority":
+          return row.priority
+        default:
+          return row[sort] ?? -1
+      }
+    }
+
+    const list = (options: JobStore.ListOptions) =>
+      Effect.gen(function* () {
+        const { cast, expr } = sortColumns[options.sort]
+        const sortExpr = sql.literal(expr)
+        const direction = sql.literal(options.order === "asc" ? "ASC" : "DESC")
+        const clauses = filterClauses(options.filter)
+        const page = [...clauses]
+        if (options.cursor !== null) {
+          const value = sql`${options.cursor.value}::${sql.literal(cast)}`
+          page.push(
+            options.order === "asc"
+              ? sql`(${sortExpr}, id) > (${value}, ${options.cursor.id}::text)`
+              : sql`(${sortExpr}, id) < (${value}, ${options.cursor.id}::text)`
+          )
+        }
+        const limit = Math.max(0, options.limit)
+        const rows = yield* sql<Row>`SELECT * FROM ${jobs} WHERE ${sql.and(page)}
+          ORDER BY ${sortExpr} ${direction}, id ${direction} LIMIT ${limit + 1}`
+        const total = options.withTotal
+          ? Number((yield* sql<Row>`SELECT count(*) AS n FROM ${jobs} WHERE ${sql.and(clauses)}`)[0].n)
+          : null
+        const pageRows = rows.slice(0, limit).map(toJobRow)
+        const last = pageRows[pageRows.length - 1]
+        return {
+          rows: pageRows,
+          nextCursor:
+            rows.length > limit && last !== undefined ? { value: sortValueOf(last, options.sort), id: last.id } : null,
+          total
+        }
+      })
+
+    const statuses = (options: { readonly ids: ReadonlyArray<string> }) =>
+      Effect.map(
+        sql<Row>`SELECT id, status FROM ${jobs} WHERE id = ANY(${options.ids}::text[])`,
+        (rows): ReadonlyArray<StatusChange> => rows.map((r) => ({ id: r.id as string, status: r.status as JobStatus }))
+      )
+
+    const stats = (options: { readonly filter: JobStore.JobFilter }) =>
+      Effect.map(
+        sql<Row>`SELECT type, status, count(*) AS n FROM ${jobs} WHERE ${sql.and(filterClauses(options.filter))}
+          GROUP BY type, status`,
+        (rows): ReadonlyArray<JobStore.StatsRow> =>
+          rows.map((r) => ({ type: r.type as string, status: r.status as JobStatus, count: Number(r.n) }))
+      )
+
+    const getResult = (options: { readonly resultId: string }) =>
+      Effect.map(sql<Row>`SELECT * FROM ${results} WHERE id = ${options.resultId}`, (rows) =>
+        Option.map(Option.fromNullable(rows[0]), toResultRow)
+      )
+
+    const readLogs = (options: { readonly jobId: string; readonly limit: number; readonly cursor: string | null }) =>
+      Effect.gen(function* () {
+        const limit = Math.max(0, options.limit)
+        const cursor = options.cursor === null ? null : /^\d+$/.test(options.cursor) ? options.cursor : "0"
+        const rows = yield* sql<Row>`SELECT * FROM ${logs}
+          WHERE job_id = ${options.jobId} ${cursor === null ? sql`` : sql`AND id < ${cursor}::int8`}
+          ORDER BY id DESC LIMIT ${limit + 1}`
+        const page = rows.slice(0, limit).map(toLogRow)
+        const last = page[page.length - 1]
+        return { rows: page, nextCursor: rows.length > limit && last !== undefined ? last.id : null }
+      })
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // user writes
+
+    /** Inserts a pending callback for each row of `source` that just became terminal with a callback URL. */
+    const callbackInsert = (source: string, now: Fragment) =>
+      sql`INSERT INTO ${callbacks} (id, job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
+        SELECT gen_random_uuid()::text, id, callback_url, status, terminal_reason, result_id, finished_at, 0, ${now}
+        FROM ${sql.literal(source)}
+        WHERE callback_url IS NOT NULL AND status IN ${terminal} AND prev_status NOT IN ${terminal}`
+
+    const update = (options: {
+      readonly id: string
+      readonly from: ReadonlyArray<JobStatus>
+      readonly patch: JobStore.JobPatch
+      readonly now: number
+    }) =>
+      Effect.gen(function* () {
+        const sets: Array<Fragment> = []
+        for (const [key, value] of Object.entries(options.patch)) {
+          // an explicit `undefined` means "not given", as in the other stores
+          if (value === undefined) continue
+          const column = columnOf[key]
+          if (column === undefined || key === "updatedAt") continue
+          sets.push(sql`${sql(column)} = ${value as unknown}`)
+        }
+        sets.push(sql`updated_at = ${options.now}::int8`)
+        const runAtPatched = options.patch.runAt !== undefined
+        const rows = yield* sql<Row>`
+          WITH prev AS (
+            SELECT id, status FROM ${jobs}
+            WHERE id = ${options.id} AND status = ANY(${options.from}::text[])
+            FOR NO KEY UPDATE
+          ), updated AS (
+            UPDATE ${jobs} j SET ${sql.csv(sets)} FROM prev WHERE j.id = prev.id
+            RETURNING j.*, prev.status AS prev_status
+          ), new_callbacks AS (
+            ${callbackInsert("updated", sql`${options.now}::int8`)}
+          ), signals AS (
+            SELECT count(pg_notify(${channel}, payload)) AS n FROM updated, LATERAL (VALUES
+              (CASE WHEN status <> prev_status
+                THEN json_build_object('_tag', 'Changed', 'id', id, 'status', status)::text END),
+              (CASE WHEN status = 'QUEUED' AND (prev_status <> 'QUEUED' OR ${runAtPatched})
+                THEN json_build_object('_tag', 'Enqueued', 'queue', queue)::text END)
+            ) AS v(payload)
+            WHERE payload IS NOT NULL
+          )
+          SELECT updated.* FROM updated, signals`
+        return Option.map(Option.fromNullable(rows[0]), toJobRow)
+      })
+
+    const deleteOne = (options: { readonly id: string; readonly from: ReadonlyArray<JobStatus> }) =>
+      Effect.map(
+        sql<Row>`
+          WITH deleted AS (
+            DELETE FROM ${jobs} WHERE id = ${options.id} AND status = ANY(${options.from}::text[]) RETURNING id
+          ), l AS (DELETE FROM ${logs} WHERE job_id IN (SELECT id FROM deleted)),
+          r AS (DELETE FROM ${results} WHERE job_id IN (SELECT id FROM deleted)),
+          c AS (DELETE FROM ${callbacks} WHERE job_id IN (SELECT id FROM deleted))
+          SELECT count(*) AS n FROM deleted`,
+        (rows) => Number(rows[0].n) > 0
+      )
+
+    const deleteMany = (options: { readonly filter: JobStore.JobFilter }) =>
+      Effect.map(
+        sql<Row>`
+          WITH deleted AS (DELETE FROM ${jobs} WHERE ${sql.and(filterClauses(options.filter))} RETURNING id),
+          l AS (DELETE FROM ${logs} WHERE job_id IN (SELECT id FROM deleted)),
+          r AS (DELETE FROM ${results} WHERE job_id IN (SELECT id FROM deleted)),
+          c AS (DELETE FROM ${callbacks} WHERE job_id IN (SELECT id FROM deleted))
+          SELECT count(*) AS n FROM deleted`,
+        (rows) => Number(rows[0].n)
+      )
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // claims
+
+    const queueClause = (queues: ReadonlyArray<string>) =>
+      // a single queue as `=` lets the planner walk the due index in claim order and stop after LIMIT rows
+      queues.length === 1 ? sql`queue = ${queues[0]}::text` : sql`queue = ANY(${queues}::text[])`
+
+    const claimUpdate = (picked: Fragment, options: JobStore.ClaimOptions) =>
+      sql<Row>`
+        WITH picked AS (${picked})
+        UPDATE ${jobs} j SET
+          status = 'RUNNING',
+          attempt = j.attempt + 1,
+          started_at = ${options.now}::int8,
+          lease_owner = ${options.workerId}::text,
+          lease_expires_at = ${options.now + options.leaseMs}::int8,
+          updated_at = ${options.now}::int8
+        FROM picked WHERE j.id = picked.id
+        RETURNING j.*`
+
+    const claimOrder = (a: JobRow, b: JobRow) =>
+      b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+    /** Claims without limits: one statement; SKIP LOCKED lets concurrent claimers pass each other's rows. */
+    const claimUnlimited = (options: JobStore.ClaimOptions) =>
+      claimUpdate(
+        sql`SELECT id FROM ${jobs}
+          WHERE status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
+          ORDER BY priority DESC, run_at, id
+          LIMIT ${options.limit}
+          FOR NO KEY UPDATE SKIP LOCKED`,
+        options
+      )
+
+    /**
+     * Claims with per-type or per-queue limits. Counting running jobs and claiming must not interleave with another
+     * claimer's, so each limited key is serialised by a transaction-scoped advisory lock, taken in hash order (no
+     * deadlock) in its own statement (so that the counting statement's snapshot, taken after the locks, sees every
+     * claim committed under them). Candidates of saturated keys are skipped in SQL; the rest are taken greedily in
+     * claim order, and the candidate query repeats when a key saturates midway.
+     */
+    const claimLimited = (
+      options: JobStore.ClaimOptions,
+      typeLimits: ReadonlyArray<readonly [string, number]>,
+      queueLimits: ReadonlyArray<readonly [string, number]>
+    ) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const keys = [
+            ...typeLimits.map(([type]) => names.lockKey("type", type)),
+            ...queueLimits.map(([queue]) => names.lockKey("queue", queue))
+          ]
+          yield* sql`SELECT count(pg_advisory_xact_lock(k)) FROM (
+            SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(${keys}::text[]) AS key ORDER BY 1
+          ) keys`
+          const limitedTypes = typeLimits.map(([type]) => type)
+          const limitedQueues = queueLimits.map(([queue]) => queue)
+          const running = yield* sql<Row>`SELECT type, queue, count(*) AS n FROM ${jobs}
+            WHERE status IN ('RUNNING', 'CANCELLING')
+              AND (type = ANY(${limitedTypes}::text[]) OR queue = ANY(${limitedQueues}::text[]))
+            GROUP BY type, queue`
+          const typeRoom = new Map(typeLimits)
+          const queueRoom = new Map(queueLimits)
+          for (const r of running) {
+            const n = Number(r.n)
+            const type = r.type as string
+            const queue = r.queue as string
+            if (typeRoom.has(type)) typeRoom.set(type, typeRoom.get(type)! - n)
+            if (queueRoom.has(queue)) queueRoom.set(queue, queueRoom.get(queue)! - n)
+          }
+          const accepted: Array<string> = []
+          for (let round = 0; round <= keys.length && accepted.length < options.limit; round++) {
+            const fullTypes = Array.from(typeRoom)
+              .filter(([, room]) => room <= 0)
+              .map(([type]) => type)
+            const fullQueues = Array.from(queueRoom)
+              .filter(([, room]) => room <= 0)
+              .map(([queue]) => queue)
+            const want = options.limit - accepted.length
+            const candidates = yield* sql<Row>`SELECT id, type, queue FROM ${jobs}
+              WHERE status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
+                AND type <> ALL(${fullTypes}::text[]) AND queue <> ALL(${fullQueues}::text[])
+                AND id <> ALL(${accepted}::text[])
+              ORDER BY priority DESC, run_at, id
+              LIMIT ${want}
+              FOR NO KEY UPDATE SKIP LOCKED`
+            let saturated = false
+            for (const c of candidates) {
+              if (accepted.length >= options.limit) break
+              const type = c.type as string
+              const queue = c.queue as string
+              const tRoom = typeRoom.get(type)
+              const qRoom = queueRoom.get(queue)
+              if ((tRoom !== undefined && tRoom <= 0) || (qRoom !== undefined && qRoom <= 0)) {
+                saturated = true
+                continue
+              }
+              if (tRoom !== undefined) typeRoom.set(type, tRoom - 1)
+              if (qRoom !== undefined) queueRoom.set(queue, qRoom - 1)
+              accepted.push(c.id as string)
+            }
+            // fewer rows than asked for: nothing more is due; no saturation: every candidate was taken
+            if (candidates.length < want || !saturated) break
+          }
+          if (accepted.length === 0) return []
+          return yield* claimUpdate(sql`SELECT unnest(${accepted}::text[]) AS id`, options)
+        })
+      )
+
+    const claim = (options: JobStore.ClaimOptions) =>
+      Effect.gen(function* () {
+        if (options.limit <= 0 || options.queues.length === 0) return []
+        const typeLimits = Object.entries(options.typeLimits)
+        const queueLimits = Object.entries(options.queueLimits).filter(([queue]) => options.queues.includes(queue))
+        const rows =
+          typeLimits.length === 0 && queueLimits.length === 0
+            ? yield* claimUnlimited(options)
+            : yield* claimLimited(options, typeLimits, queueLimits)
+        return rows.map(toJobRow).sort(claimOrder)
+      })
+
+    const heartbeat = (options: {
+      readonly workerId: string
+      readonly ids: ReadonlyArray<string>
+      readonly now: number
+      readonly leaseMs: number
+    }) =>
+      options.ids.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            // updatedAt is left alone: a lease refresh is not a change anyone sees
+            sql<Row>`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}::int8
+              WHERE id = ANY(${options.ids}::text[]) AND lease_owner = ${options.workerId}::text
+                AND status IN ('RUNNING', 'CANCELLING')
+              RETURNING id, status`,
+            (rows): ReadonlyArray<StatusChange> =>
+              rows.map((r) => ({ id: r.id as string, status: r.status as JobStatus }))
+          )
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // settlements
+
+    interface SettleRow {
+      readonly workerId: string
+      readonly now: number
+      readonly settlement: Settlement
+    }
+
+    /** One statement for any mix of settlements, from any number of callers: one round trip per batch. */
+    const settleStatement = (batch: ReadonlyArray<SettleRow>) => {
+      const pick = <A>(f: (s: Settlement) => A | undefined) => batch.map(({ settlement }) => f(settlement) ?? null)
+      return sql<Row>`
+        WITH s AS (
+          SELECT * FROM unnest(
+            ${batch.map((b) => b.workerId)}::text[], ${batch.map((b) => b.now)}::int8[],
+            ${pick((s) => s._tag)}::text[], ${pick((s) => s.id)}::text[], ${pick((s) => s.progress)}::text[],
+            ${pick((s) => (s._tag === "Retry" ? s.runAt : undefined))}::int8[],
+            ${pick((s) => (s._tag === "Retry" || s._tag === "Fail" ? s.lastError : undefined))}::text[],
+            ${pick((s) => (s._tag === "Fail" ? s.status : undefined))}::text[],
+            ${pick((s) => (s._tag === "Fail" ? s.reason : undefined))}::text[],
+            ${pick((s) => (s._tag === "Complete" ? s.result?.id : undefined))}::text[],
+            ${pick((s) => (s._tag === "Complete" ? s.result?.value : undefined))}::text[]
+          ) AS s(worker_id, at, kind, id, progress, run_at, last_error, fail_status, reason, result_id, result_value)
+        ), updated AS (
+          UPDATE ${jobs} j SET
+            status = CASE
+              WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'CANCELLED'
+              WHEN s.kind = 'Complete' THEN 'SUCCEEDED'
+              WHEN s.kind = 'Fail' THEN s.fail_status
+              ELSE 'QUEUED' END,
+            terminal_reason = CASE
+              WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'user'
+              WHEN s.kind = 'Complete' THEN NULL
+              WHEN s.kind = 'Fail' THEN s.reason
+              ELSE j.terminal_reason END,
+            finished_at = CASE
+              WHEN j.status = 'CANCELLING' OR s.kind IN ('Cancelled', 'Complete', 'Fail') THEN s.at
+              ELSE j.finished_at END,
+            result_id = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Complete' THEN s.result_id ELSE j.result_id END,
+            run_at = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Retry' THEN s.run_at ELSE j.run_at END,
+            last_error = CASE
+              WHEN j.status = 'RUNNING' AND s.kind IN ('Retry', 'Fail') THEN s.last_error
+              ELSE j.last_error END,
+            -- a graceful shutdown gives the attempt back
+            attempt = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Release' THEN greatest(j.attempt - 1, 0)
+              ELSE j.attempt END,
+            progress = COALESCE(s.progress, j.progress),
+            lease_owner = NULL,
+            lease_expires_at = NULL,
+            updated_at = s.at
+          FROM s
+          WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
+          RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
+            s.result_value, s.at, 'RUNNING'::text AS prev_status
+        ), new_results AS (
+          INSERT INTO ${results} (id, job_id, value, created_at)
+          SELECT result_id, id, result_value, at FROM updated
+          WHERE status = 'SUCCEEDED' AND result_id IS NOT NULL AND result_value IS NOT NULL
+        ), new_callbacks AS (
+          ${callbackInsert("updated", sql`at`)}
+        ), signals AS (
+          SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
+          FROM (SELECT DISTINCT queue FROM updated WHERE status = 'QUEUED') q
+        )
+        SELECT updated.id, updated.status FROM updated, signals`
+    }
+
+    const runSettle = (batch: ReadonlyArray<SettleRow>) =>
+      Effect.map(
+        settleStatement(batch),
+        (rows) => new Map(rows.map((r) => [r.id as string, r.status as JobStatus] as const))
+      )
+
+    interface SettleRequest {
+      readonly rows: ReadonlyArray<SettleRow>
+      readonly done: Deferred.Deferred<Map<string, JobStatus>, SqlError.SqlError>
+    }
+    const settleQueue = yield* Queue.unbounded<SettleRequest>()
+    // group commit: whatever settlements arrive while a batch is in flight go together in the next statement, so a
+    // busy worker settles many jobs per round trip and an idle one waits for nobody
+    const settleLoop = Effect.gen(function* () {
+      const first = yield* Queue.take(settleQueue)
+      const more = yield* Queue.takeUpTo(settleQueue, MAX_SETTLE_BATCH)
+      const requests = [first, ...more]
+      yield* Effect.exit(runSettle(requests.flatMap((r) => r.rows))).pipe(
+        Effect.flatMap((exit) => Effect.forEach(requests, (r) => Deferred.done(r.done, exit), { discard: true })),
+        // closing the store mid-batch must not leave a caller waiting forever
+        Effect.onInterrupt(() => Effect.forEach(requests, (r) => Deferred.interrupt(r.done), { discard: true }))
+      )
+    })
+    yield* Effect.forkScoped(Effect.forever(settleLoop))
+    yield* Effect.addFinalizer(() => Queue.shutdown(settleQueue))
+
+    const settle = (options: {
+      readonly workerId: string
+      readonly now: number
+      readonly settlements: ReadonlyArray<Settlement>
+    }) =>
+      Effect.gen(function* () {
+        if (options.settlements.length === 0) return []
+        const rows = options.settlements.map((settlement) => ({
+          workerId: options.workerId,
+          now: options.now,
+          settlement
+        }))
+        // inside a caller's transaction the statement must run on the caller's connection
+        const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+        let applied: Map<string, JobStatus>
+        if (Option.isSome(inTransaction)) {
+          applied = yield* runSettle(rows)
+        } else {
+          const done = yield* Deferred.make<Map<string, JobStatus>, SqlError.SqlError>()
+          yield* Queue.offer(settleQueue, { rows, done })
+          applied = yield* Deferred.await(done)
+        }
+        const changes: Array<StatusChange> = []
+        for (const { id } of options.settlements) {
+          const status = applied.get(id)
+          if (status !== undefined) changes.push({ id, status })
+        }
+        return changes
+      })
+
+    const saveProgress = (options: {
+      readonly workerId: string
+      readonly now: number
+      readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+    }) =>
+      options.updates.length === 0
+        ? Effect.void
+        : Effect.asVoid(sql`UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
+            FROM unnest(${options.updates.map((u) => u.id)}::text[], ${options.updates.map((u) => u.progress)}::text[])
+              AS u(id, progress)
+            WHERE j.id = u.id AND j.lease_owner = ${options.workerId}::text AND j.status IN ('RUNNING', 'CANCELLING')`)
+
+    /** Keeps only the newest `cap` entries of each job (older ones of the same call would be dropped at once). */
+    const newestPerJob = (entries: ReadonlyArray<JobStore.NewLog>, cap: number): ReadonlyArray<JobStore.NewLog> => {
+      const counts = new Map<string, number>()
+      for (const e of entries) counts.set(e.jobId, (counts.get(e.jobId) ?? 0) + 1)
+      if (Array.from(counts.values()).every((n) => n <= cap)) return entries
+      const skip = new Map(Array.from(counts, ([jobId, n]) => [jobId, Math.max(0, n - cap)] as const))
+      return entries.filter((e) => {
+        const left = skip.get(e.jobId)!
+        if (left === 0) return true
+        skip.set(e.jobId, left - 1)
+        return false
+      })
+    }
+
+    const appendLogs = (options: { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number }) => {
+      const cap = Math.max(0, Math.floor(options.cap))
+      if (options.entries.length === 0) return Effect.void
+      if (cap === 0) {
+        const jobIds = Array.from(new Set(options.entries.map((e) => e.jobId)))
+        return Effect.asVoid(sql`DELETE FROM ${logs} WHERE job_id = ANY(${jobIds}::text[])`)
+      }
+      return insertLogs(newestPerJob(options.entries, cap), cap)
+    }
+
+    // the statement's own inserts are invisible to its other parts (one snapshot), so the cutoff among the older
+    // lines keeps `cap - n` of them, n being the lines this statement adds (never more than cap, see newestPerJob)
+    const insertLogs = (entries: ReadonlyArray<JobStore.NewLog>, cap: number) =>
+      Effect.asVoid(sql`
+            WITH input AS (
+              SELECT * FROM unnest(
+                ${entries.map((e) => e.jobId)}::text[], ${entries.map((e) => e.at)}::int8[],
+                ${entries.map((e) => e.level)}::text[], ${entries.map((e) => e.message)}::text[]
+              ) WITH ORDINALITY AS u(job_id, at, level, message, ord)
+            ), inserted AS (
+              INSERT INTO ${logs} (job_id, at, level, message)
+              SELECT job_id, at, level, message FROM input
+              WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = input.job_id)
+              ORDER BY ord
+              RETURNING job_id
+            ), cutoffs AS (
+              -- the id of each touched job's newest line that falls outside the cap, if any
+              SELECT t.job_id, (
+                SELECT l.id FROM ${logs} l WHERE l.job_id = t.job_id ORDER BY l.id DESC
+                OFFSET ${cap}::int8 - t.n LIMIT 1
+              ) AS cutoff
+              FROM (SELECT job_id, count(*) AS n FROM inserted GROUP BY job_id) t
+            )
+            DELETE FROM ${logs} l USING cutoffs c WHERE l.job_id = c.job_id AND l.id <= c.cutoff`)
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // maintenance
+
+    /** Publishes `Changed` for each row of `updated`, and `Enqueued` once per queue that gained a QUEUED job. */
+    const changedSignals = sql`
+      SELECT count(pg_notify(${channel}, payload)) AS n FROM (
+        SELECT json_build_object('_tag', 'Changed', 'id', id, 'status', status)::text AS payload FROM updated
+        UNION ALL
+        SELECT json_build_object('_tag', 'Enqueued', 'queue', queue)::text
+        FROM (SELECT DISTINCT queue FROM updated WHERE status = 'QUEUED') q
+      ) p`
+
+    const toChanges = (rows: ReadonlyArray<Row>): ReadonlyArray<StatusChange> =>
+      rows.map((r) => ({ id: r.id as string, status: r.status as JobStatus }))
+
+    const rescue = (options: { readonly now: number }) =>
+      Effect.map(
+        sql<Row>`
+          WITH due AS (
+            SELECT id FROM ${jobs}
+            WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${options.now}::int8
+            FOR NO KEY UPDATE SKIP LOCKED
+          ), updated AS (
+            UPDATE ${jobs} j SET
+              status = CASE WHEN j.status = 'CANCELLING' THEN 'CANCELLED'
+                WHEN j.attempt < j.max_attempts THEN 'QUEUED' ELSE 'FAILED' END,
+              terminal_reason = CASE WHEN j.status = 'CANCELLING' THEN 'user'
+                WHEN j.attempt < j.max_attempts THEN j.terminal_reason ELSE 'stalled' END,
+              finished_at = CASE WHEN j.status = 'CANCELLING' OR j.attempt >= j.max_attempts
+                THEN ${options.now}::int8 ELSE j.finished_at END,
+              run_at = CASE WHEN j.status = 'RUNNING' AND j.attempt < j.max_attempts
+                THEN ${options.now}::int8 ELSE j.run_at END,
+              lease_owner = NULL,
+              lease_expires_at = NULL,
+              updated_at = ${options.now}::int8
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
+              'RUNNING'::text AS prev_status
+          ), new_callbacks AS (
+            ${callbackInsert("updated", sql`${options.now}::int8`)}
+          ), signals AS (${changedSignals})
+          SELECT updated.id, updated.status FROM updated, signals`,
+        toChanges
+      )
+
+    const expire = (options: { readonly now: number }) =>
+      Effect.map(
+        sql<Row>`
+          WITH due AS (
+            SELECT id FROM ${jobs}
+            WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')
+              AND deadline <= ${options.now}::int8
+            FOR NO KEY UPDATE SKIP LOCKED
+          ), updated AS (
+            UPDATE ${jobs} j SET
+              status = 'TIMED_OUT',
+              terminal_reason = 'expired',
+              finished_at = ${options.now}::int8,
+              lease_owner = NULL,
+              lease_expires_at = NULL,
+              updated_at = ${options.now}::int8
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
+              'QUEUED'::text AS prev_status
+          ), new_callbacks AS (
+            ${callbackInsert("updated", sql`${options.now}::int8`)}
+          ), signals AS (${changedSignals})
+          SELECT updated.id, updated.status FROM updated, signals`,
+        toChanges
+      )
+
+    const claimCallbacks = (options: { readonly now: number; readonly limit: number; readonly leaseMs: number }) =>
+      options.limit <= 0
+        ? Effect.succeed([])
+        : Effect.map(
+            sql<Row>`
+              WITH due AS (
+                SELECT id, due_at FROM ${callbacks} WHERE due_at <= ${options.now}::int8
+                ORDER BY due_at, id LIMIT ${options.limit}
+                FOR UPDATE SKIP LOCKED
+              )
+              UPDATE ${callbacks} c SET due_at = ${options.now + options.leaseMs}::int8
+              FROM due WHERE c.id = due.id
+              RETURNING c.*, due.due_at AS prev_due_at`,
+            (rows) =>
+              rows
+                .slice()
+                .sort(
+                  (a, b) =>
+                    Number(a.prev_due_at) - Number(b.prev_due_at) || ((a.id as string) < (b.id as string) ? -1 : 1)
+                )
+                .map(toCallbackRow)
+          )
+
+    const settleCallback = (options: { readonly id: string; readonly retryAt: number | null; readonly now: number }) =>
+      Effect.asVoid(
+        options.retryAt === null
+          ? sql`DELETE FROM ${callbacks} WHERE id = ${options.id}`
+          : sql`UPDATE ${callbacks} SET due_at = ${options.retryAt}::int8, attempts = attempts + 1
+              WHERE id = ${options.id}`
+      )
+
+    const store: JobStore.JobStore = {
+      crossProcessSignals: true,
+      insert: (options) => mapErrors(insert(options)),
+      get: (options) => mapErrors(get(options)),
+      list: (options) => mapErrors(list(options)),
+      update: (options) => mapErrors(update(options)),
+      claim: (options) => mapErrors(claim(options)),
+      heartbeat: (options) => mapErrors(heartbeat(options)),
+      statuses: (options) => mapErrors(options.ids.length === 0 ? Effect.succeed([]) : statuses(options)),
+      settle: (options) => mapErrors(settle(options)),
+      saveProgress: (options) => mapErrors(saveProgress(options)),
+      appendLogs: (options) => mapErrors(appendLogs(options)),
+      logs: (options) => mapErrors(readLogs(options)),
+      getResult: (options) => mapErrors(getResult(options)),
+      stats: (options) => mapErrors(stats(options)),
+      delete: (options) => mapErrors(deleteOne(options)),
+      deleteMany: (options) => mapErrors(deleteMany(options)),
+      rescue: (options) => mapErrors(rescue(options)),
+      expire: (options) => mapErrors(expire(options)),
+      claimCallbacks: (options) => mapErrors(claimCallbacks(options)),
+      settleCallback: (options) => mapErrors(settleCallback(options)),
+      subscribe
+    }
+    return store
+  }) satisfies Effect.Effect<JobStore.JobStore, never, SqlClient.SqlClient | Scope.Scope>
+
+/** The type of a failure of this module's statements, for the public module's signatures. */
+export type Failure = JobStoreError
