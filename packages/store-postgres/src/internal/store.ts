@@ -10,6 +10,7 @@ import type { Job } from "@jobloom/core"
 import { JobStore } from "@jobloom/core"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
@@ -126,6 +127,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
           const inserted = yield* insertStatement(pending)
           for (const r of inserted) outcomes.set(r.id as string, { row: toJobRow(r), inserted: true })
           const skipped = pending.filter((job) => !outcomes.has(job.id))
+          pending = []
           if (skipped.length === 0) break
           const found = yield* holders(Array.from(new Set(skipped.map((job) => job.idempotencyKey!))))
           const retry: Array<JobRow> = []
@@ -517,25 +519,56 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         SELECT updated.id, updated.status FROM updated, signals`
     }
 
+    /**
+     * Runs a batch; the answer is the new status of each row, in order, or undefined where its guard failed. Rows of
+     * the same job apply in order, each in a later statement than the one before it: in one statement the first
+     * would not be visible to the second, and Postgres would apply only one of them, of its choosing.
+     */
     const runSettle = (batch: ReadonlyArray<SettleRow>) =>
-      Effect.map(
-        settleStatement(batch),
-        (rows) => new Map(rows.map((r) => [r.id as string, r.status as JobStatus] as const))
-      )
+      Effect.gen(function* () {
+        const rounds: Array<Array<number>> = []
+        const seen = new Map<string, number>()
+        batch.forEach((row, index) => {
+          const round = seen.get(row.settlement.id) ?? 0
+          seen.set(row.settlement.id, round + 1)
+          ;(rounds[round] ??= []).push(index)
+        })
+        const answer: Array<JobStatus | undefined> = new Array(batch.length).fill(undefined)
+        for (const indexes of rounds) {
+          const applied = yield* settleStatement(indexes.map((i) => batch[i]))
+          const byId = new Map(applied.map((r) => [r.id as string, r.status as JobStatus] as const))
+          for (const i of indexes) answer[i] = byId.get(batch[i].settlement.id)
+        }
+        return answer
+      })
 
     interface SettleRequest {
       readonly rows: ReadonlyArray<SettleRow>
-      readonly done: Deferred.Deferred<Map<string, JobStatus>, SqlError.SqlError>
+      readonly done: Deferred.Deferred<ReadonlyArray<JobStatus | undefined>, SqlError.SqlError>
     }
     const settleQueue = yield* Queue.unbounded<SettleRequest>()
-    // group commit: whatever settlements arrive while a batch is in flight go together in the next statement, so a
-    // busy worker settles many jobs per round trip and an idle one waits for nobody
+    // group commit: whatever settlements arrive while a batch is in flight go together in the next statement, so
+    // busy workers settle many jobs per round trip and an idle one waits for nobody
     const settleLoop = Effect.gen(function* () {
       const first = yield* Queue.take(settleQueue)
       const more = yield* Queue.takeUpTo(settleQueue, MAX_SETTLE_BATCH)
       const requests = [first, ...more]
       yield* Effect.exit(runSettle(requests.flatMap((r) => r.rows))).pipe(
-        Effect.flatMap((exit) => Effect.forEach(requests, (r) => Deferred.done(r.done, exit), { discard: true })),
+        Effect.flatMap((exit) => {
+          let offset = 0
+          return Effect.forEach(
+            requests,
+            (r) => {
+              const from = offset
+              offset += r.rows.length
+              return Deferred.done(
+                r.done,
+                Exit.map(exit, (answer) => answer.slice(from, from + r.rows.length))
+              )
+            },
+            { discard: true }
+          )
+        }),
         // closing the store mid-batch must not leave a caller waiting forever
         Effect.onInterrupt(() => Effect.forEach(requests, (r) => Deferred.interrupt(r.done), { discard: true }))
       )
@@ -557,19 +590,19 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         }))
         // inside a caller's transaction the statement must run on the caller's connection
         const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
-        let applied: Map<string, JobStatus>
+        let answer: ReadonlyArray<JobStatus | undefined>
         if (Option.isSome(inTransaction)) {
-          applied = yield* runSettle(rows)
+          answer = yield* runSettle(rows)
         } else {
-          const done = yield* Deferred.make<Map<string, JobStatus>, SqlError.SqlError>()
+          const done = yield* Deferred.make<ReadonlyArray<JobStatus | undefined>, SqlError.SqlError>()
           yield* Queue.offer(settleQueue, { rows, done })
-          applied = yield* Deferred.await(done)
+          answer = yield* Deferred.await(done)
         }
         const changes: Array<StatusChange> = []
-        for (const { id } of options.settlements) {
-          const status = applied.get(id)
+        options.settlements.forEach(({ id }, i) => {
+          const status = answer[i]
           if (status !== undefined) changes.push({ id, status })
-        }
+        })
         return changes
       })
 

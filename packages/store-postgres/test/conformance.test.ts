@@ -1,0 +1,4 @@
+import { runStoreConformance } from "@jobloom/core/testing"
+import { layerFresh } from "./utils.js"
+
+runStoreConformance("PgJobStore", layerFresh())
