@@ -2,7 +2,9 @@
  * `pnpm bench`: jobloom against graphile-worker and pg-boss, side by side, on this machine, in this run.
  *
  * Every engine runs in child processes (see `protocol.ts`): one client per engine and round (enqueues, ANALYZE),
- * and a fresh worker process per drain and per latency run, so each worker's peak RSS is its own. Each round gives
+ * and a fresh worker process per drain and per latency run, so each worker's peak RSS is its own. The drivers run as
+ * plain JavaScript under `node` (built first by `buildDrivers`), not under tsx, whose loader thread alone adds tens of
+ * MB to a process. Each round gives
  * every engine a fresh schema (or SQLite file) and runs each measurement for every engine before the next
  * measurement (the engine order rotates per round), so machine drift hits them alike. Medians of the rounds are
  * reported with min and max; the ratios jobloom/peer are the result, not the absolute figures.
@@ -10,15 +12,17 @@
  * Options: `--quick` (CI smoke run), `--n` jobs per drain and bulk enqueue (20,000), `--reps` rounds (3),
  * `--samples` latency samples (500), `--spacing` ms between them (10), `--each` jobs enqueued one at a time (2,000),
  * `--batch` jobs per bulk call (1,000), `--engines a,b`, `--cpu-prof <engine>` (profiles its worker processes into
- * `bench/out/prof`), `--json <file>` (also writes the JSON lines there).
+ * `bench/out/prof`), `--json <file>` (also writes the JSON lines there), `--skip c10,best,each,latency` (steps to
+ * leave out while tuning).
  */
 import { fork } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as esbuild from "esbuild"
 import pg from "pg"
 import type { Command, Commands, Request, Response, Setting, Target } from "./protocol.js"
 import { fmt, percentile, summarize } from "./stats.js"
@@ -44,6 +48,7 @@ interface Options {
   readonly engines: ReadonlyArray<EngineName>
   readonly cpuProf: ReadonlyArray<string>
   readonly json: string | null
+  readonly skip: ReadonlyArray<string>
   readonly databaseUrl: string
 }
 
@@ -57,7 +62,7 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
     if (key === "quick") flags.set(key, "true")
     else flags.set(key, inline ?? argv[++k] ?? "")
   }
-  const known = ["quick", "n", "reps", "samples", "spacing", "each", "batch", "engines", "cpu-prof", "json"]
+  const known = ["quick", "n", "reps", "samples", "spacing", "each", "batch", "engines", "cpu-prof", "json", "skip"]
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}`)
   const quick = flags.has("quick")
   const int = (key: string, full: number, small: number) => {
@@ -66,7 +71,9 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${key} must be a positive integer`)
     return value
   }
-  const engines = (flags.get("engines")?.split(",") ?? [...ALL_ENGINES]).map((e) => e.trim())
+  // by default every engine whose driver is present
+  const present = ALL_ENGINES.filter((e) => existsSync(path.join(here, "engines", `${e}.ts`)))
+  const engines = (flags.get("engines")?.split(",") ?? present).map((e) => e.trim())
   for (const e of engines) if (!ALL_ENGINES.includes(e as EngineName)) throw new Error(`unknown engine ${e}`)
   return {
     quick,
@@ -79,8 +86,37 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
     engines: ALL_ENGINES.filter((e) => engines.includes(e)),
     cpuProf: flags.get("cpu-prof")?.split(",") ?? [],
     json: flags.get("json") ?? null,
+    skip: flags.get("skip")?.split(",") ?? [],
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
   }
+}
+
+/**
+ * Compiles each engine driver to one ES module under `out/engines`: the bench's and jobloom's TypeScript sources are
+ * bundled, every npm package stays external and loads from `bench/node_modules` as in any deployment.
+ */
+const buildDrivers = async (engines: ReadonlyArray<EngineName>): Promise<void> => {
+  await esbuild.build({
+    entryPoints: engines.map((engine) => path.join(here, "engines", `${engine}.ts`)),
+    outdir: path.join(outDir, "engines"),
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "linked",
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "npm-packages-external",
+        setup: (build) => {
+          build.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith("@jobloom/") ? undefined : { external: true }
+          )
+        }
+      }
+    ]
+  })
 }
 
 /** A driver process and a typed way to call it. */
@@ -108,12 +144,12 @@ class Driver {
   }
 
   static async spawn(engine: EngineName, profile: boolean): Promise<Driver> {
-    const execArgv = ["--import", "tsx"]
+    const execArgv = ["--enable-source-maps"]
     if (profile) {
       mkdirSync(path.join(outDir, "prof"), { recursive: true })
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "prof")}`)
     }
-    const child = fork(path.join(here, "engines", `${engine}.ts`), [], {
+    const child = fork(path.join(outDir, "engines", `${engine}.mjs`), [], {
       execArgv,
       cwd: path.resolve(here, ".."),
       stdio: ["ignore", "pipe", "inherit", "ipc"]
@@ -215,6 +251,7 @@ const main = async () => {
   )
   const versions = await admin.query<{ v: string }>("select current_setting('server_version') as v")
   const started = new Date()
+  await buildDrivers(options.engines)
   try {
     for (let rep = 0; rep < options.reps; rep++) {
       // rotate the order each round so no engine always runs first or last
@@ -251,32 +288,37 @@ const main = async () => {
         record(engine, "bulk-enqueue", rep, options.n / (ms / 1000), jsonLines)
         log(`  ${engine} bulk enqueue: ${fmt(options.n / (ms / 1000))} jobs/s`)
       })
-      await each(order, (engine) => drain(engine, "c10"))
-      await each(order, async (engine) => {
-        await clients.get(engine)!.call("enqueueMany", { count: options.n, batch: options.batch })
-      })
-      await each(order, (engine) => drain(engine, "best"))
-      await each(order, async (engine) => {
-        const { ms } = await clients.get(engine)!.call("enqueueEach", { count: options.each })
-        record(engine, "enqueue-one", rep, options.each / (ms / 1000), jsonLines)
-        log(`  ${engine} one-at-a-time enqueue: ${fmt(options.each / (ms / 1000))} jobs/s`)
-      })
-      await each(order, async (engine) => {
-        await clients.get(engine)!.call("analyze", null)
-        const worker = await spawn(engine)
-        await worker.call("open", { target: targets.get(engine)!, role: "worker" })
-        const { latenciesMs, rssMb } = await worker.call("latency", {
-          samples: options.samples,
-          spacingMs: options.spacingMs
+      const skip = (step: string) => options.skip.includes(step)
+      if (!skip("c10")) {
+        await each(order, (engine) => drain(engine, "c10"))
+        await each(order, async (engine) => {
+          await clients.get(engine)!.call("enqueueMany", { count: options.n, batch: options.batch })
         })
-        await retire(worker)
-        const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(latenciesMs, p)) as [number, number, number]
-        record(engine, "latency-p50", rep, p50, jsonLines)
-        record(engine, "latency-p95", rep, p95, jsonLines)
-        record(engine, "latency-p99", rep, p99, jsonLines)
-        record(engine, "rss-latency", rep, rssMb, jsonLines)
-        log(`  ${engine} latency: p50 ${fmt(p50)} ms, p95 ${fmt(p95)} ms, p99 ${fmt(p99)} ms`)
-      })
+      }
+      if (!skip("best")) await each(order, (engine) => drain(engine, "best"))
+      if (!skip("each"))
+        await each(order, async (engine) => {
+          const { ms } = await clients.get(engine)!.call("enqueueEach", { count: options.each })
+          record(engine, "enqueue-one", rep, options.each / (ms / 1000), jsonLines)
+          log(`  ${engine} one-at-a-time enqueue: ${fmt(options.each / (ms / 1000))} jobs/s`)
+        })
+      if (!skip("latency"))
+        await each(order, async (engine) => {
+          await clients.get(engine)!.call("analyze", null)
+          const worker = await spawn(engine)
+          await worker.call("open", { target: targets.get(engine)!, role: "worker" })
+          const { latenciesMs, rssMb } = await worker.call("latency", {
+            samples: options.samples,
+            spacingMs: options.spacingMs
+          })
+          await retire(worker)
+          const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(latenciesMs, p)) as [number, number, number]
+          record(engine, "latency-p50", rep, p50, jsonLines)
+          record(engine, "latency-p95", rep, p95, jsonLines)
+          record(engine, "latency-p99", rep, p99, jsonLines)
+          record(engine, "rss-latency", rep, rssMb, jsonLines)
+          log(`  ${engine} latency: p50 ${fmt(p50)} ms, p95 ${fmt(p95)} ms, p99 ${fmt(p99)} ms`)
+        })
       await each(order, async (engine) => {
         await retire(clients.get(engine)!)
         const { schema, sqliteFile } = targets.get(engine)!

@@ -17,6 +17,9 @@ const settings: Record<Setting | "latency", GraphileConfig.WorkerOptions> = {
   latency: { concurrentJobs: 10 }
 }
 
+// tuning aid: BENCH_BEST='{"...": ...}' merges into the best setting
+if (process.env.BENCH_BEST) Object.assign(settings.best, JSON.parse(process.env.BENCH_BEST))
+
 serve({
   open: async (target) => {
     const utils = await makeWorkerUtils({ connectionString: target.databaseUrl, schema: target.schema, logger })
