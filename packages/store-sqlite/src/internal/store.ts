@@ -282,11 +282,18 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
         FROM ${jobs} WHERE id IN ${inList(ids)} AND callback_url IS NOT NULL`.pipe(Effect.asVoid)
     }
 
-    const where = (filter: JobStore.JobFilter): Statement.Fragment => {
+    /**
+     * The WHERE of a filter. With `byTime`, a time bound leads: the status, type and queue terms are written `+column`
+     * so their indexes are not candidates, and a retention delete walks the finished (or created) index over the old
+     * rows only, instead of every row of a status.
+     */
+    const where = (filter: JobStore.JobFilter, byTime = false): Statement.Fragment => {
       const clauses: Array<Statement.Fragment> = []
+      const timeLeads = byTime && (filter.finishedBefore !== undefined || filter.createdBefore !== undefined)
       const oneOf = (column: string, values: ReadonlyArray<string> | undefined) => {
         if (values === undefined) return
-        clauses.push(values.length === 0 ? sql.literal("1 = 0") : sql`${sql.literal(column)} IN ${sql.in(values)}`)
+        const term = sql.literal(timeLeads ? `+${column}` : column)
+        clauses.push(values.length === 0 ? sql.literal("1 = 0") : sql`${term} IN ${sql.in(values)}`)
       }
       if (filter.ids !== undefined) {
         clauses.push(filter.ids.length === 0 ? sql.literal("1 = 0") : sql`id IN ${inList(filter.ids)}`)
@@ -324,7 +331,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 )
                 const holders = new Map<string, JobRow>()
                 if (keys.length > 0) {
-                  const rows = yield* sql<Row>`SELECT * FROM ${jobs} WHERE idempotency_key IN ${inList(keys)}
+                  // named: without statistics the planner would rather walk every queued job by status
+                  const rows =
+                    yield* sql<Row>`SELECT * FROM ${jobs} INDEXED BY ${sql(`${tables.prefix}jobs_idempotency`)}
+                    WHERE idempotency_key IN ${inList(keys)}
                     AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
                   for (const row of rows) holders.set(text(row.idempotency_key), toJobRow(row))
                 }
@@ -522,7 +532,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       run(
         writeTransaction(
           Effect.gen(function* () {
-            const matching = where(filter)
+            const matching = where(filter, true)
             // children first, by the same filter, so nothing is held in memory whatever the number of jobs
             yield* sql`DELETE FROM ${logs} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
             yield* sql`DELETE FROM ${results} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
@@ -631,7 +641,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
         : run(
             sql<Row>`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}
               WHERE id IN ${inList(Array.from(new Set(options.ids)))} AND lease_owner = ${options.workerId}
-                AND status IN ('RUNNING', 'CANCELLING')
+                AND +status IN ('RUNNING', 'CANCELLING')
               RETURNING id, status`
           ).pipe(Effect.map((rows) => rows.map((row) => ({ id: text(row.id), status: text(row.status) as JobStatus }))))
 
@@ -690,7 +700,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                   value->>'fail_status' AS fail_status, value->>'reason' AS reason
                 FROM json_each(${json(input)})
               ) AS s
-              WHERE j.id = s.id AND j.lease_owner = ${options.workerId} AND j.status IN ('RUNNING', 'CANCELLING')
+              WHERE j.id = s.id AND j.lease_owner = ${options.workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
               RETURNING id, status, queue, callback_url`
             const stored = rows.flatMap((row) => {
               const settlement = byId.get(text(row.id))
@@ -730,7 +740,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       return run(
         sql`UPDATE ${jobs} SET progress = s.progress, updated_at = ${options.now}
           FROM (SELECT value->>0 AS id, value->>1 AS progress FROM json_each(${json(Array.from(latest))})) AS s
-          WHERE ${jobs}.id = s.id AND lease_owner = ${options.workerId} AND status IN ('RUNNING', 'CANCELLING')`
+          WHERE ${jobs}.id = s.id AND lease_owner = ${options.workerId} AND +status IN ('RUNNING', 'CANCELLING')`
       ).pipe(Effect.asVoid)
     }
 
@@ -795,8 +805,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       run(
         writeTransaction(
           Effect.gen(function* () {
-            // the terms repeat the partial index's own WHERE, so the planner uses it
-            const rows = yield* sql<Row>`UPDATE ${jobs} SET status = 'TIMED_OUT', terminal_reason = 'expired',
+            // Named, because without statistics the planner prefers the status index and would walk every queued
+            // job each second; the terms repeat the partial index's own WHERE, which makes it usable.
+            const rows = yield* sql<Row>`UPDATE ${jobs} INDEXED BY ${sql(`${tables.prefix}jobs_deadline`)}
+                SET status = 'TIMED_OUT', terminal_reason = 'expired',
                 lease_owner = NULL, lease_expires_at = NULL, finished_at = ${now}, updated_at = ${now}
               WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED') AND deadline <= ${now}
               RETURNING id, status, callback_url`

@@ -14,8 +14,8 @@ import * as Scope from "effect/Scope"
  */
 export const writeTransaction = (
   sql: SqlClient.SqlClient
-): (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>) =>
-  SqlClient.makeWithTransaction({
+): (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>) => {
+  const transaction = SqlClient.makeWithTransaction({
     transactionTag: SqlClient.TransactionConnection,
     spanAttributes: [["db.system.name", "sqlite"]],
     acquireConnection: Effect.flatMap(Scope.make(), (scope) =>
@@ -28,3 +28,8 @@ export const writeTransaction = (
     rollbackSavepoint: (conn, id) =>
       Effect.asVoid(conn.executeUnprepared(`ROLLBACK TO SAVEPOINT jobloom_${id}`, [], undefined))
   })
+  // better-sqlite3 is synchronous, so a transaction runs start to end without waiting on anything, unless the
+  // scheduler makes the fiber yield mid-way. Then another connection of this process could block the event loop in
+  // its busy wait for the lock this transaction holds. So a transaction never yields.
+  return (effect) => Effect.withMaxOpsBeforeYield(transaction(effect), Number.MAX_SAFE_INTEGER)
+}

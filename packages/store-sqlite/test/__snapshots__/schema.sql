@@ -1,0 +1,112 @@
+-- index jobloom_callbacks_due
+CREATE INDEX "jobloom_callbacks_due" ON "jobloom_callbacks" (due_at, id);
+
+-- index jobloom_callbacks_job
+CREATE INDEX "jobloom_callbacks_job" ON "jobloom_callbacks" (job_id);
+
+-- index jobloom_jobs_batch
+CREATE INDEX "jobloom_jobs_batch" ON "jobloom_jobs" (batch_id) WHERE batch_id IS NOT NULL;
+
+-- index jobloom_jobs_created
+CREATE INDEX "jobloom_jobs_created" ON "jobloom_jobs" (created_at, id);
+
+-- index jobloom_jobs_deadline
+CREATE INDEX "jobloom_jobs_deadline" ON "jobloom_jobs" (deadline)
+      WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED');
+
+-- index jobloom_jobs_due
+CREATE INDEX "jobloom_jobs_due" ON "jobloom_jobs" (queue, priority DESC, run_at, id)
+      WHERE status = 'QUEUED';
+
+-- index jobloom_jobs_finished
+CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
+      WHERE finished_at IS NOT NULL;
+
+-- index jobloom_jobs_idempotency
+CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key)
+      WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING');
+
+-- index jobloom_jobs_owner
+CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
+
+-- index jobloom_jobs_status
+CREATE INDEX "jobloom_jobs_status" ON "jobloom_jobs" (status, created_at, id);
+
+-- index jobloom_jobs_type
+CREATE INDEX "jobloom_jobs_type" ON "jobloom_jobs" (type, status);
+
+-- index jobloom_logs_job
+CREATE INDEX "jobloom_logs_job" ON "jobloom_logs" (job_id, id);
+
+-- index jobloom_results_job
+CREATE INDEX "jobloom_results_job" ON "jobloom_results" (job_id);
+
+-- table jobloom_callbacks
+CREATE TABLE "jobloom_callbacks" (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      url TEXT NOT NULL,
+      status TEXT NOT NULL,
+      terminal_reason TEXT,
+      result_id TEXT,
+      finished_at INTEGER,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL
+    );
+
+-- table jobloom_jobs
+CREATE TABLE "jobloom_jobs" (
+      id TEXT PRIMARY KEY NOT NULL,
+      type TEXT NOT NULL,
+      name TEXT NOT NULL,
+      queue TEXT NOT NULL,
+      owner TEXT,
+      idempotency_key TEXT,
+      status TEXT NOT NULL,
+      terminal_reason TEXT,
+      priority INTEGER NOT NULL,
+      params TEXT NOT NULL,
+      metadata TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      batch_id TEXT,
+      callback_url TEXT,
+      attempt INTEGER NOT NULL,
+      max_attempts INTEGER NOT NULL,
+      timeout_ms INTEGER,
+      deadline INTEGER,
+      run_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      queued_at INTEGER,
+      started_at INTEGER,
+      finished_at INTEGER,
+      progress TEXT NOT NULL,
+      last_error TEXT,
+      result_id TEXT,
+      lease_owner TEXT,
+      lease_expires_at INTEGER
+    );
+
+-- table jobloom_logs
+CREATE TABLE "jobloom_logs" (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      at INTEGER NOT NULL,
+      level TEXT NOT NULL,
+      message TEXT NOT NULL
+    );
+
+-- table jobloom_migrations
+CREATE TABLE "jobloom_migrations" (
+  migration_id integer PRIMARY KEY NOT NULL,
+  created_at datetime NOT NULL DEFAULT current_timestamp,
+  name VARCHAR(255) NOT NULL
+);
+
+-- table jobloom_results
+CREATE TABLE "jobloom_results" (
+      id TEXT PRIMARY KEY NOT NULL,
+      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      value TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    );
