@@ -536,7 +536,12 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   app.on(
     "GET",
     paths("/openapi.json"),
-    describe({ operationId: "openApi", tags: ["meta"], summary: "This OpenAPI 3.1 document" }),
+    describe({
+      operationId: "openApi",
+      tags: ["meta"],
+      summary: "This OpenAPI 3.1 document",
+      responses: { "200": { description: "the document", content: { "application/json": {} } } }
+    }),
     async (c) => {
       const base = basePath(c, "/openapi.json")
       let document = documents.get(base)
@@ -569,7 +574,12 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   app.on(
     "GET",
     paths("/docs"),
-    describe({ operationId: "docs", tags: ["meta"], summary: "A rendered reference of this API" }),
+    describe({
+      operationId: "docs",
+      tags: ["meta"],
+      summary: "A rendered reference of this API",
+      responses: { "200": { description: "an HTML page", content: { "text/html": {} } } }
+    }),
     Scalar((c) => ({
       url: `${basePath(c, "/docs")}/openapi.json`,
       pageTitle: options.info?.title ?? "jobloom API"

@@ -1,5 +1,5 @@
 // Shared pieces of the HTTP tests: an engine over a fresh memory store behind the sub-app, and request helpers.
-import { JobType, Jobs, MemoryJobStore } from "@jobloom/core"
+import { JobStore, JobType, Jobs, MemoryJobStore } from "@jobloom/core"
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -26,9 +26,12 @@ export const ThreeStages = JobType.make({
 export const engineLayer = (handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.empty) =>
   handlers.pipe(Layer.provideMerge(Jobs.layer({ types: [ThreeStages] })), Layer.provideMerge(MemoryJobStore.layer))
 
+/** What the test runtime provides. */
+export type Services = Jobs.Jobs | JobStore.JobStore | JobType.JobRegistry
+
 /** Runs `f` with a fresh engine and the sub-app over it; disposes the runtime after. */
 export const withApi = async <A>(
-  f: (api: { app: Hono; run: <B, E>(effect: Effect.Effect<B, E, Jobs.Jobs>) => Promise<B> }) => Promise<A>,
+  f: (api: { app: Hono; run: <B, E>(effect: Effect.Effect<B, E, Services>) => Promise<B> }) => Promise<A>,
   options: Omit<JobsApi.Options, "runtime"> = {}
 ): Promise<A> => {
   const runtime = ManagedRuntime.make(engineLayer())

@@ -96,12 +96,24 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
     const { jobId, queue } = options
     let sequence = 0
     let lastStatus = options.job.status
-    let lastProgress = JSON.stringify(options.job.progress)
+    let lastProgress = progressKey(options.job.progress)
     let heardSincePoll = false
     let silentPolls = 0
 
     const send = (event: string, data: unknown) =>
       Effect.tryPromise(() => stream.writeSSE({ event, data: JSON.stringify(data), id: String(++sequence) }))
+
+    const sendProgress = (progress: Job.Progress) => {
+      const text = progressKey(progress)
+      if (text === lastProgress) return Effect.void
+      lastProgress = text
+      return send("progress", { jobId, progress })
+    }
+
+    const sendStoredProgress = Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(jobId)).pipe(
+      Effect.flatMap((job) => sendProgress(job.progress)),
+      Effect.catchTags({ JobNotFound: () => Effect.void, JobStoreError: () => Effect.void })
+    )
 
     /** Writes one hub event; true when the stream is done. */
     const handle = (event: Jobs.JobEvent) =>
@@ -110,18 +122,18 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
           case "created":
             return false
           case "status": {
-            if (event.status === lastStatus && !Job.isTerminal(event.status)) return false
+            const terminal = Job.isTerminal(event.status)
+            if (event.status === lastStatus && !terminal) return false
+            // the engine publishes a settled job's final progress after its status: read it now, so the terminal
+            // status is the last event and nothing is left unsaid
+            if (terminal) yield* sendStoredProgress
             lastStatus = event.status
             yield* send("status", { jobId, status: event.status, terminalReason: event.terminalReason })
-            return Job.isTerminal(event.status)
+            return terminal
           }
-          case "progress": {
-            const text = JSON.stringify(event.progress)
-            if (text === lastProgress) return false
-            lastProgress = text
-            yield* send("progress", { jobId, progress: event.progress })
+          case "progress":
+            yield* sendProgress(event.progress)
             return false
-          }
           case "log":
             yield* send("log", { jobId, at: event.at, level: event.level, message: event.message })
             return false
@@ -153,15 +165,10 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
       const current = read.right
       const terminal = Job.isTerminal(current.status)
       if (terminal && (yield* drain)) return true
-      // while the hub speaks it is the newer source: a polled row may lag behind coalesced progress writes
+      // while the hub speaks, it alone is the source: mixing in polled rows could reorder what it says
       if (!terminal && heardSincePoll) return false
-      let sent = false
-      const progress = JSON.stringify(current.progress)
-      if (progress !== lastProgress) {
-        lastProgress = progress
-        yield* send("progress", { jobId, progress: current.progress })
-        sent = true
-      }
+      let sent = progressKey(current.progress) !== lastProgress
+      yield* sendProgress(current.progress)
       if (current.status !== lastStatus || terminal) {
         lastStatus = current.status
         yield* send("status", { jobId, status: current.status, terminalReason: current.terminalReason })
@@ -196,6 +203,10 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
     // a write fails only when the client went away: the stream just ends
     Effect.catchTag("UnknownException", () => Effect.void)
   )
+
+/** What a progress event says beyond the status (its summary repeats the job's status, sent on its own). */
+const progressKey = (progress: Job.Progress): string =>
+  JSON.stringify([progress.summary.progress, progress.stages, progress.items])
 
 /** The default poll interval. */
 export const defaultPollInterval = Duration.seconds(1)

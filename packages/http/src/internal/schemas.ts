@@ -20,7 +20,7 @@ const oneOf = <const L extends ReadonlyArray<string>>(values: L, description: st
   Schema.String.pipe(
     Schema.filter((s): s is L[number] => values.includes(s), {
       message: () => `must be one of ${values.join(", ")}`,
-      jsonSchema: { type: "string", enum: values },
+      jsonSchema: { type: "string", enum: values, description },
       description
     })
   )
@@ -31,7 +31,7 @@ const BooleanText = (description: string) =>
     strict: true,
     decode: (s) => s === "true",
     encode: (b) => (b ? "true" : "false")
-  }).annotations({ jsonSchema: { type: "boolean" }, description })
+  }).annotations({ jsonSchema: { type: "boolean", description }, description })
 
 /** A decimal integer in [min, max]; anything else is a 400, never clamped. */
 const IntegerText = (min: number, max: number, description: string) =>
@@ -43,7 +43,7 @@ const IntegerText = (min: number, max: number, description: string) =>
     ),
     Schema.Number,
     { strict: true, decode: Number, encode: String }
-  ).annotations({ jsonSchema: { type: "integer", minimum: min, maximum: max }, description })
+  ).annotations({ jsonSchema: { type: "integer", minimum: min, maximum: max, description }, description })
 
 const statusWords = [...Job.statuses, "active", "terminal"]
 
@@ -61,8 +61,11 @@ const StatusList = Schema.transform(
     encode: (statuses) => statuses.join(",")
   }
 ).annotations({
-  jsonSchema: { type: "string", examples: ["QUEUED,RUNNING", "active", "terminal"] },
-  description: `one status or a comma list of ${statusWords.join(", ")}`
+  jsonSchema: {
+    type: "string",
+    examples: ["QUEUED,RUNNING", "active", "terminal"],
+    description: `one status or a comma list of ${statusWords.join(", ")}`
+  }
 })
 
 function normalizeStatus(part: string): string {
@@ -85,7 +88,7 @@ const TextList = (description: string) =>
     ),
     Schema.Array(Schema.String),
     { strict: true, decode: (s) => s.split(",").map((part) => part.trim()), encode: (parts) => parts.join(",") }
-  ).annotations({ jsonSchema: { type: "string" }, description })
+  ).annotations({ jsonSchema: { type: "string", description } })
 
 const Text = (description: string) =>
   Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" }), Schema.maxLength(500)).annotations({
@@ -96,8 +99,7 @@ const Time = (description: string) =>
   Schema.String.pipe(
     Schema.filter((s) => Number.isFinite(Date.parse(s)), {
       message: () => "must be an ISO 8601 date-time",
-      jsonSchema: { type: "string", format: "date-time" },
-      description
+      jsonSchema: { type: "string", format: "date-time", description }
     })
   )
 
