@@ -162,18 +162,22 @@ export const make = Effect.gen(function* () {
   const list = (options: ListOptions) =>
     Effect.sync(() => {
       const direction = options.order === "asc" ? 1 : -1
-      const position = (row: JobRow): ListCursor => ({ value: sortValue(row, options.sort), id: row.id })
-      const matching = Array.from(jobs.values()).filter((row) => matches(options.filter, row))
       const cursor = options.cursor
-      const after =
-        cursor === null ? matching : matching.filter((row) => comparePositions(position(row), cursor) * direction > 0)
-      after.sort((a, b) => comparePositions(position(a), position(b)) * direction)
-      const rows = after.slice(0, Math.max(0, options.limit))
-      const last = rows[rows.length - 1]
+      let total = 0
+      const after: Array<{ readonly row: JobRow; readonly position: ListCursor }> = []
+      for (const row of jobs.values()) {
+        if (!matches(options.filter, row)) continue
+        total++
+        const position = { value: sortValue(row, options.sort), id: row.id }
+        if (cursor === null || comparePositions(position, cursor) * direction > 0) after.push({ row, position })
+      }
+      after.sort((a, b) => comparePositions(a.position, b.position) * direction)
+      const page = after.slice(0, Math.max(0, options.limit))
+      const last = page[page.length - 1]
       return {
-        rows,
-        nextCursor: after.length > rows.length && last !== undefined ? position(last) : null,
-        total: options.withTotal ? matching.length : null
+        rows: page.map((entry) => entry.row),
+        nextCursor: after.length > page.length && last !== undefined ? last.position : null,
+        total: options.withTotal ? total : null
       }
     })
 

@@ -1,0 +1,4 @@
+import * as MemoryJobStore from "../src/MemoryJobStore.js"
+import { runStoreConformance } from "../src/testing/index.js"
+
+runStoreConformance("MemoryJobStore", MemoryJobStore.layer)
