@@ -103,6 +103,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return respond(c, Problem.internal())
   })
 
+  // used when the app is served on its own; mounted, unknown paths are the host's to answer
+  app.notFound((c) => respond(c, Problem.http(404, `no route for ${c.req.method} ${c.req.path}`)))
+
   /** Runs an engine call; its failure becomes the mapped problem. */
   const exec = async <A, Err>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, Err>): Promise<A> => {
     const exit = await runner.runExit(Effect.flatMap(Jobs.Jobs, f))
