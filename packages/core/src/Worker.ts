@@ -5,6 +5,13 @@
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/worker.js"
+import type { JobStore } from "./JobStore.js"
+import type { JobRegistry } from "./JobType.js"
+import type { Jobs } from "./Jobs.js"
 
 /** Options of `Worker.layer`. */
 export interface WorkerOptions {
@@ -32,10 +39,32 @@ export interface WorkerOptions {
   readonly logCap?: number
   /** Run maintenance (rescue every 5 s, expire every 1 s, callbacks) in this worker. Default true. */
   readonly maintenance?: boolean
+  /** How often maintenance rescues expired leases. Default 5 s. */
+  readonly rescueInterval?: Duration.DurationInput
+  /** How often maintenance expires jobs past their deadline, and polls for due callbacks. Default 1 s. */
+  readonly expireInterval?: Duration.DurationInput
   /** Callback delivery: HMAC-SHA256 secret for the `X-Jobloom-Signature` header, and retry budget. */
   readonly callbacks?: {
     readonly secret?: string
     readonly maxAttempts?: number
     readonly timeout?: Duration.DurationInput
+    /** Delay before the first retry of a failed delivery, doubled for each later one (capped at 5 min). Default 1 s. */
+    readonly retryDelay?: Duration.DurationInput
   }
 }
+
+/** A running worker: its id, and effects to observe and nudge it. */
+export type WorkerHandle = internal.WorkerHandle
+
+/**
+ * Starts a worker in the current scope: it claims and runs jobs until the scope closes, then stops claiming, lets
+ * running jobs finish for up to `gracePeriod`, interrupts the rest and releases their leases without spending an
+ * attempt, and flushes pending progress, logs and settlements.
+ */
+export const make: (
+  options?: WorkerOptions
+) => Effect.Effect<WorkerHandle, never, Scope.Scope | Jobs | JobRegistry | JobStore> = internal.make
+
+/** A worker for the life of the layer; closing the layer's scope is the graceful shutdown. */
+export const layer = (options?: WorkerOptions): Layer.Layer<never, never, Jobs | JobRegistry | JobStore> =>
+  Layer.scopedDiscard(internal.make(options))

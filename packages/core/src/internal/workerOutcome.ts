@@ -1,0 +1,236 @@
+/**
+ * How the worker turns the end of one attempt into a settlement: the pure part of settling, kept apart from the
+ * fibers so each rule reads on its own.
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import { formatTime, type Progress, type TerminalReason } from "../Job.js"
+import type { JobRow, Settlement } from "../JobStore.js"
+import * as JobType from "../JobType.js"
+
+/** Why the worker interrupted an attempt. First reason wins. */
+export type StopReason =
+  /** The job was cancelled (status CANCELLING): settle `Cancelled`. */
+  | "cancel"
+  /** The worker no longer holds the lease (rescued, expired, deleted): never settle. */
+  | "lost"
+  /** Graceful shutdown after the grace period: settle `Release`. */
+  | "shutdown"
+  /** `timeoutMs` elapsed: retry or TIMED_OUT/timeout. */
+  | "timeout"
+  /** `deadline` passed: TIMED_OUT/expired. */
+  | "deadline"
+
+/** An attempt that cannot succeed by retrying: bad data, not the handler's doing. */
+export class Unrunnable {
+  readonly _tag = "Unrunnable"
+  constructor(readonly message: string) {}
+}
+
+/** A failure of the handler itself, kept apart from the worker's own checks. */
+export class HandlerFailed {
+  readonly _tag = "HandlerFailed"
+  constructor(readonly error: unknown) {}
+}
+
+/** What an attempt fails with. */
+export type AttemptError = Unrunnable | HandlerFailed
+
+/** The end of an attempt as the worker saw it. */
+export interface AttemptEnd {
+  readonly row: JobRow
+  readonly type: JobType.Any | undefined
+  /** The attempt's exit: the encoded result JSON on success. */
+  readonly exit: Exit.Exit<string, AttemptError>
+  readonly stop: StopReason | null
+  readonly now: number
+  /** Final progress of a non-success end (as the handler left it). */
+  readonly progress: (status: Progress["summary"]["status"]) => string
+  /** Final progress of a success: summary 1. */
+  readonly successProgress: () => string
+  readonly newId: () => string
+}
+
+/** A decided settlement, with the engine's end-of-attempt log line. */
+export interface Decision {
+  readonly settlement: Settlement
+  readonly level: "info" | "warn" | "error"
+  readonly message: string
+  /** The terminal reason the settlement records, for the status event. */
+  readonly reason: TerminalReason | null
+}
+
+const lastError = (message: string, now: number, tag?: string): string =>
+  JSON.stringify(tag === undefined ? { message, at: formatTime(now) } : { message, tag, at: formatTime(now) })
+
+/**
+ * The delay before the retry that follows attempt `attempt` (1-based): the schedule's `attempt`-th delay, or None
+ * when the schedule is exhausted by then (no more retries).
+ */
+export const nthDelay = (schedule: Schedule.Schedule<unknown>, attempt: number, now: number) =>
+  Effect.gen(function* () {
+    const delays = Schedule.delays(schedule)
+    let state = delays.initial
+    let at = now
+    let delay = Duration.zero
+    for (let i = 0; i < attempt; i++) {
+      const [next, out, decision] = yield* delays.step(at, undefined, state)
+      if (ScheduleDecision.isDone(decision)) return Option.none<Duration.Duration>()
+      state = next
+      delay = out
+      at += Duration.toMillis(out)
+    }
+    return Option.some(delay)
+  })
+
+const describeDelay = (millis: number): string =>
+  millis < 1000 ? `${Math.round(millis)} ms` : `${Math.round(millis / 100) / 10} s`
+
+/** Retry with backoff when attempts and schedule allow, else the given terminal failure. */
+const retryOr = (
+  end: AttemptEnd,
+  message: string,
+  tag: string | undefined,
+  terminal: { readonly status: "FAILED" | "TIMED_OUT"; readonly reason: "error" | "timeout" }
+): Effect.Effect<Decision> =>
+  Effect.gen(function* () {
+    const { row, now } = end
+    const error = lastError(message, now, tag)
+    if (row.attempt < row.maxAttempts) {
+      const delay = yield* nthDelay(end.type?.backoff ?? JobType.defaultBackoff, row.attempt, now)
+      if (Option.isSome(delay)) {
+        const millis = Duration.toMillis(delay.value)
+        return {
+          settlement: {
+            _tag: "Retry",
+            id: row.id,
+            runAt: now + Math.max(0, Math.round(millis)),
+            lastError: error,
+            progress: end.progress("QUEUED")
+          },
+          level: "warn",
+          message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; retrying in ${describeDelay(millis)}`,
+          reason: null
+        }
+      }
+    }
+    return {
+      settlement: {
+        _tag: "Fail",
+        id: row.id,
+        status: terminal.status,
+        reason: terminal.reason,
+        lastError: error,
+        progress: end.progress(terminal.status)
+      },
+      level: "error",
+      message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; no attempts left`,
+      reason: terminal.reason
+    }
+  })
+
+const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", tag?: string): Decision => ({
+  settlement: {
+    _tag: "Fail",
+    id: end.row.id,
+    status: "FAILED",
+    reason,
+    lastError: lastError(message, end.now, tag),
+    progress: end.progress("FAILED")
+  },
+  level: "error",
+  message: `attempt ${end.row.attempt}/${end.row.maxAttempts} failed: ${message}; not retried`,
+  reason
+})
+
+/** Decides how to settle an attempt, or None when the worker lost the job and must not write. */
+export const decide = (end: AttemptEnd): Effect.Effect<Option.Option<Decision>> => {
+  const { exit, row, stop } = end
+  const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
+  if (stop === "lost") return Effect.succeed(Option.none())
+  if (Exit.isSuccess(exit)) {
+    // a success after a cancel is still sent as Complete: the store turns CANCELLING into CANCELLED
+    return Effect.succeed(
+      Option.some({
+        settlement: {
+          _tag: "Complete",
+          id: row.id,
+          progress: end.successProgress(),
+          result: { id: end.newId(), value: exit.value }
+        },
+        level: "info",
+        message: `${attempt} succeeded`,
+        reason: null
+      })
+    )
+  }
+  const cause = exit.cause
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure) && Cause.isInterruptedOnly(cause)) {
+    switch (stop) {
+      case "cancel":
+        return Effect.succeed(
+          Option.some({
+            settlement: { _tag: "Cancelled", id: row.id, progress: end.progress("CANCELLED") },
+            level: "warn",
+            message: `${attempt} cancelled`,
+            reason: "user"
+          })
+        )
+      case "shutdown":
+        return Effect.succeed(
+          Option.some({
+            settlement: { _tag: "Release", id: row.id, progress: end.progress("QUEUED") },
+            level: "warn",
+            message: `${attempt} interrupted by worker shutdown; released without spending the attempt`,
+            reason: null
+          })
+        )
+      case "timeout":
+        return Effect.asSome(
+          retryOr(end, `timed out after ${row.timeoutMs} ms`, "Timeout", { status: "TIMED_OUT", reason: "timeout" })
+        )
+      case "deadline":
+        return Effect.succeed(
+          Option.some({
+            settlement: {
+              _tag: "Fail",
+              id: row.id,
+              status: "TIMED_OUT",
+              reason: "expired",
+              lastError: lastError("deadline passed", end.now, "Deadline"),
+              progress: end.progress("TIMED_OUT")
+            },
+            level: "error",
+            message: `${attempt} interrupted: deadline passed`,
+            reason: "expired"
+          })
+        )
+      case null:
+        // the handler interrupted itself: an ordinary, retryable failure
+        return Effect.asSome(
+          retryOr(end, "the handler was interrupted", "Interrupted", { status: "FAILED", reason: "error" })
+        )
+    }
+  }
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error._tag === "Unrunnable") return Effect.succeed(Option.some(fail(end, error.message, "error", "Unrunnable")))
+    const info = JobType.failureOf(error.error)
+    if (!info.retryable) {
+      return Effect.succeed(
+        Option.some(fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag))
+      )
+    }
+    return Effect.asSome(retryOr(end, info.message, info.tag, { status: "FAILED", reason: "error" }))
+  }
+  // a defect in the handler: retryable, with the defect's message
+  const defect = Cause.squash(cause)
+  const message = defect instanceof Error ? defect.message : String(defect)
+  return Effect.asSome(retryOr(end, message, "Defect", { status: "FAILED", reason: "error" }))
+}
