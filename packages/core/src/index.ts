@@ -30,3 +30,6 @@ export * as Jobs from "./Jobs.js"
 
 /** The worker. */
 export * as Worker from "./Worker.js"
+
+/** The Promise facade for hosts that do not use Effect. */
+export * as Jobloom from "./Jobloom.js"
