@@ -1,0 +1,76 @@
+/**
+ * The jobloom driver, over any store layer: bulk enqueue through `Jobs.createMany`, one-at-a-time through
+ * `Jobs.enqueue`, and a worker from `Worker.make` in a scope of its own (closing it is the graceful shutdown).
+ */
+import { Jobs, JobStore, JobType, Worker } from "@jobloom/core"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
+import type { Engine, Payload, Setting, Target } from "./protocol.js"
+
+/** The no-op job type of every measurement. One attempt: a no-op never fails. */
+export const noop = JobType.make({ key: "noop", retry: { maxAttempts: 1 } })
+
+/** Worker settings per measurement. `best` is the setting measured fastest here. */
+export const defaultSettings: Record<Setting | "latency", Worker.WorkerOptions> = {
+  c10: { concurrency: 10 },
+  best: { concurrency: 50 },
+  latency: { concurrency: 10 }
+}
+
+/** Builds a protocol engine from a store layer and an ANALYZE for its target. */
+export const makeEngine = (options: {
+  readonly store: (target: Target, migrate: boolean) => Layer.Layer<JobStore.JobStore, JobStore.JobStoreError>
+  readonly analyze: (target: Target) => Promise<void>
+  readonly settings?: Partial<Record<Setting | "latency", Worker.WorkerOptions>>
+}): Engine => {
+  const settings = { ...defaultSettings, ...options.settings }
+  // tuning aid: BENCH_BEST='{"concurrency": 100}' merges into the best setting
+  if (process.env.BENCH_BEST) settings.best = { ...settings.best, ...JSON.parse(process.env.BENCH_BEST) }
+  return {
+    open: async (target, migrate) => {
+      // the handler of the current worker run; a no-op apart from telling the harness it started
+      let onJob: (payload: Payload) => void = () => {}
+      const handler = JobType.toLayer(noop, (params) => Effect.sync(() => onJob(params as Payload)))
+      const runtime = ManagedRuntime.make(
+        Layer.provideMerge(handler, Jobs.layer({ types: [noop] })).pipe(
+          Layer.provideMerge(options.store(target, migrate))
+        )
+      )
+      const run = <A, E>(effect: Effect.Effect<A, E, Jobs.Jobs | JobType.JobRegistry | JobStore.JobStore>) =>
+        runtime.runPromise(effect)
+      await run(Effect.void)
+      return {
+        enqueueMany: (payloads) =>
+          run(
+            Effect.flatMap(Jobs.Jobs, (jobs) =>
+              jobs.createMany(
+                payloads.map((params) => ({ type: "noop", params })),
+                { startNow: true }
+              )
+            )
+          ).then(() => undefined),
+        enqueue: (payload) =>
+          run(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.enqueue({ type: "noop", params: payload }))).then(
+            () => undefined
+          ),
+        analyze: () => options.analyze(target),
+        pending: () =>
+          run(
+            Effect.flatMap(JobStore.JobStore, (store) =>
+              store.stats({ filter: { statuses: ["QUEUED", "RUNNING"] } })
+            ).pipe(Effect.map((rows) => rows.reduce((n, row) => n + row.count, 0)))
+          ),
+        startWorker: async (setting, callback) => {
+          onJob = callback
+          const scope = await runtime.runPromise(Scope.make())
+          await run(Scope.extend(Worker.make(settings[setting]), scope))
+          return { stop: () => runtime.runPromise(Scope.close(scope, Exit.void)) }
+        },
+        close: () => runtime.dispose()
+      }
+    }
+  }
+}
