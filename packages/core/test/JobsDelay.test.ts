@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Delay, Job, JobType } from "@jobloom/core"
+import { Delay, Job, JobType, Jobs, MemoryJobStore, Worker } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 
@@ -94,4 +95,26 @@ describe("Delay", () => {
     }
     expect(Delay.jobType).toMatchObject({ key: "delay", name: "Delay", stages: [{ key: "delay", name: "Delay" }] })
   })
+
+  it.scoped("runs as a built-in job through the worker, driven by the TestClock", () =>
+    Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make({ workerId: "w-delay" })
+      const job = yield* jobs.enqueue({ type: "delay", params: { seconds: 3 } })
+      expect(job.progress.stages).toEqual([{ key: "delay", name: "Delay", status: "PENDING", progress: 0, params: [] }])
+      let done = yield* jobs.get(job.id)
+      for (let step = 0; step < 100 && !Job.isTerminal(done.status); step++) {
+        yield* TestClock.adjust("100 millis")
+        done = yield* jobs.get(job.id)
+      }
+      expect(done).toMatchObject({ status: "SUCCEEDED", progress: { summary: { progress: 1 } } })
+      expect(done.progress.stages[0]).toMatchObject({ status: "SUCCEEDED", progress: 1 })
+      // three simulated seconds, so well under the 10 s the loop allows
+      expect(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!)).toBeGreaterThanOrEqual(3_000)
+      expect(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!)).toBeLessThan(4_000)
+      expect((yield* jobs.result(job.id)).value).toEqual({ seconds: 3 })
+      const messages = (yield* jobs.logs(job.id)).items.map((line) => line.message)
+      for (const second of [1, 2, 3]) expect(messages).toContain(`slept ${second} of 3 seconds`)
+    }).pipe(Effect.provide(Jobs.layer().pipe(Layer.provideMerge(MemoryJobStore.layer))))
+  )
 })
