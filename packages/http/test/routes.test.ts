@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Job, Jobs } from "@jobloom/core"
 import * as Effect from "effect/Effect"
-import { createJob, expectProblem, json, withApi } from "./support.js"
+import { awaitTerminal, createJob, expectProblem, json, withApi, withWorkerApi } from "./support.js"
 
 const unknownId = "01900000-0000-7000-8000-000000000000"
 
@@ -299,6 +299,31 @@ describe("GET /jobs/{id}/logs", () => {
 })
 
 describe("results and batches", () => {
+  it("serves a finished job's result by job, by result id, compact, and the job of a result", () =>
+    withWorkerApi(async ({ app }) => {
+      const created = await app.request(
+        "/jobs?startNow=true",
+        json("POST", { type: "three-stages", params: { items: 4 } })
+      )
+      const job = await created.json()
+      await awaitTerminal(app, job.id)
+      const done = await (await app.request(`/jobs/${job.id}?logs=50`)).json()
+      expect(done).toMatchObject({ status: "SUCCEEDED", resultId: expect.any(String) })
+      expect(done.logs.map((line: { message: string }) => line.message)).toEqual(
+        expect.arrayContaining(["fetch done", "process done", "store done"])
+      )
+      const result = await (await app.request(`/jobs/${job.id}/result`)).json()
+      expect(result).toMatchObject({ id: done.resultId, jobId: job.id, value: { processed: 4 } })
+      expect((await (await app.request(`/jobs/${job.id}/result?compact=true`)).json()).value).toEqual({ n: 4 })
+      expect((await (await app.request(`/results/${done.resultId}`)).json()).value).toEqual({ processed: 4 })
+      expect((await (await app.request(`/results/${done.resultId}?compact=true`)).json()).value).toEqual({ n: 4 })
+      expect(await (await app.request(`/results/${done.resultId}/job`)).json()).toMatchObject({ id: job.id })
+      const logs = await (await app.request(`/jobs/${job.id}/logs?limit=2`)).json()
+      expect(logs.items).toHaveLength(2)
+      expect(typeof logs.nextCursor).toBe("string")
+      await expectProblem(await app.request(`/jobs/${job.id}/result?compact=maybe`), 400)
+    }))
+
   it("is a 404 for a job without a result, an unknown result and an unknown batch", () =>
     withApi(async ({ app, run }) => {
       const job = await run(createJob({ type: "delay", params: { seconds: 1 } }))

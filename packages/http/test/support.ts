@@ -1,5 +1,5 @@
 // Shared pieces of the HTTP tests: an engine over a fresh memory store behind the sub-app, and request helpers.
-import { JobStore, JobType, Jobs, MemoryJobStore } from "@jobloom/core"
+import { JobStore, JobType, Jobs, MemoryJobStore, Worker } from "@jobloom/core"
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,6 +41,44 @@ export const withApi = async <A>(
   } finally {
     await runtime.dispose()
   }
+}
+
+/** The handler of `ThreeStages`: each stage starts, reports and completes; the result counts the items. */
+export const threeStagesHandler = JobType.toLayer(ThreeStages, (params, context) =>
+  Effect.gen(function* () {
+    for (const key of ["fetch", "process", "store"]) {
+      const stage = context.stage(key)
+      yield* stage.start
+      yield* context.log.info(`${key} done`)
+      yield* stage.complete
+    }
+    return { processed: params.items }
+  })
+)
+
+/** Like {@link withApi}, with a worker running `ThreeStages` and `delay` jobs. */
+export const withWorkerApi = async <A>(
+  f: Parameters<typeof withApi<A>>[0],
+  options: Omit<JobsApi.Options, "runtime"> = {}
+): Promise<A> => {
+  const runtime = ManagedRuntime.make(
+    Worker.layer({ flushInterval: "5 millis", pollInterval: "50 millis" }).pipe(
+      Layer.provideMerge(engineLayer(threeStagesHandler))
+    )
+  )
+  try {
+    const app = JobsApi.make({ runtime, ...options })
+    return await f({ app, run: (effect) => runtime.runPromise(effect) })
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+/** Waits for the job's terminal status through its event stream (which ends there). */
+export const awaitTerminal = async (app: Hono, id: string): Promise<void> => {
+  const response = await app.request(`/jobs/${id}/events`)
+  expect(response.status).toBe(200)
+  await response.text()
 }
 
 /** A JSON request. */
