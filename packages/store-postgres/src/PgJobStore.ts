@@ -32,6 +32,14 @@ export interface StoreOptions {
   readonly tablePrefix?: string
   /** Run the migrations on start (safe when many processes start at once). Default true. */
   readonly migrate?: boolean
+  /**
+   * Make the worker's writes (claims, settlements, heartbeats, progress, logs, maintenance) wait for the WAL flush,
+   * as inserts and user actions always do. Default false: they commit asynchronously, which removes the flush from
+   * the hot path. A server crash (not a restart: a restart flushes) may then roll back their last fraction of a
+   * second, which at-least-once delivery redoes: a lost claim leaves its job QUEUED, a lost settlement leaves it
+   * RUNNING until the lease expires and the rescuer re-queues it. Nothing is lost either way.
+   */
+  readonly durableWorkerWrites?: boolean
 }
 
 /** Options of {@link layer}. */
@@ -61,7 +69,7 @@ export const make = (
     const names = yield* Names.make(options.schema ?? "public", options.tablePrefix ?? "jobloom_")
     if (options.migrate ?? true) yield* mapErrors(Migrate.run(names))
     const subscribe = yield* Signals.make(Signals.clientConfig(pg.config), names.channel)
-    return yield* Store.make(names, subscribe)
+    return yield* Store.make(names, subscribe, { durableWorkerWrites: options.durableWorkerWrites ?? false })
   }).pipe(Effect.provideServiceEffect(SqlClient.SqlClient, PgClient.PgClient))
 
 /** The store on the `PgClient` in context, as a layer (the host shares its client and its transactions). */

@@ -16,7 +16,17 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { Names } from "./names.js"
 import type { Row } from "./rows.js"
-import { columnOf, mapErrors, toCallbackRow, toJobRow, toLogRow, toResultRow } from "./rows.js"
+import {
+  columnOf,
+  jobColumnList,
+  jobColumnTypes,
+  mapErrors,
+  toCallbackRow,
+  toJobRow,
+  toJsonRow,
+  toLogRow,
+  toResultRow
+} from "./rows.js"
 
 type JobRow = JobStore.JobRow
 type JobStatus = Job.JobStatus
@@ -27,8 +37,14 @@ type JobStoreError = JobStore.JobStoreError
 /** How many settlements one batched statement carries at most. */
 const MAX_SETTLE_BATCH = 1000
 
+/** Options of {@link make}. */
+export interface StoreOptions {
+  /** The worker's writes wait for the WAL flush too (see `PgJobStore.StoreOptions`). */
+  readonly durableWorkerWrites: boolean
+}
+
 /** Builds the store over the `SqlClient` in context (already migrated). */
-export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
+export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], options: StoreOptions) =>
   Effect.gen(function* () {
     // the host's client may transform names (camelCase); this store speaks snake_case columns as they are
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -38,6 +54,21 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     const callbacks = sql(names.callbacks)
     const channel = names.channel
     const terminal = sql.literal(`('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`)
+
+    // The worker's writes (claims, settlements, heartbeats, progress, logs, maintenance) commit without waiting for
+    // the WAL flush: on this path the flush is most of a statement's latency. A server crash (not a restart, which
+    // flushes) may roll back the last fraction of a second of them, which at-least-once delivery redoes: a lost
+    // claim leaves the job QUEUED, a lost settlement leaves it RUNNING until its lease expires. Inserts and user
+    // actions always wait. The setting is local to the statement's own transaction, so it is never applied inside
+    // a caller's transaction, whose commit is the caller's business.
+    const commitMode = (asyncCommit: boolean) =>
+      asyncCommit ? sql`SELECT set_config('synchronous_commit', 'off', true) AS v` : sql`SELECT NULL::text AS v`
+    const asyncCommitNow: Effect.Effect<boolean> = options.durableWorkerWrites
+      ? Effect.succeed(false)
+      : Effect.map(Effect.serviceOption(SqlClient.TransactionConnection), Option.isNone)
+    /** A worker write: `f` gets the CTE body that sets this statement's commit mode. */
+    const workerWrite = <A, E>(f: (mode: Fragment) => Effect.Effect<A, E>) =>
+      Effect.flatMap(asyncCommitNow, (asyncCommit) => f(commitMode(asyncCommit)))
 
     // ---------------------------------------------------------------------------------------------------------------
     // filters
@@ -66,39 +97,16 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     // ---------------------------------------------------------------------------------------------------------------
     // insert
 
-    const insertStatement = (rows: ReadonlyArray<JobRow>) => {
-      const column = <K extends keyof JobRow>(key: K) => rows.map((row) => row[key])
-      // one array per column and unnest: the statement text and its parameter count do not grow with the batch
-      return sql<Row>`
+    const insertStatement = (rows: ReadonlyArray<JobRow>) =>
+      // the rows travel as one JSON parameter: the statement text and its parameter count do not grow with the
+      // batch, and JSON.stringify is far cheaper than the driver's escaping of one array per column
+      sql<Row>`
         WITH input AS (
-          SELECT * FROM unnest(
-            ${column("id")}::text[], ${column("type")}::text[], ${column("name")}::text[], ${column("queue")}::text[],
-            ${column("owner")}::text[], ${column("idempotencyKey")}::text[], ${column("status")}::text[],
-            ${column("terminalReason")}::text[], ${column("priority")}::int4[], ${column("params")}::text[],
-            ${column("metadata")}::text[], ${rows.map((row) => JSON.stringify(row.tags))}::text[],
-            ${column("batchId")}::text[], ${column("callbackUrl")}::text[], ${column("attempt")}::int4[],
-            ${column("maxAttempts")}::int4[], ${column("timeoutMs")}::int8[], ${column("deadline")}::int8[],
-            ${column("runAt")}::int8[], ${column("createdAt")}::int8[], ${column("updatedAt")}::int8[],
-            ${column("queuedAt")}::int8[], ${column("startedAt")}::int8[], ${column("finishedAt")}::int8[],
-            ${column("progress")}::text[], ${column("lastError")}::text[], ${column("resultId")}::text[],
-            ${column("leaseOwner")}::text[], ${column("leaseExpiresAt")}::int8[]
-          ) WITH ORDINALITY AS u(
-            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata, tags,
-            batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at,
-            queued_at, started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at, ord
-          )
+          SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(rows.map(toJsonRow))}::json)
+            AS (${sql.literal(jobColumnTypes)})) WITH ORDINALITY AS u(${sql.literal(jobColumnList)}, ord)
         ), inserted AS (
-          INSERT INTO ${jobs} (
-            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata, tags,
-            batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at,
-            queued_at, started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at
-          )
-          SELECT
-            id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata,
-            ARRAY(SELECT json_array_elements_text(tags::json)), batch_id, callback_url, attempt, max_attempts,
-            timeout_ms, deadline, run_at, created_at, updated_at, queued_at, started_at, finished_at, progress,
-            last_error, result_id, lease_owner, lease_expires_at
-          FROM input ORDER BY ord
+          INSERT INTO ${jobs} (${sql.literal(jobColumnList)})
+          SELECT ${sql.literal(jobColumnList)} FROM input ORDER BY ord
           -- input order decides idempotency: a later job of the same call finds an earlier one as the holder
           ON CONFLICT (idempotency_key)
             WHERE idempotency_key IS NOT NULL AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
@@ -109,7 +117,6 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
           FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'QUEUED') q
         )
         SELECT inserted.* FROM inserted, signals`
-    }
 
     const holders = (keys: ReadonlyArray<string>) =>
       sql<Row>`SELECT * FROM ${jobs}
@@ -319,9 +326,9 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
       // a single queue as `=` lets the planner walk the due index in claim order and stop after LIMIT rows
       queues.length === 1 ? sql`queue = ${queues[0]}::text` : sql`queue = ANY(${queues}::text[])`
 
-    const claimUpdate = (picked: Fragment, options: JobStore.ClaimOptions) =>
+    const claimUpdate = (picked: Fragment, options: JobStore.ClaimOptions, mode: Fragment) =>
       sql<Row>`
-        WITH picked AS (${picked})
+        WITH commit_mode AS (${mode}), picked AS (${picked})
         UPDATE ${jobs} j SET
           status = 'RUNNING',
           attempt = j.attempt + 1,
@@ -329,21 +336,22 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
           lease_owner = ${options.workerId}::text,
           lease_expires_at = ${options.now + options.leaseMs}::int8,
           updated_at = ${options.now}::int8
-        FROM picked WHERE j.id = picked.id
+        FROM picked, commit_mode WHERE j.id = picked.id
         RETURNING j.*`
 
     const claimOrder = (a: JobRow, b: JobRow) =>
       b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
     /** Claims without limits: one statement; SKIP LOCKED lets concurrent claimers pass each other's rows. */
-    const claimUnlimited = (options: JobStore.ClaimOptions) =>
+    const claimUnlimited = (options: JobStore.ClaimOptions, mode: Fragment) =>
       claimUpdate(
         sql`SELECT id FROM ${jobs}
           WHERE status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
           ORDER BY priority DESC, run_at, id
           LIMIT ${options.limit}
           FOR NO KEY UPDATE SKIP LOCKED`,
-        options
+        options,
+        mode
       )
 
     /**
@@ -356,7 +364,8 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     const claimLimited = (
       options: JobStore.ClaimOptions,
       typeLimits: ReadonlyArray<readonly [string, number]>,
-      queueLimits: ReadonlyArray<readonly [string, number]>
+      queueLimits: ReadonlyArray<readonly [string, number]>,
+      mode: Fragment
     ) =>
       sql.withTransaction(
         Effect.gen(function* () {
@@ -417,7 +426,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
             if (candidates.length < want || !saturated) break
           }
           if (accepted.length === 0) return []
-          return yield* claimUpdate(sql`SELECT unnest(${accepted}::text[]) AS id`, options)
+          return yield* claimUpdate(sql`SELECT unnest(${accepted}::text[]) AS id`, options, mode)
         })
       )
 
@@ -426,10 +435,12 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         if (options.limit <= 0 || options.queues.length === 0) return []
         const typeLimits = Object.entries(options.typeLimits)
         const queueLimits = Object.entries(options.queueLimits).filter(([queue]) => options.queues.includes(queue))
+        // decided before the limited claim's transaction begins: that transaction is then our own
+        const mode = commitMode(yield* asyncCommitNow)
         const rows =
           typeLimits.length === 0 && queueLimits.length === 0
-            ? yield* claimUnlimited(options)
-            : yield* claimLimited(options, typeLimits, queueLimits)
+            ? yield* claimUnlimited(options, mode)
+            : yield* claimLimited(options, typeLimits, queueLimits, mode)
         return rows.map(toJobRow).sort(claimOrder)
       })
 
@@ -443,10 +454,13 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         ? Effect.succeed([])
         : Effect.map(
             // updatedAt is left alone: a lease refresh is not a change anyone sees
-            sql<Row>`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}::int8
-              WHERE id = ANY(${options.ids}::text[]) AND lease_owner = ${options.workerId}::text
-                AND status IN ('RUNNING', 'CANCELLING')
-              RETURNING id, status`,
+            workerWrite(
+              (mode) => sql<Row>`WITH commit_mode AS (${mode})
+                UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}::int8 FROM commit_mode
+                WHERE id = ANY(${options.ids}::text[]) AND lease_owner = ${options.workerId}::text
+                  AND status IN ('RUNNING', 'CANCELLING')
+                RETURNING id, status`
+            ),
             (rows): ReadonlyArray<StatusChange> =>
               rows.map((r) => ({ id: r.id as string, status: r.status as JobStatus }))
           )
@@ -461,20 +475,26 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     }
 
     /** One statement for any mix of settlements, from any number of callers: one round trip per batch. */
-    const settleStatement = (batch: ReadonlyArray<SettleRow>) => {
-      const pick = <A>(f: (s: Settlement) => A | undefined) => batch.map(({ settlement }) => f(settlement) ?? null)
+    const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean) => {
+      const input = batch.map(({ now, settlement: s, workerId }) => ({
+        worker_id: workerId,
+        at: now,
+        kind: s._tag,
+        id: s.id,
+        progress: s.progress,
+        run_at: s._tag === "Retry" ? s.runAt : null,
+        last_error: s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null,
+        fail_status: s._tag === "Fail" ? s.status : null,
+        reason: s._tag === "Fail" ? s.reason : null,
+        result_id: s._tag === "Complete" ? (s.result?.id ?? null) : null,
+        result_value: s._tag === "Complete" ? (s.result?.value ?? null) : null
+      }))
       return sql<Row>`
-        WITH s AS (
-          SELECT * FROM unnest(
-            ${batch.map((b) => b.workerId)}::text[], ${batch.map((b) => b.now)}::int8[],
-            ${pick((s) => s._tag)}::text[], ${pick((s) => s.id)}::text[], ${pick((s) => s.progress)}::text[],
-            ${pick((s) => (s._tag === "Retry" ? s.runAt : undefined))}::int8[],
-            ${pick((s) => (s._tag === "Retry" || s._tag === "Fail" ? s.lastError : undefined))}::text[],
-            ${pick((s) => (s._tag === "Fail" ? s.status : undefined))}::text[],
-            ${pick((s) => (s._tag === "Fail" ? s.reason : undefined))}::text[],
-            ${pick((s) => (s._tag === "Complete" ? s.result?.id : undefined))}::text[],
-            ${pick((s) => (s._tag === "Complete" ? s.result?.value : undefined))}::text[]
-          ) AS s(worker_id, at, kind, id, progress, run_at, last_error, fail_status, reason, result_id, result_value)
+        WITH commit_mode AS (${commitMode(asyncCommit)}), s AS (
+          SELECT * FROM json_to_recordset(${JSON.stringify(input)}::json) AS s(
+            worker_id text, at bigint, kind text, id text, progress text, run_at bigint, last_error text,
+            fail_status text, reason text, result_id text, result_value text
+          )
         ), updated AS (
           UPDATE ${jobs} j SET
             status = CASE
@@ -502,7 +522,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
             lease_owner = NULL,
             lease_expires_at = NULL,
             updated_at = s.at
-          FROM s
+          FROM s, commit_mode
           WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
           RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
             s.result_value, s.at, 'RUNNING'::text AS prev_status
@@ -524,7 +544,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
      * the same job apply in order, each in a later statement than the one before it: in one statement the first
      * would not be visible to the second, and Postgres would apply only one of them, of its choosing.
      */
-    const runSettle = (batch: ReadonlyArray<SettleRow>) =>
+    const runSettle = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean) =>
       Effect.gen(function* () {
         const rounds: Array<Array<number>> = []
         const seen = new Map<string, number>()
@@ -535,7 +555,10 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         })
         const answer: Array<JobStatus | undefined> = new Array(batch.length).fill(undefined)
         for (const indexes of rounds) {
-          const applied = yield* settleStatement(indexes.map((i) => batch[i]))
+          const applied = yield* settleStatement(
+            indexes.map((i) => batch[i]),
+            asyncCommit
+          )
           const byId = new Map(applied.map((r) => [r.id as string, r.status as JobStatus] as const))
           for (const i of indexes) answer[i] = byId.get(batch[i].settlement.id)
         }
@@ -553,7 +576,13 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
       const first = yield* Queue.take(settleQueue)
       const more = yield* Queue.takeUpTo(settleQueue, MAX_SETTLE_BATCH)
       const requests = [first, ...more]
-      yield* Effect.exit(runSettle(requests.flatMap((r) => r.rows))).pipe(
+      // the batcher's own fiber is never inside a caller's transaction
+      yield* Effect.exit(
+        runSettle(
+          requests.flatMap((r) => r.rows),
+          !options.durableWorkerWrites
+        )
+      ).pipe(
         Effect.flatMap((exit) => {
           let offset = 0
           return Effect.forEach(
@@ -592,7 +621,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
         const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
         let answer: ReadonlyArray<JobStatus | undefined>
         if (Option.isSome(inTransaction)) {
-          answer = yield* runSettle(rows)
+          answer = yield* runSettle(rows, false)
         } else {
           const done = yield* Deferred.make<ReadonlyArray<JobStatus | undefined>, SqlError.SqlError>()
           yield* Queue.offer(settleQueue, { rows, done })
@@ -613,10 +642,13 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     }) =>
       options.updates.length === 0
         ? Effect.void
-        : Effect.asVoid(sql`UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
-            FROM unnest(${options.updates.map((u) => u.id)}::text[], ${options.updates.map((u) => u.progress)}::text[])
-              AS u(id, progress)
-            WHERE j.id = u.id AND j.lease_owner = ${options.workerId}::text AND j.status IN ('RUNNING', 'CANCELLING')`)
+        : workerWrite(
+            (mode) => sql`WITH commit_mode AS (${mode})
+              UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
+              FROM json_to_recordset(${JSON.stringify(options.updates)}::json) AS u(id text, progress text), commit_mode
+              WHERE j.id = u.id AND j.lease_owner = ${options.workerId}::text
+                AND j.status IN ('RUNNING', 'CANCELLING')`
+          ).pipe(Effect.asVoid)
 
     /** Keeps only the newest `cap` entries of each job (older ones of the same call would be dropped at once). */
     const newestPerJob = (entries: ReadonlyArray<JobStore.NewLog>, cap: number): ReadonlyArray<JobStore.NewLog> => {
@@ -637,7 +669,10 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
       if (options.entries.length === 0) return Effect.void
       if (cap === 0) {
         const jobIds = Array.from(new Set(options.entries.map((e) => e.jobId)))
-        return Effect.asVoid(sql`DELETE FROM ${logs} WHERE job_id = ANY(${jobIds}::text[])`)
+        return workerWrite(
+          (mode) => sql`WITH commit_mode AS (${mode})
+            DELETE FROM ${logs} USING commit_mode WHERE job_id = ANY(${jobIds}::text[])`
+        ).pipe(Effect.asVoid)
       }
       return insertLogs(newestPerJob(options.entries, cap), cap)
     }
@@ -645,15 +680,14 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
     // the statement's own inserts are invisible to its other parts (one snapshot), so the cutoff among the older
     // lines keeps `cap - n` of them, n being the lines this statement adds (never more than cap, see newestPerJob)
     const insertLogs = (entries: ReadonlyArray<JobStore.NewLog>, cap: number) =>
-      Effect.asVoid(sql`
-            WITH input AS (
-              SELECT * FROM unnest(
-                ${entries.map((e) => e.jobId)}::text[], ${entries.map((e) => e.at)}::int8[],
-                ${entries.map((e) => e.level)}::text[], ${entries.map((e) => e.message)}::text[]
-              ) WITH ORDINALITY AS u(job_id, at, level, message, ord)
+      workerWrite(
+        (mode) => sql`
+            WITH commit_mode AS (${mode}), input AS (
+              SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries)}::json)
+                AS ("jobId" text, at bigint, level text, message text)) WITH ORDINALITY AS u(job_id, at, level, message, ord)
             ), inserted AS (
               INSERT INTO ${logs} (job_id, at, level, message)
-              SELECT job_id, at, level, message FROM input
+              SELECT job_id, at, level, message FROM input, commit_mode
               WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = input.job_id)
               ORDER BY ord
               RETURNING job_id
@@ -665,7 +699,8 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
               ) AS cutoff
               FROM (SELECT job_id, count(*) AS n FROM inserted GROUP BY job_id) t
             )
-            DELETE FROM ${logs} l USING cutoffs c WHERE l.job_id = c.job_id AND l.id <= c.cutoff`)
+            DELETE FROM ${logs} l USING cutoffs c WHERE l.job_id = c.job_id AND l.id <= c.cutoff`
+      ).pipe(Effect.asVoid)
 
     // ---------------------------------------------------------------------------------------------------------------
     // maintenance
@@ -684,8 +719,9 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
 
     const rescue = (options: { readonly now: number }) =>
       Effect.map(
-        sql<Row>`
-          WITH due AS (
+        workerWrite(
+          (mode) => sql<Row>`
+          WITH commit_mode AS (${mode}), due AS (
             SELECT id FROM ${jobs}
             WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${options.now}::int8
             FOR NO KEY UPDATE SKIP LOCKED
@@ -702,20 +738,22 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
               lease_owner = NULL,
               lease_expires_at = NULL,
               updated_at = ${options.now}::int8
-            FROM due WHERE j.id = due.id
+            FROM due, commit_mode WHERE j.id = due.id
             RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
               'RUNNING'::text AS prev_status
           ), new_callbacks AS (
             ${callbackInsert("updated", sql`${options.now}::int8`)}
           ), signals AS (${changedSignals})
-          SELECT updated.id, updated.status FROM updated, signals`,
+          SELECT updated.id, updated.status FROM updated, signals`
+        ),
         toChanges
       )
 
     const expire = (options: { readonly now: number }) =>
       Effect.map(
-        sql<Row>`
-          WITH due AS (
+        workerWrite(
+          (mode) => sql<Row>`
+          WITH commit_mode AS (${mode}), due AS (
             SELECT id FROM ${jobs}
             WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')
               AND deadline <= ${options.now}::int8
@@ -728,13 +766,14 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
               lease_owner = NULL,
               lease_expires_at = NULL,
               updated_at = ${options.now}::int8
-            FROM due WHERE j.id = due.id
+            FROM due, commit_mode WHERE j.id = due.id
             RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
               'QUEUED'::text AS prev_status
           ), new_callbacks AS (
             ${callbackInsert("updated", sql`${options.now}::int8`)}
           ), signals AS (${changedSignals})
-          SELECT updated.id, updated.status FROM updated, signals`,
+          SELECT updated.id, updated.status FROM updated, signals`
+        ),
         toChanges
       )
 
@@ -742,15 +781,17 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
       options.limit <= 0
         ? Effect.succeed([])
         : Effect.map(
-            sql<Row>`
-              WITH due AS (
+            workerWrite(
+              (mode) => sql<Row>`
+              WITH commit_mode AS (${mode}), due AS (
                 SELECT id, due_at FROM ${callbacks} WHERE due_at <= ${options.now}::int8
                 ORDER BY due_at, id LIMIT ${options.limit}
                 FOR UPDATE SKIP LOCKED
               )
               UPDATE ${callbacks} c SET due_at = ${options.now + options.leaseMs}::int8
-              FROM due WHERE c.id = due.id
-              RETURNING c.*, due.due_at AS prev_due_at`,
+              FROM due, commit_mode WHERE c.id = due.id
+              RETURNING c.*, due.due_at AS prev_due_at`
+            ),
             (rows) =>
               rows
                 .slice()
@@ -762,12 +803,13 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"]) =>
           )
 
     const settleCallback = (options: { readonly id: string; readonly retryAt: number | null; readonly now: number }) =>
-      Effect.asVoid(
+      workerWrite((mode) =>
         options.retryAt === null
-          ? sql`DELETE FROM ${callbacks} WHERE id = ${options.id}`
-          : sql`UPDATE ${callbacks} SET due_at = ${options.retryAt}::int8, attempts = attempts + 1
+          ? sql`WITH commit_mode AS (${mode}) DELETE FROM ${callbacks} USING commit_mode WHERE id = ${options.id}`
+          : sql`WITH commit_mode AS (${mode})
+              UPDATE ${callbacks} SET due_at = ${options.retryAt}::int8, attempts = attempts + 1 FROM commit_mode
               WHERE id = ${options.id}`
-      )
+      ).pipe(Effect.asVoid)
 
     const store: JobStore.JobStore = {
       crossProcessSignals: true,
