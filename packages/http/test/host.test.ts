@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Jobloom, MemoryJobStore } from "@jobloom/core"
 import type { Jobs } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -116,6 +117,19 @@ describe("mounted in a host app", () => {
       expect(tooLarge.headers.get("connection")).toBe("close")
     } finally {
       await runtime.dispose()
+    }
+  })
+
+  it("runs on the Promise facade's runtime", async () => {
+    const jobloom = await Jobloom.make({ store: MemoryJobStore.layer, worker: false })
+    try {
+      const host = new Hono().route("/api", JobsApi.jobsApi({ runtime: jobloom.runtime }))
+      const created = await host.request("/api/jobs", json("POST", { type: "delay", params: { seconds: 1 } }))
+      expect(created.status).toBe(201)
+      const { id } = await created.json()
+      expect((await jobloom.get(id)).status).toBe("CREATED")
+    } finally {
+      await jobloom.close()
     }
   })
 
