@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
@@ -238,10 +239,37 @@ describe("Worker cancellation", () => {
   })
 
   it.effect("a late success after a cancel does not overwrite CANCELLED", () => {
+    // a worker that never hears of the cancel (no signals, no status poll): its success arrives after it
+    const deafStore = Layer.effect(
+      JobStore.JobStore,
+      Effect.map(MemoryJobStore.make, (store) => ({
+        ...store,
+        crossProcessSignals: true,
+        subscribe: Effect.acquireRelease(Queue.unbounded<JobStore.StoreSignal>(), Queue.shutdown)
+      }))
+    )
+    const handler = JobType.toLayer(Long, () => Effect.sleep("2 seconds").pipe(Effect.as({ ok: true })))
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const worker = yield* Worker.make()
+      const job = yield* jobs.enqueue({ type: "long" })
+      yield* awaitStatus(job.id, "RUNNING")
+      assert.strictEqual((yield* jobs.cancel(job.id)).status, "CANCELLING")
+      const cancelled = yield* awaitStatus(job.id, "CANCELLED")
+      yield* worker.awaitIdle
+      assert.strictEqual(cancelled.terminalReason, "user")
+      assert.isNull(cancelled.resultId)
+      expect(yield* logMessages(job.id)).toContain("attempt 1/3 succeeded")
+      const missing = yield* Effect.flip(jobs.result(job.id))
+      assert.strictEqual(missing._tag, "ResultNotFound")
+    }).pipe(Effect.scoped, Effect.provide(engine([Long], handler, deafStore)))
+  })
+
+  it.effect("a handler that ignores interruption is settled CANCELLED once it ends", () => {
     let finished = false
     const handler = JobType.toLayer(Long, () =>
-      // ignores the interruption and succeeds late
-      Effect.uninterruptible(Effect.sleep("2 seconds").pipe(Effect.as({ ok: true }))).pipe(
+      Effect.uninterruptible(Effect.sleep("2 seconds")).pipe(
+        Effect.as({ ok: true }),
         Effect.ensuring(Effect.sync(() => (finished = true)))
       )
     )
@@ -252,15 +280,14 @@ describe("Worker cancellation", () => {
       yield* awaitStatus(job.id, "RUNNING")
       yield* jobs.cancel(job.id)
       yield* TestClock.adjust("500 millis")
+      // still running its uninterruptible part
       assert.strictEqual((yield* jobs.get(job.id)).status, "CANCELLING")
       const cancelled = yield* awaitStatus(job.id, "CANCELLED")
       yield* worker.awaitIdle
       assert.isTrue(finished)
       assert.isNull(cancelled.resultId)
       yield* TestClock.adjust("5 seconds")
-      const later = yield* jobs.get(job.id)
-      assert.strictEqual(later.status, "CANCELLED")
-      assert.isNull(later.resultId)
+      assert.strictEqual((yield* jobs.get(job.id)).status, "CANCELLED")
     }).pipe(Effect.scoped, Effect.provide(engine([Long], handler)))
   })
 

@@ -1790,3 +1790,6 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
       })
     )
   })
+
+/** The engine conformance suite (engine and worker end to end over a real store). */
+export { fastWorkerOptions, runEngineConformance } from "./engine.js"
