@@ -1,0 +1,39 @@
+/**
+ * Running a server as the process's main program: until SIGINT or SIGTERM, then a normal (not interrupted) close of
+ * its scope, so every finalizer runs in full, the worker's grace period included.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+
+const signals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM"]
+
+/** Waits for SIGINT or SIGTERM. A second signal during the shutdown that follows exits at once (code 130). */
+export const awaitSignal: Effect.Effect<NodeJS.Signals> = Effect.async((resume) => {
+  const force = () => process.exit(130)
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const s of signals) {
+      process.off(s, onSignal)
+      process.once(s, force)
+    }
+    resume(Effect.succeed(signal))
+  }
+  for (const s of signals) process.on(s, onSignal)
+  return Effect.sync(() => signals.forEach((s) => process.off(s, onSignal)))
+})
+
+/** Builds the layer, serves until a signal, then closes it. */
+export const serveUntilSignal = <E>(layer: Layer.Layer<never, E>): Effect.Effect<void, E> =>
+  Effect.scoped(Effect.zipRight(Layer.build(layer), awaitSignal))
+
+/**
+ * Runs the program and exits: 0 when it succeeds, 1 with the cause printed when it fails. (Effect's own
+ * `runMain` interrupts the program on a signal instead; a shutdown is not an error, so it is not modelled as one.)
+ */
+export const runMain = <E>(program: Effect.Effect<void, E>): void => {
+  void Effect.runPromiseExit(program).then((exit) => {
+    if (Exit.isFailure(exit)) console.error(Cause.pretty(exit.cause))
+    process.exit(Exit.isSuccess(exit) ? 0 : 1)
+  })
+}

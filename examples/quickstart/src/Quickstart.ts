@@ -1,0 +1,140 @@
+/**
+ * The quickstart server: a Hono host app serving the jobs API at `/api`, the engine with an in-process worker, and
+ * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
+ */
+import { Jobs, JobType, Worker } from "@jobloom/core"
+import { jobsApi } from "@jobloom/http"
+import { PgJobStore } from "@jobloom/store-postgres"
+import { SqliteJobStore } from "@jobloom/store-sqlite"
+import * as Config from "effect/Config"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { Hono } from "hono"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { serve } from "./HttpServer.js"
+import { serveUntilSignal } from "./Process.js"
+import * as DataStorageSync from "./jobs/DataStorageSync.js"
+import * as MlPipeline from "./jobs/MlPipeline.js"
+import * as ProcessingService from "./ProcessingService.js"
+
+/** The quickstart's settings, each from an environment variable. */
+export interface QuickstartConfig {
+  /** `PORT`, default 3000; 0 picks a free port. */
+  readonly port: number
+  /** `HOST`, default `0.0.0.0` (every interface). */
+  readonly host: string
+  /** `JOBLOOM_DB`, default `./data/jobloom.db`, relative to the directory the command was typed in. */
+  readonly db: string
+  /** `DATABASE_URL`: PostgreSQL instead of SQLite when set. */
+  readonly databaseUrl: Option.Option<string>
+  /** `JOBLOOM_PG_SCHEMA`, default `public`: the PostgreSQL schema of the tables (created when missing). */
+  readonly pgSchema: string
+  /** `JOBLOOM_WORKER`, default true: run jobs in this process (false = API only). */
+  readonly worker: boolean
+  /** `JOBLOOM_CONCURRENCY`, default 10: jobs the in-process worker runs at once. */
+  readonly concurrency: number
+  /** `JOBLOOM_GRACE_PERIOD` seconds, default 10: how long running jobs may finish on shutdown. */
+  readonly gracePeriod: Duration.Duration
+}
+
+/** Reads {@link QuickstartConfig} from the environment. */
+export const config: Config.Config<QuickstartConfig> = Config.all({
+  port: Config.integer("PORT").pipe(
+    Config.withDefault(3000),
+    Config.validate({ message: "must be between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 })
+  ),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  db: Config.string("JOBLOOM_DB").pipe(
+    Config.withDefault("./data/jobloom.db"),
+    // pnpm runs scripts in the package directory; INIT_CWD is where the user typed the command
+    Config.map((file) => (file === ":memory:" ? file : Path.resolve(process.env.INIT_CWD ?? process.cwd(), file)))
+  ),
+  databaseUrl: Config.option(Config.nonEmptyString("DATABASE_URL")),
+  pgSchema: Config.string("JOBLOOM_PG_SCHEMA").pipe(Config.withDefault("public")),
+  worker: Config.boolean("JOBLOOM_WORKER").pipe(Config.withDefault(true)),
+  concurrency: Config.integer("JOBLOOM_CONCURRENCY").pipe(
+    Config.withDefault(10),
+    Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 })
+  ),
+  gracePeriod: Config.number("JOBLOOM_GRACE_PERIOD").pipe(Config.withDefault(10), Config.map(Duration.seconds))
+})
+
+/** The job types of the quickstart (besides the built-in `delay`). */
+export const jobTypes: ReadonlyArray<JobType.Any> = [MlPipeline.MlPipeline, DataStorageSync.DataStorageSync]
+
+/** The handlers of the quickstart's job types, with the fake processing service they call. */
+export const handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.mergeAll(
+  MlPipeline.layer,
+  DataStorageSync.layer()
+).pipe(Layer.provide(ProcessingService.layer()))
+
+/** The store: PostgreSQL when a URL is configured, else the SQLite file (its directory created if missing). */
+export const storeLayer = (config: QuickstartConfig) =>
+  Option.match(config.databaseUrl, {
+    onNone: () =>
+      SqliteJobStore.layer({ filename: config.db }).pipe(
+        Layer.provide(
+          Layer.effectDiscard(
+            Effect.sync(() => {
+              if (config.db !== ":memory:") Fs.mkdirSync(Path.dirname(config.db), { recursive: true })
+            })
+          )
+        )
+      ),
+    onSome: (url) => PgJobStore.layer({ url, schema: config.pgSchema })
+  })
+
+/** The engine, the handlers and (unless disabled) the worker, over the configured store. */
+export const engineLayer = (config: QuickstartConfig) => {
+  // the worker starts after the handlers are registered, so it claims from their queues
+  const running = config.worker
+    ? Worker.layer({ concurrency: config.concurrency, gracePeriod: config.gracePeriod }).pipe(Layer.provide(handlers))
+    : handlers
+  return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
+}
+
+/** The host app: its own small index at `/`, the jobs API at `/api`. */
+export const makeApp = (api: Hono): Hono => {
+  const app = new Hono()
+  app.get("/", (c) =>
+    c.json({
+      name: "jobloom quickstart",
+      api: "/api/jobs",
+      docs: "/api/docs",
+      openapi: "/api/openapi.json",
+      jobTypes: "/api/job-types"
+    })
+  )
+  app.route("/api", api)
+  return app
+}
+
+/** Serves the app until the scope closes, then closes the HTTP server before the worker and the store. */
+export const serverLayer = (config: QuickstartConfig) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
+      const app = makeApp(jobsApi({ runtime }))
+      const address = yield* serve({ fetch: app.fetch, port: config.port, host: config.host })
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
+      const base = `http://${host}:${address.port}`
+      const store = Option.match(config.databaseUrl, {
+        onNone: () => `SQLite ${config.db}`,
+        onSome: () => `PostgreSQL, schema ${config.pgSchema}`
+      })
+      const worker = config.worker ? `worker runs ${config.concurrency} jobs at a time` : "no worker"
+      yield* Console.log(`jobloom quickstart (${store}; ${worker}), listening on ${config.host}:${address.port}`)
+      yield* Console.log(`  API:  ${base}/api`)
+      yield* Console.log(`  Docs: ${base}/api/docs`)
+    })
+  )
+
+/** The whole quickstart server as one layer. */
+export const layer = (config: QuickstartConfig) => serverLayer(config).pipe(Layer.provide(engineLayer(config)))
+
+/** Reads the configuration and runs the server until SIGINT or SIGTERM, then shuts it down gracefully. */
+export const main = Effect.flatMap(config, (config) => serveUntilSignal(layer(config)))
