@@ -260,7 +260,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         "(or Antenna's `?start_now=true`) queues at once.",
       responses: {
         ...body("the existing job of an idempotency key", Schemas.JobView),
-        ...body("the created job, or `{ batchId, jobs }`", Schemas.JobView, "201"),
+        ...body("the created job, or `{ batchId, jobs }`", Schemas.CreatedView, "201"),
         ...problems(400, 403, 413, 415)
       }
     }),

@@ -202,6 +202,9 @@ export const BatchCreated = Schema.Struct({
   jobs: Schema.Array(JobView)
 }).annotations({ identifier: "BatchCreated" })
 
+/** The answer to a create: one job, or a batch. */
+export const CreatedView = Schema.Union(JobView, BatchCreated)
+
 /** A page of log lines, newest first. */
 export const LogPageView = Schema.Struct({
   items: Schema.Array(Job.LogEntry),
