@@ -28,7 +28,7 @@ import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 /** A time a client may send: any ISO 8601 date-time. */
 export const TimeInput = Schema.String.pipe(
   Schema.filter((s) => Number.isFinite(Date.parse(s)) || "must be an ISO 8601 date-time"),
-  Schema.annotations({ identifier: "TimeInput", format: "date-time" })
+  Schema.annotations({ identifier: "TimeInput", jsonSchema: { type: "string", format: "date-time" } })
 )
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
