@@ -201,6 +201,8 @@ const METRICS = {
   "latency-p50": { label: "latency p50", unit: "ms", higher: false },
   "latency-p95": { label: "latency p95", unit: "ms", higher: false },
   "latency-p99": { label: "latency p99", unit: "ms", higher: false },
+  "cpu-c10": { label: "worker CPU per job, drain c10", unit: "µs", higher: false },
+  "cpu-drain": { label: "worker CPU per job, drain best", unit: "µs", higher: false },
   "rss-c10": { label: "worker peak RSS, drain c10", unit: "MB", higher: false },
   "rss-drain": { label: "worker peak RSS, drain best", unit: "MB", higher: false },
   "rss-latency": { label: "worker peak RSS, latency run", unit: "MB", higher: false }
@@ -279,8 +281,10 @@ const main = async () => {
         const rate = options.n / (result.ms / 1000)
         record(engine, setting === "c10" ? "drain-c10" : "drain", rep, rate, jsonLines)
         record(engine, setting === "c10" ? "rss-c10" : "rss-drain", rep, result.rssMb, jsonLines)
+        const cpuPerJob = (result.cpuMs * 1000) / options.n
+        record(engine, setting === "c10" ? "cpu-c10" : "cpu-drain", rep, cpuPerJob, jsonLines)
         log(
-          `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), peak RSS ${fmt(result.rssMb)} MB`
+          `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), worker CPU ${fmt(cpuPerJob)} µs/job, peak RSS ${fmt(result.rssMb)} MB (${fmt(result.rssBeforeMb)} MB before the worker started)`
         )
       }
       await each(order, async (engine) => {
@@ -387,7 +391,8 @@ const render = (options: Options, started: Date, pgVersion: string, jsonLines: A
     "latency-p50",
     "latency-p99",
     "bulk-enqueue",
-    "enqueue-one"
+    "enqueue-one",
+    "cpu-drain"
   ]
   for (const a of JOBLOOM.filter((e) => options.engines.includes(e))) {
     for (const b of PEERS.filter((e) => options.engines.includes(e))) {
@@ -434,7 +439,9 @@ const render = (options: Options, started: Date, pgVersion: string, jsonLines: A
     check("SQLite drain ≥ 20,000 jobs/s", d >= 20_000, `${fmt(d)} jobs/s`)
   }
   for (const engine of JOBLOOM.filter(has)) {
-    const rss = Math.max(median(engine, "rss-c10"), median(engine, "rss-drain"))
+    const measured = [median(engine, "rss-c10"), median(engine, "rss-drain")].filter(Number.isFinite)
+    if (measured.length === 0) continue
+    const rss = Math.max(...measured)
     check(`${engine} worker RSS < 150 MB while draining`, rss < 150, `${fmt(rss)} MB`)
   }
   if (targets.length > 0) {

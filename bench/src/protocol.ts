@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"
+import * as SqlProfile from "./sqlprofile.js"
 
 /** Where an engine keeps its jobs: a fresh PostgreSQL schema, or a fresh SQLite file. */
 export interface Target {
@@ -67,6 +68,10 @@ export interface Drained {
   readonly startupMs: number
   /** Peak resident set size of this worker process over its life, in MB. */
   readonly rssMb: number
+  /** Peak RSS before the worker started (modules loaded, store open), in MB. */
+  readonly rssBeforeMb: number
+  /** CPU time (user + system) this worker process spent over `ms`, in ms: the engine's own cost, whatever the load. */
+  readonly cpuMs: number
 }
 
 /** A request on the wire. */
@@ -171,16 +176,30 @@ export const serve = (engine: Engine): void => {
       const s = need()
       let ran = 0
       let first = 0
+      let cpu = process.cpuUsage()
+      const rssBeforeMb = peakRssMb()
       const started = now()
       const worker = await s.startWorker(setting, () => {
-        if (ran++ === 0) first = now()
+        if (ran++ === 0) {
+          first = now()
+          cpu = process.cpuUsage()
+          SqlProfile.reset()
+        }
       })
       const timeoutMs = 60_000 + count * 5
       await waitUntil(() => ran >= count, { everyMs: 2, timeoutMs, what: `${count} handler runs (ran ${ran})` })
       await waitUntil(async () => (await s.pending()) === 0, { everyMs: 2, timeoutMs, what: "every job settled" })
       const end = now()
+      const spent = process.cpuUsage(cpu)
+      SqlProfile.report(`drain ${setting}`, count)
       await worker.stop()
-      return { ms: end - first, startupMs: first - started, rssMb: peakRssMb() }
+      return {
+        ms: end - first,
+        startupMs: first - started,
+        rssMb: peakRssMb(),
+        rssBeforeMb,
+        cpuMs: (spent.user + spent.system) / 1000
+      }
     },
     latency: async ({ samples, spacingMs }) => {
       const s = need()

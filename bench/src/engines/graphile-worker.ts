@@ -4,7 +4,11 @@
  */
 import { Logger, makeWorkerUtils, run } from "graphile-worker"
 import type { Payload, Setting } from "../protocol.js"
+import pg from "pg"
 import { analyzeSchema, serve } from "../protocol.js"
+import { instrumentPg } from "../sqlprofile.js"
+
+instrumentPg(pg)
 
 /** Only warnings and errors, on stderr: per-job info lines would measure the console, not the queue. */
 const logger = new Logger(() => (level, message) => {

@@ -5,6 +5,9 @@ import { PgJobStore } from "@jobloom/store-postgres"
 import pg from "pg"
 import { makeEngine } from "../jobloom.js"
 import { analyzeSchema, serve } from "../protocol.js"
+import { instrumentPg } from "../sqlprofile.js"
+
+instrumentPg(pg)
 
 serve(
   makeEngine({

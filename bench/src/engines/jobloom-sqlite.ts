@@ -7,6 +7,9 @@ import { SqliteJobStore } from "@jobloom/store-sqlite"
 import Database from "better-sqlite3"
 import { makeEngine } from "../jobloom.js"
 import { serve } from "../protocol.js"
+import { instrumentSqlite } from "../sqlprofile.js"
+
+instrumentSqlite(Database)
 
 serve(
   makeEngine({

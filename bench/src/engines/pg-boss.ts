@@ -7,7 +7,11 @@
 import { PgBoss } from "pg-boss"
 import type { WorkOptions } from "pg-boss"
 import type { Payload, Setting } from "../protocol.js"
+import pg from "pg"
 import { analyzeSchema, serve } from "../protocol.js"
+import { instrumentPg } from "../sqlprofile.js"
+
+instrumentPg(pg)
 
 const queue = "noop"
 
