@@ -133,6 +133,8 @@ export const make = (
     const config = resolve(options, registry)
     const { workerId } = config
     const queueSet = new Set(config.queues)
+    // jobs held at most: running plus finished and waiting for their settlement to be written
+    const maxHeld = config.concurrency * 2
 
     const held = new Map<string, Entry>()
     let executing = 0
@@ -480,7 +482,8 @@ export const make = (
 
     const claimLoop = Effect.gen(function* () {
       while (!draining) {
-        const free = config.concurrency - executing
+        // backpressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
+        const free = Math.min(config.concurrency - executing, maxHeld - held.size)
         let full = false
         if (free > 0 && config.queues.length > 0) {
           const now = yield* Clock.currentTimeMillis
