@@ -88,7 +88,7 @@ describe("query plans", () => {
       const [plan] = yield* plans(
         (store) =>
           store.list({ filter: {}, sort: "createdAt", order: "desc", limit: 50, cursor: null, withTotal: false }),
-        /^SELECT \*/
+        /^SELECT id, type, name/
       )
       expect(plan).toMatch(/INDEX jobloom_jobs_created/)
       expect(plan).not.toMatch(/TEMP B-TREE/)
@@ -107,17 +107,46 @@ describe("query plans", () => {
             cursor: { value: T0 + 1000, id: "z" },
             withTotal: false
           }),
-        /^SELECT \*/
+        /^SELECT id, type, name/
       )
       expect(plan).toMatch(/INDEX jobloom_jobs_status \(status=\? AND \(created_at,id\)<\(\?,\?\)\)/)
       expect(plan).not.toMatch(/TEMP B-TREE/)
     })
   )
 
-  it.effect("stats count from the type index alone", () =>
+  it.effect("stats count from the status index alone", () =>
     Effect.gen(function* () {
       const [plan] = yield* plans((store) => store.stats({ filter: {} }), /GROUP BY/)
-      expect(plan).toMatch(/COVERING INDEX jobloom_jobs_type/)
+      expect(plan).toMatch(/COVERING INDEX jobloom_jobs_status/)
+    })
+  )
+
+  it.effect("running counts of limited types come from the status index alone", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans(
+        (store) => store.claim({ ...claimOptions, typeLimits: { conformance: 5 } }),
+        /GROUP BY type/
+      )
+      expect(plan).toMatch(/COVERING INDEX jobloom_jobs_status \(status=\?\)/)
+    })
+  )
+
+  it.effect("a list by type in the default sort uses the type index, with no sort", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans(
+        (store) =>
+          store.list({
+            filter: { types: ["conformance"] },
+            sort: "createdAt",
+            order: "desc",
+            limit: 50,
+            cursor: null,
+            withTotal: false
+          }),
+        /^SELECT id/
+      )
+      expect(plan).toMatch(/INDEX jobloom_jobs_type \(type=\?\)/)
+      expect(plan).not.toMatch(/TEMP B-TREE/)
     })
   )
 

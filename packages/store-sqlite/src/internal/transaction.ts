@@ -21,12 +21,12 @@ export const writeTransaction = (
     acquireConnection: Effect.flatMap(Scope.make(), (scope) =>
       Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)
     ),
-    begin: (conn) => Effect.asVoid(conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined)),
-    savepoint: (conn, id) => Effect.asVoid(conn.executeUnprepared(`SAVEPOINT jobloom_${id}`, [], undefined)),
-    commit: (conn) => Effect.asVoid(conn.executeUnprepared("COMMIT", [], undefined)),
-    rollback: (conn) => Effect.asVoid(conn.executeUnprepared("ROLLBACK", [], undefined)),
-    rollbackSavepoint: (conn, id) =>
-      Effect.asVoid(conn.executeUnprepared(`ROLLBACK TO SAVEPOINT jobloom_${id}`, [], undefined))
+    // prepared once and cached by the client, like any statement (the client's own transactions prepare each time)
+    begin: (conn) => Effect.asVoid(conn.execute("BEGIN IMMEDIATE", [], undefined)),
+    savepoint: (conn, id) => Effect.asVoid(conn.execute(`SAVEPOINT jobloom_${id}`, [], undefined)),
+    commit: (conn) => Effect.asVoid(conn.execute("COMMIT", [], undefined)),
+    rollback: (conn) => Effect.asVoid(conn.execute("ROLLBACK", [], undefined)),
+    rollbackSavepoint: (conn, id) => Effect.asVoid(conn.execute(`ROLLBACK TO SAVEPOINT jobloom_${id}`, [], undefined))
   })
   // better-sqlite3 is synchronous, so a transaction runs start to end without waiting on anything, unless the
   // scheduler makes the fiber yield mid-way. Then another connection of this process could block the event loop in

@@ -30,10 +30,10 @@ CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_ke
 CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
 
 -- index jobloom_jobs_status
-CREATE INDEX "jobloom_jobs_status" ON "jobloom_jobs" (status, created_at, id);
+CREATE INDEX "jobloom_jobs_status" ON "jobloom_jobs" (status, created_at, id, type);
 
 -- index jobloom_jobs_type
-CREATE INDEX "jobloom_jobs_type" ON "jobloom_jobs" (type, status);
+CREATE INDEX "jobloom_jobs_type" ON "jobloom_jobs" (type, created_at, id);
 
 -- index jobloom_logs_job
 CREATE INDEX "jobloom_logs_job" ON "jobloom_logs" (job_id, id);
