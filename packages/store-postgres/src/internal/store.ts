@@ -326,46 +326,81 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
       // a single queue as `=` lets the planner walk the due index in claim order and stop after LIMIT rows
       queues.length === 1 ? sql`queue = ${queues[0]}::text` : sql`queue = ANY(${queues}::text[])`
 
-    const claimUpdate = (picked: Fragment, options: JobStore.ClaimOptions, mode: Fragment) =>
-      sql<Row>`
-        WITH commit_mode AS (${mode}), picked AS (${picked})
-        UPDATE ${jobs} j SET
-          status = 'RUNNING',
+    const claimSet = (options: JobStore.ClaimOptions) =>
+      sql`status = 'RUNNING',
           attempt = j.attempt + 1,
           started_at = ${options.now}::int8,
           lease_owner = ${options.workerId}::text,
           lease_expires_at = ${options.now + options.leaseMs}::int8,
-          updated_at = ${options.now}::int8
-        FROM picked, commit_mode WHERE j.id = picked.id
-        RETURNING j.*`
+          updated_at = ${options.now}::int8`
 
     const claimOrder = (a: JobRow, b: JobRow) =>
       b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
-    /** Claims without limits: one statement; SKIP LOCKED lets concurrent claimers pass each other's rows. */
-    const claimUnlimited = (options: JobStore.ClaimOptions, mode: Fragment) =>
-      claimUpdate(
-        sql`SELECT id FROM ${jobs}
-          WHERE status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
-          ORDER BY priority DESC, run_at, id
-          LIMIT ${options.limit}
-          FOR NO KEY UPDATE SKIP LOCKED`,
-        options,
-        mode
-      )
+    /**
+     * The claim of jobs under no limit: one statement, the issue's `UPDATE … FROM (SELECT … FOR NO KEY UPDATE SKIP
+     * LOCKED LIMIT n) RETURNING`, served by the partial due index. SKIP LOCKED lets concurrent claimers pass each
+     * other's rows instead of queueing behind them; NO KEY UPDATE is the weakest lock that excludes them.
+     *
+     * With limits, jobs of a limited type or in a limited queue are left to {@link claimLimited}, and the statement
+     * also reports which limited types and queues have due jobs (index probes), so the locked path runs only when it
+     * has something to take.
+     */
+    const claimFree = (
+      options: JobStore.ClaimOptions,
+      mode: Fragment,
+      limitedTypes: ReadonlyArray<string>,
+      limitedQueues: ReadonlyArray<string>
+    ) => {
+      const limited = limitedTypes.length > 0 || limitedQueues.length > 0
+      const due = sql`status = 'QUEUED' AND run_at <= ${options.now}::int8`
+      const picked = sql`SELECT id FROM ${jobs}
+        WHERE ${due} AND ${queueClause(options.queues)}
+          ${limited ? sql`AND type <> ALL(${limitedTypes}::text[]) AND queue <> ALL(${limitedQueues}::text[])` : sql``}
+        ORDER BY priority DESC, run_at, id
+        LIMIT ${options.limit}
+        FOR NO KEY UPDATE SKIP LOCKED`
+      if (!limited) {
+        return sql<Row>`
+          WITH commit_mode AS (${mode}), picked AS (${picked})
+          UPDATE ${jobs} j SET ${claimSet(options)}
+          FROM picked, commit_mode WHERE j.id = picked.id
+          RETURNING j.*`
+      }
+      // LEFT JOIN from the one-row probes: the answer has a row even when nothing was claimed
+      return sql<Row>`
+        WITH commit_mode AS (${mode}), picked AS (${picked}), claimed AS (
+          UPDATE ${jobs} j SET ${claimSet(options)}
+          FROM picked, commit_mode WHERE j.id = picked.id
+          RETURNING j.*
+        ), probes AS (
+          SELECT
+            ARRAY(SELECT t FROM unnest(${limitedTypes}::text[]) AS t WHERE EXISTS (
+              SELECT 1 FROM ${jobs} WHERE ${due} AND type = t AND ${queueClause(options.queues)}
+            )) AS due_limited_types,
+            ARRAY(SELECT q FROM unnest(${limitedQueues}::text[]) AS q WHERE EXISTS (
+              SELECT 1 FROM ${jobs} WHERE ${due} AND queue = q
+            )) AS due_limited_queues
+        )
+        SELECT claimed.*, probes.due_limited_types, probes.due_limited_queues
+        FROM probes LEFT JOIN claimed ON true`
+    }
 
     /**
-     * Claims with per-type or per-queue limits. Counting running jobs and claiming must not interleave with another
-     * claimer's, so each limited key is serialised by a transaction-scoped advisory lock, taken in hash order (no
-     * deadlock) in its own statement (so that the counting statement's snapshot, taken after the locks, sees every
-     * claim committed under them). Candidates of saturated keys are skipped in SQL; the rest are taken greedily in
-     * claim order, and the candidate query repeats when a key saturates midway.
+     * The claim of jobs of limited types or in limited queues. Counting running jobs and claiming must not interleave
+     * with another claimer's, so each limited key with due jobs is serialised by a transaction-scoped advisory lock,
+     * taken in hash order (no deadlock) in a statement of its own, so that the claiming statement's snapshot, taken
+     * after the locks, sees every claim committed under them. That one statement then counts RUNNING + CANCELLING per
+     * key, takes each key's best `room` candidates, and keeps a candidate only while every limited key of it still
+     * has room when counted in claim order (row_number per key): never above a limit, at worst a slot short until
+     * the next claim. Only keys that were locked are claimed from.
      */
     const claimLimited = (
       options: JobStore.ClaimOptions,
+      mode: Fragment,
+      limit: number,
       typeLimits: ReadonlyArray<readonly [string, number]>,
-      queueLimits: ReadonlyArray<readonly [string, number]>,
-      mode: Fragment
+      queueLimits: ReadonlyArray<readonly [string, number]>
     ) =>
       sql.withTransaction(
         Effect.gen(function* () {
@@ -376,72 +411,91 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
           yield* sql`SELECT count(pg_advisory_xact_lock(k)) FROM (
             SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(${keys}::text[]) AS key ORDER BY 1
           ) keys`
-          const limitedTypes = typeLimits.map(([type]) => type)
-          const limitedQueues = queueLimits.map(([queue]) => queue)
-          const running = yield* sql<Row>`SELECT type, queue, count(*) AS n FROM ${jobs}
-            WHERE status IN ('RUNNING', 'CANCELLING')
-              AND (type = ANY(${limitedTypes}::text[]) OR queue = ANY(${limitedQueues}::text[]))
-            GROUP BY type, queue`
-          const typeRoom = new Map(typeLimits)
-          const queueRoom = new Map(queueLimits)
-          for (const r of running) {
-            const n = Number(r.n)
-            const type = r.type as string
-            const queue = r.queue as string
-            if (typeRoom.has(type)) typeRoom.set(type, typeRoom.get(type)! - n)
-            if (queueRoom.has(queue)) queueRoom.set(queue, queueRoom.get(queue)! - n)
-          }
-          const accepted: Array<string> = []
-          for (let round = 0; round <= keys.length && accepted.length < options.limit; round++) {
-            const fullTypes = Array.from(typeRoom)
-              .filter(([, room]) => room <= 0)
-              .map(([type]) => type)
-            const fullQueues = Array.from(queueRoom)
-              .filter(([, room]) => room <= 0)
-              .map(([queue]) => queue)
-            const want = options.limit - accepted.length
-            const candidates = yield* sql<Row>`SELECT id, type, queue FROM ${jobs}
-              WHERE status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
-                AND type <> ALL(${fullTypes}::text[]) AND queue <> ALL(${fullQueues}::text[])
-                AND id <> ALL(${accepted}::text[])
-              ORDER BY priority DESC, run_at, id
-              LIMIT ${want}
-              FOR NO KEY UPDATE SKIP LOCKED`
-            let saturated = false
-            for (const c of candidates) {
-              if (accepted.length >= options.limit) break
-              const type = c.type as string
-              const queue = c.queue as string
-              const tRoom = typeRoom.get(type)
-              const qRoom = queueRoom.get(queue)
-              if ((tRoom !== undefined && tRoom <= 0) || (qRoom !== undefined && qRoom <= 0)) {
-                saturated = true
-                continue
-              }
-              if (tRoom !== undefined) typeRoom.set(type, tRoom - 1)
-              if (qRoom !== undefined) queueRoom.set(queue, qRoom - 1)
-              accepted.push(c.id as string)
-            }
-            // fewer rows than asked for: nothing more is due; no saturation: every candidate was taken
-            if (candidates.length < want || !saturated) break
-          }
-          if (accepted.length === 0) return []
-          return yield* claimUpdate(sql`SELECT unnest(${accepted}::text[]) AS id`, options, mode)
+          const lockedTypes = typeLimits.map(([type]) => type)
+          const lockedQueues = queueLimits.map(([queue]) => queue)
+          const otherTypes = Object.keys(options.typeLimits).filter((type) => !lockedTypes.includes(type))
+          const otherQueues = Object.keys(options.queueLimits).filter((queue) => !lockedQueues.includes(queue))
+          const due = sql`status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
+            AND type <> ALL(${otherTypes}::text[]) AND queue <> ALL(${otherQueues}::text[])`
+          const order = sql`ORDER BY priority DESC, run_at, id`
+          return yield* sql<Row>`
+            WITH commit_mode AS (${mode}),
+            type_limits AS (
+              SELECT * FROM unnest(${lockedTypes}::text[], ${typeLimits.map(([, n]) => n)}::int4[]) AS l(key, lim)
+            ),
+            queue_limits AS (
+              SELECT * FROM unnest(${lockedQueues}::text[], ${queueLimits.map(([, n]) => n)}::int4[]) AS l(key, lim)
+            ),
+            type_room AS (
+              SELECT l.key, l.lim - (
+                SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND type = l.key
+              ) AS room FROM type_limits l
+            ),
+            queue_room AS (
+              SELECT l.key, l.lim - (
+                SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND queue = l.key
+              ) AS room FROM queue_limits l
+            ),
+            candidates AS (
+              SELECT c.* FROM type_room r, LATERAL (
+                SELECT id, type, queue, priority, run_at FROM ${jobs}
+                WHERE ${due} AND type = r.key ${order} LIMIT greatest(r.room, 0)
+              ) c
+              UNION
+              SELECT c.* FROM queue_room r, LATERAL (
+                SELECT id, type, queue, priority, run_at FROM ${jobs}
+                WHERE ${due} AND queue = r.key ${order} LIMIT greatest(r.room, 0)
+              ) c
+            ),
+            ranked AS (
+              SELECT c.*,
+                row_number() OVER (PARTITION BY type ORDER BY priority DESC, run_at, id) AS type_rank,
+                row_number() OVER (PARTITION BY queue ORDER BY priority DESC, run_at, id) AS queue_rank
+              FROM candidates c
+            ),
+            chosen AS (
+              SELECT k.id FROM ranked k
+              LEFT JOIN type_room t ON t.key = k.type
+              LEFT JOIN queue_room q ON q.key = k.queue
+              WHERE (t.key IS NULL OR k.type_rank <= t.room) AND (q.key IS NULL OR k.queue_rank <= q.room)
+              ${order} LIMIT ${limit}
+            )
+            -- no SKIP LOCKED needed: every other claimer of these rows waits on the advisory locks we hold
+            UPDATE ${jobs} j SET ${claimSet(options)}
+            FROM chosen, commit_mode WHERE j.id = chosen.id AND j.status = 'QUEUED'
+            RETURNING j.*`
         })
       )
 
     const claim = (options: JobStore.ClaimOptions) =>
       Effect.gen(function* () {
         if (options.limit <= 0 || options.queues.length === 0) return []
-        const typeLimits = Object.entries(options.typeLimits)
-        const queueLimits = Object.entries(options.queueLimits).filter(([queue]) => options.queues.includes(queue))
+        const typeLimits = options.typeLimits
+        // a limited queue this worker does not claim from constrains nothing here
+        const queueLimits = Object.fromEntries(
+          Object.entries(options.queueLimits).filter(([queue]) => options.queues.includes(queue))
+        )
+        const limitedTypes = Object.keys(typeLimits)
+        const limitedQueues = Object.keys(queueLimits)
         // decided before the limited claim's transaction begins: that transaction is then our own
         const mode = commitMode(yield* asyncCommitNow)
-        const rows =
-          typeLimits.length === 0 && queueLimits.length === 0
-            ? yield* claimUnlimited(options, mode)
-            : yield* claimLimited(options, typeLimits, queueLimits, mode)
-        return rows.map(toJobRow).sort(claimOrder)
+        const first = yield* claimFree(options, mode, limitedTypes, limitedQueues)
+        const claimed = first.filter((r) => r.id !== null).map(toJobRow)
+        const probe = first[0]
+        const dueTypes = (probe?.due_limited_types ?? []) as ReadonlyArray<string>
+        const dueQueues = (probe?.due_limited_queues ?? []) as ReadonlyArray<string>
+        const room = options.limit - claimed.length
+        if (room > 0 && (dueTypes.length > 0 || dueQueues.length > 0)) {
+          const limitedRows = yield* claimLimited(
+            options,
+            mode,
+            room,
+            dueTypes.map((type) => [type, typeLimits[type]!] as const),
+            dueQueues.map((queue) => [queue, queueLimits[queue]!] as const)
+          )
+          for (const r of limitedRows) claimed.push(toJobRow(r))
+        }
+        return claimed.sort(claimOrder)
       })
 
     const heartbeat = (options: {

@@ -54,6 +54,9 @@ export const make = (names: Names) =>
     // the claim: walked in claim order, so a claim reads only the rows it takes (plus rows not yet due)
     yield* sql`CREATE INDEX ${sql(names.index("jobs_due"))} ON ${jobs} (queue, priority DESC, run_at, id)
       WHERE status = 'QUEUED'`
+    // limited claims: each limited type's best due jobs, and whether it has any
+    yield* sql`CREATE INDEX ${sql(names.index("jobs_due_type"))} ON ${jobs} (type, priority DESC, run_at, id)
+      WHERE status = 'QUEUED'`
     // the rescuer and the per-type/per-queue running counts of limited claims
     yield* sql`CREATE INDEX ${sql(names.index("jobs_held"))} ON ${jobs} (lease_expires_at)
       WHERE status IN ('RUNNING', 'CANCELLING')`
