@@ -101,7 +101,7 @@ interface Entry {
   readonly progress: AttemptProgress
   readonly context: JobContext
   stop: StopReason | null
-  /** The fiber running the attempt (set right after the fork). */
+  /** The fiber running the attempt, once it runs. */
   fiber: Fiber.RuntimeFiber<void> | undefined
   /** `running` until the handler ended and a settlement was decided. */
   phase: "running" | "settling"
@@ -356,6 +356,12 @@ export const make = (
     const supervise = (entry: Entry): Effect.Effect<void> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
+          // known to `stop` only from here on: an interrupt sent before this fiber entered its uninterruptible
+          // region would kill it before it could settle anything; earlier stops only set `entry.stop`
+          yield* Effect.withFiberRuntime<void>((fiber) => {
+            entry.fiber = fiber
+            return Effect.void
+          })
           const limit = limitOf(entry.row)
           if (limit !== null) {
             const now = yield* Clock.currentTimeMillis
@@ -422,7 +428,7 @@ export const make = (
           hold(entry)
           executing++
           pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`)
-          entry.fiber = yield* FiberSet.run(supervisors, supervise(entry))
+          yield* FiberSet.run(supervisors, supervise(entry))
         }
       })
 
