@@ -309,6 +309,29 @@ describe("Worker cancellation", () => {
       assert.strictEqual(missing._tag, "JobNotFound")
     }).pipe(Effect.scoped, Effect.provide(engine([Long], handler)))
   })
+  it.effect("without signals, the status poll notices a cancel within a second", () => {
+    // signals dropped, as for a cancel made by another process on a store without cross-process signals
+    const deafStore = Layer.effect(
+      JobStore.JobStore,
+      Effect.map(MemoryJobStore.make, (store) => ({
+        ...store,
+        subscribe: Effect.acquireRelease(Queue.unbounded<JobStore.StoreSignal>(), Queue.shutdown)
+      }))
+    )
+    let finalized = false
+    const handler = JobType.toLayer(Long, () =>
+      Effect.never.pipe(Effect.ensuring(Effect.sync(() => (finalized = true))))
+    )
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make()
+      const job = yield* jobs.enqueue({ type: "long" })
+      yield* awaitStatus(job.id, "RUNNING", { step: "100 millis" })
+      yield* jobs.cancel(job.id)
+      yield* awaitStatus(job.id, "CANCELLED", { within: "1 second" })
+      assert.isTrue(finalized)
+    }).pipe(Effect.scoped, Effect.provide(engine([Long], handler, deafStore)))
+  })
 })
 
 describe("Worker leases", () => {
@@ -392,6 +415,66 @@ describe("Worker leases", () => {
       for (const job of created) yield* awaitStatus(job.id, "SUCCEEDED", { step: "100 millis" })
       assert.strictEqual(peak, 3)
     }).pipe(Effect.scoped, Effect.provide(engine([Echo], handler)))
+  })
+  it.effect("a lost lease interrupts the handler and writes nothing", () => {
+    // the store answers every heartbeat with nothing held: the lease was taken over
+    const stolen = Layer.effect(
+      JobStore.JobStore,
+      Effect.map(MemoryJobStore.make, (store) => ({ ...store, heartbeat: () => Effect.succeed([]) }))
+    )
+    let interrupted = false
+    const handler = JobType.toLayer(Echo, () =>
+      Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => (interrupted = true))))
+    )
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const worker = yield* Worker.make({ workerId: "loser", maintenance: false })
+      const job = yield* jobs.enqueue({ type: "echo" })
+      yield* awaitStatus(job.id, "RUNNING")
+      yield* TestClock.adjust("10 seconds")
+      yield* worker.awaitIdle
+      assert.isTrue(interrupted)
+      const after = yield* jobs.get(job.id)
+      // no settlement was written: the row is as claimed, left to the rescuer
+      assert.strictEqual(after.status, "RUNNING")
+      assert.strictEqual(after.lease?.workerId, "loser")
+      expect(yield* logMessages(job.id)).toEqual(["attempt 1/3 started on worker loser"])
+    }).pipe(Effect.scoped, Effect.provide(engine([Echo], handler, stolen)))
+  })
+
+  it.effect("queue limits hold", () => {
+    let current = 0
+    let peak = 0
+    const handler = JobType.toLayer(Echo, () =>
+      Effect.suspend(() => {
+        current++
+        peak = Math.max(peak, current)
+        return Effect.sleep("1 second")
+      }).pipe(Effect.ensuring(Effect.sync(() => current--)))
+    )
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make({ queueLimits: { default: 1 } })
+      const created = yield* Effect.forEach(Array.from({ length: 3 }), () => jobs.enqueue({ type: "echo" }))
+      for (const job of created) yield* awaitStatus(job.id, "SUCCEEDED", { step: "200 millis" })
+      assert.strictEqual(peak, 1)
+    }).pipe(Effect.scoped, Effect.provide(engine([Echo], handler)))
+  })
+
+  it.effect("claims from the queues of its handlers by default, and only from its queues", () => {
+    const Ml = JobType.make({ key: "ml", queue: "gpu" })
+    const handler = JobType.toLayer(Ml, () => Effect.succeed("inferred"))
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const scope = yield* Scope.make()
+      yield* Worker.make({ queues: ["cpu"] }).pipe(Scope.extend(scope))
+      const job = yield* jobs.enqueue({ type: "ml" })
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual((yield* jobs.get(job.id)).status, "QUEUED")
+      yield* Scope.close(scope, Exit.void)
+      yield* Worker.make()
+      yield* awaitStatus(job.id, "SUCCEEDED")
+    }).pipe(Effect.scoped, Effect.provide(engine([Ml], handler)))
   })
 })
 
