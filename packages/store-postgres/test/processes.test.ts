@@ -121,6 +121,15 @@ describe("PgJobStore with three worker processes", () => {
         )
         yield* awaitRuns(schema, 150)
         yield* victim!.kill("SIGKILL")
+        // a statement the victim sent before dying still runs to its end: wait for its sessions to go
+        while (true) {
+          const [row] = yield* adminQuery(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`,
+            [`jt-${schema}-w0%`]
+          )
+          if ((row!.n as number) === 0) break
+          yield* Effect.sleep("50 millis")
+        }
         const orphans = (yield* adminQuery(
           `SELECT id FROM "${schema}".jobloom_jobs WHERE lease_owner = 'w0' AND status = 'RUNNING'`
         )).map((r) => r.id as string)
