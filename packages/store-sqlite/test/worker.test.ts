@@ -1,0 +1,78 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Jobs, JobStore, JobType, Worker } from "@jobloom/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { SqliteJobStore } from "../src/index.js"
+
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobloom-sqlite-worker-"))
+afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
+
+const greet = JobType.make({
+  key: "greet",
+  params: Schema.Struct({ name: Schema.String }),
+  result: Schema.String,
+  retry: { maxAttempts: 3 }
+})
+
+const fast: Worker.WorkerOptions = {
+  concurrency: 4,
+  pollInterval: "20 millis",
+  flushInterval: "10 millis",
+  heartbeatInterval: "200 millis",
+  leaseDuration: "2 seconds"
+}
+
+/** The engine and a worker over the default store on a file, with the host's client on the same file beside it. */
+const setup = (filename: string) =>
+  Worker.layer(fast).pipe(
+    Layer.provideMerge(JobType.toLayer(greet, ({ name }) => Effect.succeed(`hello ${name}`))),
+    Layer.provideMerge(Jobs.layer({ types: [greet] })),
+    Layer.provideMerge(SqliteJobStore.layer({ filename })),
+    Layer.merge(SqliteClient.layer({ filename }))
+  )
+
+/** The job once it is terminal (live time: the worker runs for real). */
+const settled = (id: string) =>
+  Effect.flatMap(Jobs.Jobs, (jobs) =>
+    jobs
+      .get(id)
+      .pipe(
+        Effect.delay("20 millis"),
+        Effect.repeat({ until: (job) => job.status !== "QUEUED" && job.status !== "RUNNING" }),
+        Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`job ${id} never settled`) })
+      )
+  )
+
+describe("bad data in the table", () => {
+  it.live("a corrupted params column or an unknown type fails that job with a clear error, and work goes on", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const jobs = yield* Jobs.Jobs
+      const store = yield* JobStore.JobStore
+      // held back while the table is edited under the engine's feet
+      const corrupt = yield* jobs.create({ type: greet.key, params: { name: "a" } })
+      const stranger = yield* jobs.create({ type: greet.key, params: { name: "b" } })
+      yield* sql`UPDATE jobloom_jobs SET params = '{"name": "a", oops' WHERE id = ${corrupt.job.id}`
+      yield* sql`UPDATE jobloom_jobs SET type = 'retired-type' WHERE id = ${stranger.job.id}`
+      yield* jobs.run(corrupt.job.id)
+      yield* store.update({ id: stranger.job.id, from: ["CREATED"], patch: { status: "QUEUED" }, now: Date.now() })
+      const fine = yield* jobs.enqueue({ type: greet.key, params: { name: "c" } })
+
+      const broken = yield* settled(corrupt.job.id)
+      expect(broken.status).toBe("FAILED")
+      expect(broken.lastError?.message).toMatch(/params are not valid JSON/)
+      const unknown = yield* settled(stranger.job.id)
+      expect(unknown.status).toBe("FAILED")
+      expect(unknown.lastError?.message).toMatch(/retired-type/)
+      // the worker survived both
+      expect((yield* settled(fine.id)).status).toBe("SUCCEEDED")
+      expect((yield* jobs.result(fine.id)).value).toBe("hello c")
+    }).pipe(Effect.provide(setup(Path.join(dir, "bad-data.db"))))
+  )
+})
