@@ -144,7 +144,7 @@ class Driver {
   }
 
   static async spawn(engine: EngineName, profile: boolean): Promise<Driver> {
-    const execArgv = ["--enable-source-maps"]
+    const execArgv = ["--enable-source-maps", "--expose-gc"]
     if (profile) {
       mkdirSync(path.join(outDir, "prof"), { recursive: true })
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "prof")}`)
@@ -284,7 +284,7 @@ const main = async () => {
         const cpuPerJob = (result.cpuMs * 1000) / options.n
         record(engine, setting === "c10" ? "cpu-c10" : "cpu-drain", rep, cpuPerJob, jsonLines)
         log(
-          `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), worker CPU ${fmt(cpuPerJob)} µs/job, peak RSS ${fmt(result.rssMb)} MB (${fmt(result.rssBeforeMb)} MB before the worker started)`
+          `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), worker CPU ${fmt(cpuPerJob)} µs/job, peak RSS ${fmt(result.rssMb)} MB (${fmt(result.rssBeforeMb)} MB before the worker started, heap ${fmt(result.heapAfterMb)} MB retained after)`
         )
       }
       await each(order, async (engine) => {

@@ -70,6 +70,8 @@ export interface Drained {
   readonly rssMb: number
   /** Peak RSS before the worker started (modules loaded, store open), in MB. */
   readonly rssBeforeMb: number
+  /** Heap still in use after the drain and a full GC (before the worker stops), in MB: what the worker retains. */
+  readonly heapAfterMb: number
   /** CPU time (user + system) this worker process spent over `ms`, in ms: the engine's own cost, whatever the load. */
   readonly cpuMs: number
 }
@@ -192,12 +194,17 @@ export const serve = (engine: Engine): void => {
       const end = now()
       const spent = process.cpuUsage(cpu)
       SqlProfile.report(`drain ${setting}`, count)
+      // the orchestrator starts drivers with --expose-gc
+      const gc = (globalThis as { gc?: () => void }).gc
+      gc?.()
+      const heapAfterMb = process.memoryUsage().heapUsed / 2 ** 20
       await worker.stop()
       return {
         ms: end - first,
         startupMs: first - started,
         rssMb: peakRssMb(),
         rssBeforeMb,
+        heapAfterMb,
         cpuMs: (spent.user + spent.system) / 1000
       }
     },

@@ -1,6 +1,6 @@
 /**
  * graphile-worker driver. `c10` is its default worker at concurrency 10; `best` adds its local queue and batched
- * completes (the settings its docs recommend for throughput), measured fastest here.
+ * completes (the settings its docs recommend for throughput), with the local queue size measured fastest here.
  */
 import { Logger, makeWorkerUtils, run } from "graphile-worker"
 import type { Payload, Setting } from "../protocol.js"
@@ -17,7 +17,8 @@ const logger = new Logger(() => (level, message) => {
 
 const settings: Record<Setting | "latency", GraphileConfig.WorkerOptions> = {
   c10: { concurrentJobs: 10 },
-  best: { concurrentJobs: 10, localQueue: { size: 100 }, completeJobBatchDelay: 0 },
+  // measured here (N = 20,000): local queue 100 → ~5k jobs/s, 500 → 6–12k, 2,000 → 6.5–12k with more memory
+  best: { concurrentJobs: 10, localQueue: { size: 500 }, completeJobBatchDelay: 0 },
   latency: { concurrentJobs: 10 }
 }
 

@@ -17,7 +17,9 @@ const queue = "noop"
 
 const settings: Record<Setting | "latency", WorkOptions> = {
   c10: { batchSize: 10, localConcurrency: 1, burstWhenBatchFull: true },
-  best: { batchSize: 100, localConcurrency: 2, burstWhenBatchFull: true },
+  // measured here (N = 20,000; batch × local concurrency): 100×2 → 3.8–4.2k jobs/s, 250×2 → 3.9–6.5k,
+  // 500×1 → 4.0–4.7k, 100×4 → 4.4–6.1k
+  best: { batchSize: 100, localConcurrency: 4, burstWhenBatchFull: true },
   latency: { batchSize: 10, localConcurrency: 1, burstWhenBatchFull: true }
 }
 
