@@ -76,3 +76,30 @@ describe("bad data in the table", () => {
     }).pipe(Effect.provide(setup(Path.join(dir, "bad-data.db"))))
   )
 })
+
+describe("wake-ups", () => {
+  it.live("a worker with an hour-long poll runs a job enqueued through another store on the same file at once", () => {
+    const filename = Path.join(dir, "wake.db")
+    const worker = Worker.layer({ ...fast, pollInterval: "1 hour" }).pipe(
+      Layer.provideMerge(JobType.toLayer(greet, ({ name }) => Effect.succeed(`hello ${name}`))),
+      Layer.provideMerge(Jobs.layer({ types: [greet] })),
+      Layer.provideMerge(SqliteJobStore.layer({ filename }))
+    )
+    // an API side of the same process: its own engine over its own store instance on the file
+    const api = Jobs.layer({ types: [greet] }).pipe(Layer.provideMerge(SqliteJobStore.layer({ filename })))
+    return Effect.gen(function* () {
+      const workerContext = yield* Layer.build(worker)
+      const apiContext = yield* Layer.build(api)
+      const enqueue = (name: string) =>
+        Effect.flatMap(Jobs.Jobs, (jobs) => jobs.enqueue({ type: greet.key, params: { name } })).pipe(
+          Effect.provide(apiContext)
+        )
+      const waitFor = (id: string) => settled(id).pipe(Effect.provide(workerContext))
+      // the first job is claimed by the worker's first claim; once it is done the worker waits for a signal
+      expect((yield* waitFor((yield* enqueue("first")).id)).status).toBe("SUCCEEDED")
+      yield* Effect.sleep("100 millis")
+      // within the test's timeout only a wake-up can run it: the next poll is an hour away
+      expect((yield* waitFor((yield* enqueue("second")).id)).status).toBe("SUCCEEDED")
+    }).pipe(Effect.scoped)
+  })
+})
