@@ -219,6 +219,7 @@ export const serve = (engine: Engine): void => {
       // the jobs enqueued one at a time before this run first: they warm the worker up
       await waitUntil(async () => (await s.pending()) === 0, { everyMs: 20, timeoutMs: 120_000, what: "warm-up" })
       await sleep(200)
+      SqlProfile.reset()
       const origin = now()
       for (let k = 0; k < samples; k++) {
         const due = origin + k * spacingMs
@@ -231,6 +232,7 @@ export const serve = (engine: Engine): void => {
         timeoutMs: 60_000,
         what: `${samples} latency samples (got ${latencies.length}, warm-up ${warm})`
       })
+      SqlProfile.report("latency", samples)
       await worker.stop()
       return { latenciesMs: latencies, rssMb: peakRssMb() }
     },
