@@ -618,9 +618,9 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 ? [[settlement.result.id, settlement.id, settlement.result.value]]
                 : []
             })
-            if (stored.length > 0) {
+            for (const chunk of powerOfTwoChunks(stored, maxBatch)) {
               yield* sql`INSERT INTO ${results} (id, job_id, value, created_at)
-                SELECT value->>0, value->>1, value->>2, ${options.now} FROM json_each(${json(stored)})`
+                SELECT column1, column2, column3, ${options.now} FROM (${valuesList(chunk, 3, { pad: false })})`
             }
             yield* recordCallbacks(owingCallback(rows, 3), options.now)
             return rows

@@ -78,12 +78,13 @@ export default (t: Tables) =>
     )`
     yield* sql`CREATE INDEX ${index("logs_job")} ON ${sql(t.logs)} (job_id, id)`
 
+    // WITHOUT ROWID: rows live in the primary key's b-tree, one b-tree fewer to write for each completed job
     yield* sql`CREATE TABLE ${sql(t.results)} (
       id TEXT PRIMARY KEY NOT NULL,
       job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
       value TEXT NOT NULL,
       created_at INTEGER NOT NULL
-    )`
+    ) WITHOUT ROWID`
     yield* sql`CREATE INDEX ${index("results_job")} ON ${sql(t.results)} (job_id)`
 
     // AUTOINCREMENT: a late settle by a deliverer whose lease ran out can never hit a newer callback's id.

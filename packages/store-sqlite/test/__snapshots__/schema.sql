@@ -109,4 +109,4 @@ CREATE TABLE "jobloom_results" (
       job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
       value TEXT NOT NULL,
       created_at INTEGER NOT NULL
-    );
+    ) WITHOUT ROWID;
