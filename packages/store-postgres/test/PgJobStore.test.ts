@@ -303,6 +303,65 @@ describe("PgJobStore", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("a type limit holds when claimers of different queues all claim at the same instant, round after round", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const stores = yield* Effect.all(
+        Array.from({ length: 4 }, () => storeIn(schema, { maxConnections: 4 })),
+        { concurrency: "unbounded" }
+      )
+      // warm every pool, so that no claimer waits for a connection while the others race
+      yield* Effect.all(
+        stores.flatMap((store) => Array.from({ length: 4 }, () => store.get({ id: "warm-up" }))),
+        { concurrency: "unbounded" }
+      )
+      const peaks: Array<number> = []
+      for (let round = 0; round < 8; round++) {
+        yield* stores[0]!.insert({
+          jobs: Array.from({ length: 16 }, (_, i) => row({ type: "limited", queue: `q${i % 4}` }))
+        })
+        const go = yield* Effect.makeLatch(false)
+        const claimers = stores.flatMap((store, i) =>
+          [0, 1, 2, 3].map((j) =>
+            Effect.zipRight(
+              go.await,
+              store.claim({
+                workerId: `w${i}-${j}`,
+                now: T0,
+                leaseMs: 60_000,
+                limit: 1,
+                // each claimer serves one queue: without the locks they would all see room and take different rows
+                queues: [`q${j}`],
+                typeLimits: { limited: 3 },
+                queueLimits: {}
+              })
+            )
+          )
+        )
+        const fibers = yield* Effect.forkAll(claimers)
+        yield* go.open
+        yield* fibers.await
+        const running = yield* stores[0]!.list({
+          filter: { types: ["limited"], statuses: ["RUNNING"] },
+          sort: "createdAt",
+          order: "asc",
+          limit: 100,
+          cursor: null,
+          withTotal: false
+        })
+        peaks.push(running.rows.length)
+        yield* Effect.forEach(running.rows, (job) =>
+          stores[0]!.settle({
+            workerId: job.leaseOwner!,
+            now: T0,
+            settlements: [{ _tag: "Complete", id: job.id, progress: null, result: null }]
+          })
+        )
+      }
+      expect(peaks, "never more than 3 running, and the limit reached each round").toEqual([3, 3, 3, 3, 3, 3, 3, 3])
+    }).pipe(Effect.scoped)
+  )
+
   it.live("the listener reconnects by itself after its connection is terminated", () =>
     Effect.gen(function* () {
       const schema = yield* freshSchema

@@ -115,12 +115,6 @@ export const jobColumns = [
   ["lease_expires_at", "leaseExpiresAt", "bigint"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow, string]>
 
-/** Every column of the jobs table, comma-separated (trusted text: built from the constant above). */
-export const jobColumnList = jobColumns.map(([column]) => column).join(", ")
-
-/** The column definitions of `json_to_recordset` for a job row. */
-export const jobColumnTypes = jobColumns.map(([column, , type]) => `${column} ${type}`).join(", ")
-
 /** A job row as a JSON object keyed by column, for `json_to_recordset`. */
 export const toJsonRow = (row: JobStore.JobRow): Record<string, unknown> => {
   const out: Record<string, unknown> = {}

@@ -16,17 +16,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { Names } from "./names.js"
 import type { Row } from "./rows.js"
-import {
-  columnOf,
-  jobColumnList,
-  jobColumnTypes,
-  mapErrors,
-  toCallbackRow,
-  toJobRow,
-  toJsonRow,
-  toLogRow,
-  toResultRow
-} from "./rows.js"
+import { columnOf, mapErrors, toCallbackRow, toJobRow, toJsonRow, toLogRow, toResultRow } from "./rows.js"
 
 type JobRow = JobStore.JobRow
 type JobStatus = Job.JobStatus
@@ -53,6 +43,8 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     const results = sql(names.results)
     const callbacks = sql(names.callbacks)
     const channel = names.channel
+    /** A hot-path function of migration 1. */
+    const fn = (name: string) => sql(`${names.schema}.${names.prefix}${name}`)
     const terminal = sql.literal(`('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`)
 
     // The worker's writes (claims, settlements, heartbeats, progress, logs, maintenance) commit without waiting for
@@ -97,26 +89,10 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // ---------------------------------------------------------------------------------------------------------------
     // insert
 
+    // the rows travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays,
+    // and the statement text does not grow with the batch
     const insertStatement = (rows: ReadonlyArray<JobRow>) =>
-      // the rows travel as one JSON parameter: the statement text and its parameter count do not grow with the
-      // batch, and JSON.stringify is far cheaper than the driver's escaping of one array per column
-      sql<Row>`
-        WITH input AS (
-          SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(rows.map(toJsonRow))}::json)
-            AS (${sql.literal(jobColumnTypes)})) WITH ORDINALITY AS u(${sql.literal(jobColumnList)}, ord)
-        ), inserted AS (
-          INSERT INTO ${jobs} (${sql.literal(jobColumnList)})
-          SELECT ${sql.literal(jobColumnList)} FROM input ORDER BY ord
-          -- input order decides idempotency: a later job of the same call finds an earlier one as the holder
-          ON CONFLICT (idempotency_key)
-            WHERE idempotency_key IS NOT NULL AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
-            DO NOTHING
-          RETURNING *
-        ), signals AS (
-          SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
-          FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'QUEUED') q
-        )
-        SELECT inserted.* FROM inserted, signals`
+      sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(rows.map(toJsonRow))}::json)`
 
     const holders = (keys: ReadonlyArray<string>) =>
       sql<Row>`SELECT * FROM ${jobs}
@@ -322,180 +298,20 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // ---------------------------------------------------------------------------------------------------------------
     // claims
 
-    const queueClause = (queues: ReadonlyArray<string>) =>
-      // a single queue as `=` lets the planner walk the due index in claim order and stop after LIMIT rows
-      queues.length === 1 ? sql`queue = ${queues[0]}::text` : sql`queue = ANY(${queues}::text[])`
-
-    const claimSet = (options: JobStore.ClaimOptions) =>
-      sql`status = 'RUNNING',
-          attempt = j.attempt + 1,
-          started_at = ${options.now}::int8,
-          lease_owner = ${options.workerId}::text,
-          lease_expires_at = ${options.now + options.leaseMs}::int8,
-          updated_at = ${options.now}::int8`
-
     const claimOrder = (a: JobRow, b: JobRow) =>
       b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
-    /**
-     * The claim of jobs under no limit: one statement, the issue's `UPDATE … FROM (SELECT … FOR NO KEY UPDATE SKIP
-     * LOCKED LIMIT n) RETURNING`, served by the partial due index. SKIP LOCKED lets concurrent claimers pass each
-     * other's rows instead of queueing behind them; NO KEY UPDATE is the weakest lock that excludes them.
-     *
-     * With limits, jobs of a limited type or in a limited queue are left to {@link claimLimited}, and the statement
-     * also reports which limited types and queues have due jobs (index probes), so the locked path runs only when it
-     * has something to take.
-     */
-    const claimFree = (
-      options: JobStore.ClaimOptions,
-      mode: Fragment,
-      limitedTypes: ReadonlyArray<string>,
-      limitedQueues: ReadonlyArray<string>
-    ) => {
-      const limited = limitedTypes.length > 0 || limitedQueues.length > 0
-      const due = sql`status = 'QUEUED' AND run_at <= ${options.now}::int8`
-      const picked = sql`SELECT id FROM ${jobs}
-        WHERE ${due} AND ${queueClause(options.queues)}
-          ${limited ? sql`AND type <> ALL(${limitedTypes}::text[]) AND queue <> ALL(${limitedQueues}::text[])` : sql``}
-        ORDER BY priority DESC, run_at, id
-        LIMIT ${options.limit}
-        FOR NO KEY UPDATE SKIP LOCKED`
-      if (!limited) {
-        return sql<Row>`
-          WITH commit_mode AS (${mode}), picked AS (${picked})
-          UPDATE ${jobs} j SET ${claimSet(options)}
-          FROM picked, commit_mode WHERE j.id = picked.id
-          RETURNING j.*`
-      }
-      // LEFT JOIN from the one-row probes: the answer has a row even when nothing was claimed
-      return sql<Row>`
-        WITH commit_mode AS (${mode}), picked AS (${picked}), claimed AS (
-          UPDATE ${jobs} j SET ${claimSet(options)}
-          FROM picked, commit_mode WHERE j.id = picked.id
-          RETURNING j.*
-        ), probes AS (
-          SELECT
-            ARRAY(SELECT t FROM unnest(${limitedTypes}::text[]) AS t WHERE EXISTS (
-              SELECT 1 FROM ${jobs} WHERE ${due} AND type = t AND ${queueClause(options.queues)}
-            )) AS due_limited_types,
-            ARRAY(SELECT q FROM unnest(${limitedQueues}::text[]) AS q WHERE EXISTS (
-              SELECT 1 FROM ${jobs} WHERE ${due} AND queue = q
-            )) AS due_limited_queues
-        )
-        SELECT claimed.*, probes.due_limited_types, probes.due_limited_queues
-        FROM probes LEFT JOIN claimed ON true`
-    }
-
-    /**
-     * The claim of jobs of limited types or in limited queues. Counting running jobs and claiming must not interleave
-     * with another claimer's, so each limited key with due jobs is serialised by a transaction-scoped advisory lock,
-     * taken in hash order (no deadlock) in a statement of its own, so that the claiming statement's snapshot, taken
-     * after the locks, sees every claim committed under them. That one statement then counts RUNNING + CANCELLING per
-     * key, takes each key's best `room` candidates, and keeps a candidate only while every limited key of it still
-     * has room when counted in claim order (row_number per key): never above a limit, at worst a slot short until
-     * the next claim. Only keys that were locked are claimed from.
-     */
-    const claimLimited = (
-      options: JobStore.ClaimOptions,
-      mode: Fragment,
-      limit: number,
-      typeLimits: ReadonlyArray<readonly [string, number]>,
-      queueLimits: ReadonlyArray<readonly [string, number]>
-    ) =>
-      sql.withTransaction(
-        Effect.gen(function* () {
-          const keys = [
-            ...typeLimits.map(([type]) => names.lockKey("type", type)),
-            ...queueLimits.map(([queue]) => names.lockKey("queue", queue))
-          ]
-          yield* sql`SELECT count(pg_advisory_xact_lock(k)) FROM (
-            SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(${keys}::text[]) AS key ORDER BY 1
-          ) keys`
-          const lockedTypes = typeLimits.map(([type]) => type)
-          const lockedQueues = queueLimits.map(([queue]) => queue)
-          const otherTypes = Object.keys(options.typeLimits).filter((type) => !lockedTypes.includes(type))
-          const otherQueues = Object.keys(options.queueLimits).filter((queue) => !lockedQueues.includes(queue))
-          const due = sql`status = 'QUEUED' AND run_at <= ${options.now}::int8 AND ${queueClause(options.queues)}
-            AND type <> ALL(${otherTypes}::text[]) AND queue <> ALL(${otherQueues}::text[])`
-          const order = sql`ORDER BY priority DESC, run_at, id`
-          return yield* sql<Row>`
-            WITH commit_mode AS (${mode}),
-            type_limits AS (
-              SELECT * FROM unnest(${lockedTypes}::text[], ${typeLimits.map(([, n]) => n)}::int4[]) AS l(key, lim)
-            ),
-            queue_limits AS (
-              SELECT * FROM unnest(${lockedQueues}::text[], ${queueLimits.map(([, n]) => n)}::int4[]) AS l(key, lim)
-            ),
-            type_room AS (
-              SELECT l.key, l.lim - (
-                SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND type = l.key
-              ) AS room FROM type_limits l
-            ),
-            queue_room AS (
-              SELECT l.key, l.lim - (
-                SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND queue = l.key
-              ) AS room FROM queue_limits l
-            ),
-            candidates AS (
-              SELECT c.* FROM type_room r, LATERAL (
-                SELECT id, type, queue, priority, run_at FROM ${jobs}
-                WHERE ${due} AND type = r.key ${order} LIMIT greatest(r.room, 0)
-              ) c
-              UNION
-              SELECT c.* FROM queue_room r, LATERAL (
-                SELECT id, type, queue, priority, run_at FROM ${jobs}
-                WHERE ${due} AND queue = r.key ${order} LIMIT greatest(r.room, 0)
-              ) c
-            ),
-            ranked AS (
-              SELECT c.*,
-                row_number() OVER (PARTITION BY type ORDER BY priority DESC, run_at, id) AS type_rank,
-                row_number() OVER (PARTITION BY queue ORDER BY priority DESC, run_at, id) AS queue_rank
-              FROM candidates c
-            ),
-            chosen AS (
-              SELECT k.id FROM ranked k
-              LEFT JOIN type_room t ON t.key = k.type
-              LEFT JOIN queue_room q ON q.key = k.queue
-              WHERE (t.key IS NULL OR k.type_rank <= t.room) AND (q.key IS NULL OR k.queue_rank <= q.room)
-              ${order} LIMIT ${limit}
-            )
-            -- no SKIP LOCKED needed: every other claimer of these rows waits on the advisory locks we hold
-            UPDATE ${jobs} j SET ${claimSet(options)}
-            FROM chosen, commit_mode WHERE j.id = chosen.id AND j.status = 'QUEUED'
-            RETURNING j.*`
-        })
-      )
-
+    /** One round trip, limits or not: see the `claim` function of migration 1 for how limits are kept. */
     const claim = (options: JobStore.ClaimOptions) =>
       Effect.gen(function* () {
         if (options.limit <= 0 || options.queues.length === 0) return []
-        const typeLimits = options.typeLimits
-        // a limited queue this worker does not claim from constrains nothing here
-        const queueLimits = Object.fromEntries(
-          Object.entries(options.queueLimits).filter(([queue]) => options.queues.includes(queue))
-        )
-        const limitedTypes = Object.keys(typeLimits)
-        const limitedQueues = Object.keys(queueLimits)
-        // decided before the limited claim's transaction begins: that transaction is then our own
-        const mode = commitMode(yield* asyncCommitNow)
-        const first = yield* claimFree(options, mode, limitedTypes, limitedQueues)
-        const claimed = first.filter((r) => r.id !== null).map(toJobRow)
-        const probe = first[0]
-        const dueTypes = (probe?.due_limited_types ?? []) as ReadonlyArray<string>
-        const dueQueues = (probe?.due_limited_queues ?? []) as ReadonlyArray<string>
-        const room = options.limit - claimed.length
-        if (room > 0 && (dueTypes.length > 0 || dueQueues.length > 0)) {
-          const limitedRows = yield* claimLimited(
-            options,
-            mode,
-            room,
-            dueTypes.map((type) => [type, typeLimits[type]!] as const),
-            dueQueues.map((queue) => [queue, queueLimits[queue]!] as const)
-          )
-          for (const r of limitedRows) claimed.push(toJobRow(r))
-        }
-        return claimed.sort(claimOrder)
+        const asyncCommit = yield* asyncCommitNow
+        const rows = yield* sql<Row>`SELECT * FROM ${fn("claim")}(
+          ${options.workerId}::text, ${options.now}::int8, ${options.leaseMs}::int8, ${options.limit}::int4,
+          ${options.queues}::text[], ${JSON.stringify(options.typeLimits)}::json,
+          ${JSON.stringify(options.queueLimits)}::json, ${asyncCommit}::boolean
+        )`
+        return rows.map(toJobRow).sort(claimOrder)
       })
 
     const heartbeat = (options: {
@@ -543,54 +359,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
         result_id: s._tag === "Complete" ? (s.result?.id ?? null) : null,
         result_value: s._tag === "Complete" ? (s.result?.value ?? null) : null
       }))
-      return sql<Row>`
-        WITH commit_mode AS (${commitMode(asyncCommit)}), s AS (
-          SELECT * FROM json_to_recordset(${JSON.stringify(input)}::json) AS s(
-            worker_id text, at bigint, kind text, id text, progress text, run_at bigint, last_error text,
-            fail_status text, reason text, result_id text, result_value text
-          )
-        ), updated AS (
-          UPDATE ${jobs} j SET
-            status = CASE
-              WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'CANCELLED'
-              WHEN s.kind = 'Complete' THEN 'SUCCEEDED'
-              WHEN s.kind = 'Fail' THEN s.fail_status
-              ELSE 'QUEUED' END,
-            terminal_reason = CASE
-              WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'user'
-              WHEN s.kind = 'Complete' THEN NULL
-              WHEN s.kind = 'Fail' THEN s.reason
-              ELSE j.terminal_reason END,
-            finished_at = CASE
-              WHEN j.status = 'CANCELLING' OR s.kind IN ('Cancelled', 'Complete', 'Fail') THEN s.at
-              ELSE j.finished_at END,
-            result_id = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Complete' THEN s.result_id ELSE j.result_id END,
-            run_at = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Retry' THEN s.run_at ELSE j.run_at END,
-            last_error = CASE
-              WHEN j.status = 'RUNNING' AND s.kind IN ('Retry', 'Fail') THEN s.last_error
-              ELSE j.last_error END,
-            -- a graceful shutdown gives the attempt back
-            attempt = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Release' THEN greatest(j.attempt - 1, 0)
-              ELSE j.attempt END,
-            progress = COALESCE(s.progress, j.progress),
-            lease_owner = NULL,
-            lease_expires_at = NULL,
-            updated_at = s.at
-          FROM s, commit_mode
-          WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
-          RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
-            s.result_value, s.at, 'RUNNING'::text AS prev_status
-        ), new_results AS (
-          INSERT INTO ${results} (id, job_id, value, created_at)
-          SELECT result_id, id, result_value, at FROM updated
-          WHERE status = 'SUCCEEDED' AND result_id IS NOT NULL AND result_value IS NOT NULL
-        ), new_callbacks AS (
-          ${callbackInsert("updated", sql`at`)}
-        ), signals AS (
-          SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
-          FROM (SELECT DISTINCT queue FROM updated WHERE status = 'QUEUED') q
-        )
-        SELECT updated.id, updated.status FROM updated, signals`
+      return sql<Row>`SELECT * FROM ${fn("settle")}(${JSON.stringify(input)}::json, ${asyncCommit}::boolean)`
     }
 
     /**
@@ -704,57 +473,17 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
                 AND j.status IN ('RUNNING', 'CANCELLING')`
           ).pipe(Effect.asVoid)
 
-    /** Keeps only the newest `cap` entries of each job (older ones of the same call would be dropped at once). */
-    const newestPerJob = (entries: ReadonlyArray<JobStore.NewLog>, cap: number): ReadonlyArray<JobStore.NewLog> => {
-      const counts = new Map<string, number>()
-      for (const e of entries) counts.set(e.jobId, (counts.get(e.jobId) ?? 0) + 1)
-      if (Array.from(counts.values()).every((n) => n <= cap)) return entries
-      const skip = new Map(Array.from(counts, ([jobId, n]) => [jobId, Math.max(0, n - cap)] as const))
-      return entries.filter((e) => {
-        const left = skip.get(e.jobId)!
-        if (left === 0) return true
-        skip.set(e.jobId, left - 1)
-        return false
-      })
-    }
-
-    const appendLogs = (options: { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number }) => {
-      const cap = Math.max(0, Math.floor(options.cap))
-      if (options.entries.length === 0) return Effect.void
-      if (cap === 0) {
-        const jobIds = Array.from(new Set(options.entries.map((e) => e.jobId)))
-        return workerWrite(
-          (mode) => sql`WITH commit_mode AS (${mode})
-            DELETE FROM ${logs} USING commit_mode WHERE job_id = ANY(${jobIds}::text[])`
-        ).pipe(Effect.asVoid)
-      }
-      return insertLogs(newestPerJob(options.entries, cap), cap)
-    }
-
-    // the statement's own inserts are invisible to its other parts (one snapshot), so the cutoff among the older
-    // lines keeps `cap - n` of them, n being the lines this statement adds (never more than cap, see newestPerJob)
-    const insertLogs = (entries: ReadonlyArray<JobStore.NewLog>, cap: number) =>
-      workerWrite(
-        (mode) => sql`
-            WITH commit_mode AS (${mode}), input AS (
-              SELECT * FROM ROWS FROM (json_to_recordset(${JSON.stringify(entries)}::json)
-                AS ("jobId" text, at bigint, level text, message text)) WITH ORDINALITY AS u(job_id, at, level, message, ord)
-            ), inserted AS (
-              INSERT INTO ${logs} (job_id, at, level, message)
-              SELECT job_id, at, level, message FROM input, commit_mode
-              WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = input.job_id)
-              ORDER BY ord
-              RETURNING job_id
-            ), cutoffs AS (
-              -- the id of each touched job's newest line that falls outside the cap, if any
-              SELECT t.job_id, (
-                SELECT l.id FROM ${logs} l WHERE l.job_id = t.job_id ORDER BY l.id DESC
-                OFFSET ${cap}::int8 - t.n LIMIT 1
-              ) AS cutoff
-              FROM (SELECT job_id, count(*) AS n FROM inserted GROUP BY job_id) t
+    const appendLogs = (options: { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number }) =>
+      options.entries.length === 0
+        ? Effect.void
+        : Effect.flatMap(asyncCommitNow, (asyncCommit) =>
+            Effect.asVoid(
+              sql`SELECT ${fn("append_logs")}(
+                ${JSON.stringify(options.entries)}::json, ${Math.max(0, Math.floor(options.cap))}::int4,
+                ${asyncCommit}::boolean
+              )`
             )
-            DELETE FROM ${logs} l USING cutoffs c WHERE l.job_id = c.job_id AND l.id <= c.cutoff`
-      ).pipe(Effect.asVoid)
+          )
 
     // ---------------------------------------------------------------------------------------------------------------
     // maintenance

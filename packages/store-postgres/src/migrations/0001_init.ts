@@ -7,10 +7,18 @@
  * index whose predicate the new row satisfies gains an entry. The hot-path indexes are therefore partial (a row is in
  * the due index only while QUEUED, in the lease index only while held), and list sorts other than `createdAt` are
  * left to a sort over the filtered rows rather than taxing every write.
+ *
+ * The hot paths (insert, claim, settle, log append) are PL/pgSQL functions, as graphile-worker's are: a function's
+ * statements are planned once per session and their plans cached, where a statement sent as text is planned at every
+ * call, which costs more than executing it. A claim under limits also needs a lock, then a fresh snapshot: inside a
+ * VOLATILE function each statement takes its own, so the whole limited claim is one round trip.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import type { Names } from "../internal/names.js"
+
+/** A string literal for a name that `Names` validated (letters, digits, `_`, `.` and `:` only). */
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`
 
 /** Builds the migration for one store's names. */
 export const make = (names: Names) =>
@@ -105,4 +113,262 @@ export const make = (names: Names) =>
       )`
     yield* sql`CREATE INDEX ${sql(names.index("callbacks_due"))} ON ${sql(names.callbacks)} (due_at, id)`
     yield* sql`CREATE INDEX ${sql(names.index("callbacks_job_id"))} ON ${sql(names.callbacks)} (job_id)`
+
+    yield* sql.unsafe(functions(names))
   })
+
+/**
+ * The hot-path functions. Identifiers and literals come from `Names` (validated); the bodies are dollar-quoted, so
+ * they are built as text. `#variable_conflict use_column`: a parameter or output name never shadows a column.
+ */
+const functions = (names: Names): string => {
+  const q = (name: string) =>
+    name
+      .split(".")
+      .map((part) => `"${part}"`)
+      .join(".")
+  const jobs = q(names.jobs)
+  const logs = q(names.logs)
+  const results = q(names.results)
+  const callbacks = q(names.callbacks)
+  const fn = (name: string) => q(`${names.schema}.${names.prefix}${name}`)
+  const channel = literal(names.channel)
+  const lockPrefix = literal(names.lockKey("", "").slice(0, -2))
+  const columns = `id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata,
+    tags, batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at, queued_at,
+    started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at`
+  const columnTypes = `id text, type text, name text, queue text, owner text, idempotency_key text, status text,
+    terminal_reason text, priority integer, params text, metadata text, tags text[], batch_id text, callback_url text,
+    attempt integer, max_attempts integer, timeout_ms bigint, deadline bigint, run_at bigint, created_at bigint,
+    updated_at bigint, queued_at bigint, started_at bigint, finished_at bigint, progress text, last_error text,
+    result_id text, lease_owner text, lease_expires_at bigint`
+  const terminal = `('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`
+  const claimSet = `status = 'RUNNING', attempt = j.attempt + 1, started_at = p_now, lease_owner = p_worker,
+    lease_expires_at = p_now + p_lease_ms, updated_at = p_now`
+  // a callback row for each row of "updated" that just became terminal with a callback URL
+  const newCallbacks = (at: string) => `
+    INSERT INTO ${callbacks} (id, job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
+    SELECT gen_random_uuid()::text, u.id, u.callback_url, u.status, u.terminal_reason, u.result_id, u.finished_at, 0,
+      ${at}
+    FROM updated u WHERE u.callback_url IS NOT NULL AND u.status IN ${terminal}`
+  return `
+CREATE FUNCTION ${fn("insert")}(p_rows json) RETURNS SETOF ${jobs} LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  WITH input AS (
+    SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
+  ), inserted AS (
+    INSERT INTO ${jobs} (${columns})
+    SELECT ${columns} FROM input ORDER BY ord
+    -- input order decides idempotency: a later job of the same call finds an earlier one as the holder
+    ON CONFLICT (idempotency_key)
+      WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
+      DO NOTHING
+    RETURNING *
+  ), signals AS (
+    SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
+    FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'QUEUED') q
+  )
+  SELECT inserted.* FROM inserted, signals;
+END
+$fn$;
+
+-- Claims up to p_limit due jobs. Jobs under no limit: one UPDATE over SKIP LOCKED rows, in claim order off the due
+-- index (NO KEY UPDATE is the weakest lock that excludes other claimers; SKIP LOCKED lets them pass each other).
+-- Jobs of a limited type or in a limited queue, when some are due and room is left: each such key is serialised by a
+-- transaction-scoped advisory lock, taken in hash order (no deadlock); the statements after the lock run on a fresh
+-- snapshot (a VOLATILE function takes one per statement), so they count every claim committed under the locks.
+-- A candidate is kept only while each of its limited keys has room when counted in claim order (row_number per
+-- key): never above a limit, at worst a slot short until the next claim.
+CREATE FUNCTION ${fn("claim")}(
+  p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
+  p_queue_limits json, p_async boolean
+) RETURNS SETOF ${jobs} LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_types text[] := ARRAY(SELECT json_object_keys(p_type_limits));
+  v_queues text[] := ARRAY(SELECT k FROM json_object_keys(p_queue_limits) AS k WHERE k = ANY(p_queues));
+  v_claimed integer;
+  v_due_types text[];
+  v_due_queues text[];
+BEGIN
+  IF p_async THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
+  IF cardinality(p_queues) = 1 THEN
+    -- one queue: the due index yields rows in claim order and the scan stops after p_limit
+    RETURN QUERY
+    WITH picked AS (
+      SELECT id FROM ${jobs}
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = p_queues[1]
+        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+      ORDER BY priority DESC, run_at, id LIMIT p_limit
+      FOR NO KEY UPDATE SKIP LOCKED
+    )
+    UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
+  ELSE
+    RETURN QUERY
+    WITH picked AS (
+      SELECT id FROM ${jobs}
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+      ORDER BY priority DESC, run_at, id LIMIT p_limit
+      FOR NO KEY UPDATE SKIP LOCKED
+    )
+    UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
+  END IF;
+  GET DIAGNOSTICS v_claimed = ROW_COUNT;
+  IF v_claimed >= p_limit OR (cardinality(v_types) = 0 AND cardinality(v_queues) = 0) THEN
+    RETURN;
+  END IF;
+
+  v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE EXISTS (
+    SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND type = t AND run_at <= p_now AND queue = ANY(p_queues)));
+  v_due_queues := ARRAY(SELECT k FROM unnest(v_queues) AS k WHERE EXISTS (
+    SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now));
+  IF cardinality(v_due_types) = 0 AND cardinality(v_due_queues) = 0 THEN
+    RETURN;
+  END IF;
+  PERFORM pg_advisory_xact_lock(k) FROM (
+    SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(
+      ARRAY(SELECT ${lockPrefix} || ':type:' || t FROM unnest(v_due_types) AS t)
+      || ARRAY(SELECT ${lockPrefix} || ':queue:' || k FROM unnest(v_due_queues) AS k)
+    ) AS key ORDER BY 1
+  ) keys;
+
+  RETURN QUERY
+  WITH type_room AS (
+    SELECT t AS key, (p_type_limits ->> t)::integer - (
+      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND type = t
+    ) AS room FROM unnest(v_due_types) AS t
+  ), queue_room AS (
+    SELECT k AS key, (p_queue_limits ->> k)::integer - (
+      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND queue = k
+    ) AS room FROM unnest(v_due_queues) AS k
+  ), candidates AS (
+    -- only keys we hold the lock of: a job's other limited key, if not locked, keeps it out
+    SELECT c.* FROM type_room r, LATERAL (
+      SELECT id, type, queue, priority, run_at FROM ${jobs}
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues) AND type = r.key
+        AND (queue <> ALL(v_queues) OR queue = ANY(v_due_queues))
+      ORDER BY priority DESC, run_at, id LIMIT greatest(r.room, 0)
+    ) c
+    UNION
+    SELECT c.* FROM queue_room r, LATERAL (
+      SELECT id, type, queue, priority, run_at FROM ${jobs}
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = r.key
+        AND (type <> ALL(v_types) OR type = ANY(v_due_types))
+      ORDER BY priority DESC, run_at, id LIMIT greatest(r.room, 0)
+    ) c
+  ), ranked AS (
+    SELECT c.*,
+      row_number() OVER (PARTITION BY c.type ORDER BY c.priority DESC, c.run_at, c.id) AS type_rank,
+      row_number() OVER (PARTITION BY c.queue ORDER BY c.priority DESC, c.run_at, c.id) AS queue_rank
+    FROM candidates c
+  ), chosen AS (
+    SELECT k.id FROM ranked k
+    LEFT JOIN type_room t ON t.key = k.type
+    LEFT JOIN queue_room q ON q.key = k.queue
+    WHERE (t.key IS NULL OR k.type_rank <= t.room) AND (q.key IS NULL OR k.queue_rank <= q.room)
+    ORDER BY k.priority DESC, k.run_at, k.id LIMIT p_limit - v_claimed
+  )
+  -- no SKIP LOCKED needed: every other claimer of these rows waits on the advisory locks we hold
+  UPDATE ${jobs} j SET ${claimSet} FROM chosen WHERE j.id = chosen.id AND j.status = 'QUEUED' RETURNING j.*;
+END
+$fn$;
+
+-- Applies settlements (see the port's Settlement): only to rows the settling worker holds; a CANCELLING row always
+-- becomes CANCELLED. One call carries any mix of settlements, of any number of workers; each job at most once.
+CREATE FUNCTION ${fn("settle")}(p_rows json, p_async boolean)
+RETURNS TABLE (id text, status text) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+  IF p_async THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
+  RETURN QUERY
+  WITH s AS (
+    SELECT * FROM json_to_recordset(p_rows) AS s(
+      worker_id text, at bigint, kind text, id text, progress text, run_at bigint, last_error text,
+      fail_status text, reason text, result_id text, result_value text
+    )
+  ), updated AS (
+    UPDATE ${jobs} j SET
+      status = CASE
+        WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'CANCELLED'
+        WHEN s.kind = 'Complete' THEN 'SUCCEEDED'
+        WHEN s.kind = 'Fail' THEN s.fail_status
+        ELSE 'QUEUED' END,
+      terminal_reason = CASE
+        WHEN j.status = 'CANCELLING' OR s.kind = 'Cancelled' THEN 'user'
+        WHEN s.kind = 'Complete' THEN NULL
+        WHEN s.kind = 'Fail' THEN s.reason
+        ELSE j.terminal_reason END,
+      finished_at = CASE
+        WHEN j.status = 'CANCELLING' OR s.kind IN ('Cancelled', 'Complete', 'Fail') THEN s.at
+        ELSE j.finished_at END,
+      result_id = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Complete' THEN s.result_id ELSE j.result_id END,
+      run_at = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Retry' THEN s.run_at ELSE j.run_at END,
+      last_error = CASE
+        WHEN j.status = 'RUNNING' AND s.kind IN ('Retry', 'Fail') THEN s.last_error
+        ELSE j.last_error END,
+      -- a graceful shutdown gives the attempt back
+      attempt = CASE WHEN j.status = 'RUNNING' AND s.kind = 'Release' THEN greatest(j.attempt - 1, 0)
+        ELSE j.attempt END,
+      progress = COALESCE(s.progress, j.progress),
+      lease_owner = NULL,
+      lease_expires_at = NULL,
+      updated_at = s.at
+    FROM s
+    WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
+    RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
+      s.result_value, s.at
+  ), new_results AS (
+    INSERT INTO ${results} (id, job_id, value, created_at)
+    SELECT u.result_id, u.id, u.result_value, u.at FROM updated u
+    WHERE u.status = 'SUCCEEDED' AND u.result_id IS NOT NULL AND u.result_value IS NOT NULL
+  ), new_callbacks AS (${newCallbacks("u.at")}
+  ), signals AS (
+    SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', q.queue)::text)) AS n
+    FROM (SELECT DISTINCT u.queue FROM updated u WHERE u.status = 'QUEUED') q
+  )
+  SELECT u.id, u.status FROM updated u, signals;
+END
+$fn$;
+
+-- Appends log lines (of existing jobs only), then drops each touched job's oldest lines beyond p_cap.
+CREATE FUNCTION ${fn("append_logs")}(p_rows json, p_cap integer, p_async boolean) RETURNS void
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_touched text[];
+BEGIN
+  IF p_async THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
+  WITH input AS (
+    SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text))
+      WITH ORDINALITY AS u(job_id, at, level, message, ord)
+  ), inserted AS (
+    INSERT INTO ${logs} (job_id, at, level, message)
+    SELECT i.job_id, i.at, i.level, i.message FROM input i
+    WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = i.job_id)
+    ORDER BY i.ord
+    RETURNING job_id
+  )
+  SELECT array_agg(DISTINCT job_id) INTO v_touched FROM inserted;
+  IF v_touched IS NULL THEN
+    RETURN;
+  END IF;
+  -- a statement of its own, so it sees the lines just inserted
+  DELETE FROM ${logs} l USING (
+    SELECT t.job_id, (
+      SELECT x.id FROM ${logs} x WHERE x.job_id = t.job_id ORDER BY x.id DESC OFFSET greatest(p_cap, 0) LIMIT 1
+    ) AS cutoff FROM unnest(v_touched) AS t(job_id)
+  ) c
+  WHERE l.job_id = c.job_id AND l.id <= c.cutoff;
+END
+$fn$;
+`
+}
