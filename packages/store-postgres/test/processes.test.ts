@@ -76,6 +76,37 @@ const workers = (schema: string, options: Partial<WorkerProcessOptions> = {}) =>
     { concurrency: "unbounded" }
   )
 
+describe("PgJobStore with a worker process", () => {
+  it.live(
+    "a cancel reaches the worker process running the job through NOTIFY, long before any heartbeat",
+    () =>
+      Effect.gen(function* () {
+        const { jobs, schema } = yield* setup
+        // leases and heartbeats far longer than the wait below: only the signal can stop the handler in time
+        yield* startWorker({
+          schema,
+          workerId: "w0",
+          appName: `jt-${schema}-w0`,
+          leaseMs: 300_000,
+          heartbeatMs: 120_000
+        })
+        const job = yield* jobs.enqueue({ type: "probe", params: { sleepMs: 120_000 } })
+        const awaitStatus = (status: string) =>
+          Effect.gen(function* () {
+            while ((yield* jobs.get(job.id)).status !== status) yield* Effect.sleep("20 millis")
+          }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`never ${status}`) }))
+        yield* awaitStatus("RUNNING")
+        yield* jobs.cancel(job.id)
+        yield* awaitStatus("CANCELLED")
+        const interrupts = yield* adminQuery(`SELECT job_id, worker FROM "${schema}".interrupts`)
+        expect(interrupts, "the handler was interrupted in the worker process").toEqual([
+          { job_id: job.id, worker: "w0" }
+        ])
+      }).pipe(Effect.scoped),
+    TIMEOUT
+  )
+})
+
 describe("PgJobStore with three worker processes", () => {
   it.live(
     "drain 5,000 jobs: all SUCCEEDED, no handler succeeded twice, the type limit held across processes",
