@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Jobs } from "@jobloom/core"
+import { Jobs, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ChildProcess from "node:child_process"
@@ -11,6 +11,7 @@ import * as Path from "node:path"
 import * as Url from "node:url"
 import { SqliteJobStore } from "../src/index.js"
 import { crashType } from "./fixtures/crashType.js"
+import { makeRow } from "./support.js"
 
 const here = Path.dirname(Url.fileURLToPath(import.meta.url))
 const root = Path.resolve(here, "../../..")
@@ -120,6 +121,51 @@ describe("crash", () => {
         const attempts = new Map(jobs.map((job) => [job.id, job.attempt]))
         for (const { id } of inFlight) expect(attempts.get(id), id).toBeGreaterThanOrEqual(2)
       }).pipe(Effect.scoped)
+    },
+    120_000
+  )
+})
+
+describe("claims across processes", () => {
+  it.live(
+    "four processes claiming from one file at once never take the same job",
+    () => {
+      const filename = Path.join(dir, "race.db")
+      return Effect.gen(function* () {
+        const store = yield* JobStore.JobStore
+        const now = Date.now()
+        const ids = Array.from({ length: 1000 }, (_, i) => `race-${String(i).padStart(4, "0")}`)
+        yield* store.insert({ jobs: ids.map((id) => makeRow({ id, type: "race", queue: "race", runAt: now })) })
+        const children = ["a", "b", "c", "d"].map((workerId, i) => {
+          const child = ChildProcess.spawn(
+            process.execPath,
+            ["--import", "tsx", Path.join(here, "fixtures", "claim-race.ts"), filename, workerId, String(i % 2)],
+            { cwd: root, stdio: ["pipe", "pipe", "pipe"] }
+          )
+          let out = ""
+          child.stdout.on("data", (chunk) => (out += String(chunk)))
+          child.stderr.on("data", (chunk) => (out += String(chunk)))
+          const exited = new Promise<string>((resolve, reject) =>
+            child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(out))))
+          )
+          return { child, exited, output: () => out }
+        })
+        yield* Effect.addFinalizer(() => Effect.sync(() => children.forEach(({ child }) => child.kill("SIGKILL"))))
+        // all open, then all start at once
+        yield* Effect.sync(() => children.every(({ output }) => output().includes("ready"))).pipe(
+          Effect.delay("20 millis"),
+          Effect.repeat({ until: (ready) => ready }),
+          Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("claimers never got ready") })
+        )
+        for (const { child } of children) child.stdin.end("go\n")
+        const outputs = yield* Effect.forEach(children, ({ exited }) => Effect.promise(() => exited))
+        const claimed = outputs.map((out) => JSON.parse(out.trim().split("\n").pop()!) as Array<string>)
+        const all = claimed.flat()
+        expect(new Set(all).size).toBe(all.length)
+        expect(all.sort()).toEqual(ids)
+        // every process got a share, so the claims really raced
+        for (const mine of claimed) expect(mine.length).toBeGreaterThan(0)
+      }).pipe(Effect.scoped, Effect.provide(SqliteJobStore.layer({ filename })))
     },
     120_000
   )
