@@ -89,46 +89,20 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // ---------------------------------------------------------------------------------------------------------------
     // insert
 
-    // the rows travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays,
-    // and the statement text does not grow with the batch
-    const insertStatement = (rows: ReadonlyArray<JobRow>) =>
-      sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(rows.map(toJsonRow))}::json)`
-
-    const holders = (keys: ReadonlyArray<string>) =>
-      sql<Row>`SELECT * FROM ${jobs}
-        WHERE idempotency_key = ANY(${keys}::text[]) AND status NOT IN ${terminal}`.pipe(
-        Effect.map((rows) => new Map(rows.map((r) => [r.idempotency_key as string, toJobRow(r)])))
-      )
-
+    // One round trip, all or none: the `insert` function of migration 1 also finds the holders of idempotency keys.
+    // The rows travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays.
     const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
-      Effect.gen(function* () {
-        if (options.jobs.length === 0) return []
-        const outcomes = new Map<string, JobStore.InsertOutcome>()
-        let pending: ReadonlyArray<JobRow> = options.jobs
-        // a holder may turn terminal between our INSERT and our read of it; then the job is inserted after all
-        for (let round = 0; pending.length > 0 && round < 5; round++) {
-          const inserted = yield* insertStatement(pending)
-          for (const r of inserted) outcomes.set(r.id as string, { row: toJobRow(r), inserted: true })
-          const skipped = pending.filter((job) => !outcomes.has(job.id))
-          pending = []
-          if (skipped.length === 0) break
-          const found = yield* holders(Array.from(new Set(skipped.map((job) => job.idempotencyKey!))))
-          const retry: Array<JobRow> = []
-          for (const job of skipped) {
-            const holder = found.get(job.idempotencyKey!)
-            if (holder === undefined) retry.push(job)
-            else outcomes.set(job.id, { row: holder, inserted: false })
-          }
-          pending = retry
-        }
-        if (pending.length > 0) {
-          return yield* new JobStore.JobStoreError({
-            reason: "Conflict",
-            message: `idempotency keys kept changing hands: ${pending.map((job) => job.idempotencyKey).join(", ")}`
-          })
-        }
-        return options.jobs.map((job) => outcomes.get(job.id)!)
-      })
+      options.jobs.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(options.jobs.map(toJsonRow))}::json)`,
+            (rows): ReadonlyArray<JobStore.InsertOutcome> => {
+              const outcomes: Array<JobStore.InsertOutcome> = new Array(options.jobs.length)
+              for (const r of rows)
+                outcomes[Number(r.input_ord) - 1] = { row: toJobRow(r), inserted: r.inserted === true }
+              return outcomes
+            }
+          )
 
     // ---------------------------------------------------------------------------------------------------------------
     // reads

@@ -152,25 +152,63 @@ const functions = (names: Names): string => {
       ${at}
     FROM updated u WHERE u.callback_url IS NOT NULL AND u.status IN ${terminal}`
   return `
-CREATE FUNCTION ${fn("insert")}(p_rows json) RETURNS SETOF ${jobs} LANGUAGE plpgsql AS $fn$
+-- Inserts jobs, all or none. A job whose idempotency key a non-terminal job holds (in the table, or earlier in the
+-- same call: input order decides) is not inserted; its answer row is the holder, with inserted = false. One row per
+-- input, tagged with its position. Each statement below takes a fresh snapshot, so a holder that committed while
+-- we waited on its key is seen, and a key whose holder turned terminal meanwhile is inserted after all.
+CREATE FUNCTION ${fn("insert")}(p_rows json)
+RETURNS TABLE (input_ord bigint, inserted boolean, ${columnTypes}) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
+DECLARE
+  v_total integer := json_array_length(p_rows);
+  v_done integer := 0;
+  v_count integer;
 BEGIN
-  RETURN QUERY
-  WITH input AS (
-    SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
-  ), inserted AS (
-    INSERT INTO ${jobs} (${columns})
-    SELECT ${columns} FROM input ORDER BY ord
-    -- input order decides idempotency: a later job of the same call finds an earlier one as the holder
-    ON CONFLICT (idempotency_key)
-      WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
-      DO NOTHING
-    RETURNING *
-  ), signals AS (
-    SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
-    FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'QUEUED') q
-  )
-  SELECT inserted.* FROM inserted, signals;
+  FOR v_round IN 1..5 LOOP
+    RETURN QUERY
+    WITH input AS (
+      SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
+    ), pending AS (
+      -- the first round takes every input; later ones only those neither inserted nor held
+      SELECT * FROM input i
+      WHERE v_round = 1 OR (
+        NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id)
+        AND NOT EXISTS (
+          SELECT 1 FROM ${jobs} x WHERE x.idempotency_key = i.idempotency_key AND x.status NOT IN ${terminal}
+        )
+      )
+    ), ins AS (
+      INSERT INTO ${jobs} (${columns})
+      SELECT ${columns} FROM pending ORDER BY ord
+      ON CONFLICT (idempotency_key)
+        WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
+        DO NOTHING
+      RETURNING *
+    ), signals AS (
+      SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
+      FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q
+    )
+    SELECT p.ord, true, ins.* FROM ins JOIN pending p ON p.id = ins.id, signals;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_done := v_done + v_count;
+    IF v_done >= v_total THEN
+      RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH input AS (
+      SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
+    )
+    SELECT i.ord, false, j.* FROM input i
+    JOIN ${jobs} j ON j.idempotency_key = i.idempotency_key AND j.status NOT IN ${terminal}
+    WHERE NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_done := v_done + v_count;
+    IF v_done >= v_total THEN
+      RETURN;
+    END IF;
+  END LOOP;
+  RAISE EXCEPTION 'idempotency keys kept changing hands' USING ERRCODE = '40001';
 END
 $fn$;
 
