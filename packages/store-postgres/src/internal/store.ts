@@ -92,17 +92,17 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // One round trip, all or none: the `insert` function of migration 1 also finds the holders of idempotency keys.
     // The rows travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays.
     const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
-      options.jobs.length === 0
-        ? Effect.succeed([])
-        : Effect.map(
-            sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(options.jobs.map(toJsonRow))}::json)`,
-            (rows): ReadonlyArray<JobStore.InsertOutcome> => {
-              const outcomes: Array<JobStore.InsertOutcome> = new Array(options.jobs.length)
-              for (const r of rows)
-                outcomes[Number(r.input_ord) - 1] = { row: toJobRow(r), inserted: r.inserted === true }
-              return outcomes
-            }
-          )
+      Effect.gen(function* () {
+        if (options.jobs.length === 0) return []
+        const rows =
+          yield* sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(options.jobs.map(toJsonRow))}::json)`
+        const outcomes: Array<JobStore.InsertOutcome | undefined> = new Array(options.jobs.length).fill(undefined)
+        for (const r of rows) outcomes[Number(r.input_ord) - 1] = { row: toJobRow(r), inserted: r.inserted === true }
+        if (outcomes.some((outcome) => outcome === undefined)) {
+          return yield* new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
+        }
+        return outcomes as ReadonlyArray<JobStore.InsertOutcome>
+      })
 
     // ---------------------------------------------------------------------------------------------------------------
     // reads
