@@ -9,13 +9,18 @@ import * as Layer from "effect/Layer"
 
 const signals: ReadonlyArray<NodeJS.Signals> = ["SIGINT", "SIGTERM"]
 
-/** Waits for SIGINT or SIGTERM. A second signal during the shutdown that follows exits at once (code 130). */
+/**
+ * Waits for SIGINT or SIGTERM. Later signals are ignored while the shutdown runs (its length is bounded by the
+ * grace period): a Ctrl-C often arrives twice, once from the terminal and once relayed by a wrapper such as tsx or
+ * pnpm, and the second must not cut the graceful shutdown short.
+ */
 export const awaitSignal: Effect.Effect<NodeJS.Signals> = Effect.async((resume) => {
-  const force = () => process.exit(130)
+  const ignore = () => {}
   const onSignal = (signal: NodeJS.Signals) => {
     for (const s of signals) {
       process.off(s, onSignal)
-      process.once(s, force)
+      // a listener must stay: with none, Node (or tsx's loader) ends the process on the next signal
+      process.on(s, ignore)
     }
     resume(Effect.succeed(signal))
   }
