@@ -28,9 +28,11 @@ export const awaitSignal: Effect.Effect<NodeJS.Signals> = Effect.async((resume) 
   return Effect.sync(() => signals.forEach((s) => process.off(s, onSignal)))
 })
 
-/** Builds the layer, serves until a signal, then closes it. */
-export const serveUntilSignal = <E>(layer: Layer.Layer<never, E>): Effect.Effect<void, E> =>
-  Effect.scoped(Effect.zipRight(Layer.build(layer), awaitSignal))
+/** Builds the layer, serves until a signal, says so with `onSignal`, then closes it. */
+export const serveUntilSignal = <E>(
+  layer: Layer.Layer<never, E>,
+  onSignal: (signal: NodeJS.Signals) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<void, E> => Effect.scoped(Effect.zipRight(Layer.build(layer), Effect.flatMap(awaitSignal, onSignal)))
 
 /**
  * Runs the program and exits: 0 when it succeeds, 1 with the cause printed when it fails. (Effect's own

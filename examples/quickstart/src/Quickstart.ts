@@ -137,4 +137,11 @@ export const serverLayer = (config: QuickstartConfig) =>
 export const layer = (config: QuickstartConfig) => serverLayer(config).pipe(Layer.provide(engineLayer(config)))
 
 /** Reads the configuration and runs the server until SIGINT or SIGTERM, then shuts it down gracefully. */
-export const main = Effect.flatMap(config, (config) => serveUntilSignal(layer(config)))
+export const main = Effect.flatMap(config, (config) =>
+  serveUntilSignal(layer(config), (signal) =>
+    Console.log(
+      `${signal}: shutting down` +
+        (config.worker ? `; running jobs get ${Duration.format(config.gracePeriod)} to finish` : "")
+    )
+  ).pipe(Effect.zipRight(Console.log("stopped")))
+)
