@@ -15,7 +15,7 @@ const curlBlock = (): string => {
 }
 
 /** Runs a script with bash -e (any failing command fails the run); resolves with its exit code and output. */
-const bash = (script: string, ms = 90_000) =>
+const bash = (script: string, ms = 120_000) =>
   new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
     const child = spawn("bash", ["-e", "-c", script], { stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
@@ -58,5 +58,6 @@ describe("the README's curl flow", () => {
     expect(output).toContain('"value":{"files":10000}')
     expect(output).toMatch(/"status":409,.*"currentStatus":"SUCCEEDED"/)
     expect(output).toMatch(/"byStatus":\{"CREATED":0,/)
-  })
+    // about ten seconds of jobs on an idle machine; room for a loaded CI runner
+  }, 150_000)
 })
