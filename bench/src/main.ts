@@ -4,10 +4,16 @@
  * Every engine runs in child processes (see `protocol.ts`): one client per engine and round (enqueues, ANALYZE),
  * and a fresh worker process per drain and per latency run, so each worker's peak RSS is its own. The drivers run as
  * plain JavaScript under `node` (built first by `buildDrivers`), not under tsx, whose loader thread alone adds tens of
- * MB to a process. Each round gives
- * every engine a fresh schema (or SQLite file) and runs each measurement for every engine before the next
- * measurement (the engine order rotates per round), so machine drift hits them alike. Medians of the rounds are
- * reported with min and max; the ratios jobloom/peer are the result, not the absolute figures.
+ * MB to a process. Each round gives every engine a fresh schema (or SQLite file) and runs each measurement for
+ * every engine before the next measurement (the engine order rotates per round), so machine drift hits them alike.
+ * Medians of the rounds are reported with min and max; the ratios jobloom/peer are the result, not the absolute
+ * figures.
+ *
+ * A round: bulk enqueue of N (timed); drain at concurrency 10; bulk enqueue of N again; drain at the engine's best
+ * setting; one-at-a-time enqueue of `--each` jobs (timed); latency run (its worker first drains those jobs as a
+ * warm-up, then the samples are enqueued from the worker's own process, so every engine wakes its worker its own way:
+ * LISTEN/NOTIFY for the three Postgres engines, an in-process signal for SQLite). Drain figures run from the first
+ * handler start until the store reports no unsettled job; ANALYZE runs on the engine's tables before each drain.
  *
  * Options: `--quick` (CI smoke run), `--n` jobs per drain and bulk enqueue (20,000), `--reps` rounds (3),
  * `--samples` latency samples (500), `--spacing` ms between them (10), `--each` jobs enqueued one at a time (2,000),
@@ -15,7 +21,7 @@
  * `bench/out/prof`), `--json <file>` (also writes the JSON lines there), `--skip c10,best,each,latency` (steps to
  * leave out while tuning).
  */
-import { fork } from "node:child_process"
+import { execFileSync, fork } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -253,6 +259,7 @@ const main = async () => {
   )
   const versions = await admin.query<{ v: string }>("select current_setting('server_version') as v")
   const started = new Date()
+  const revision = gitRevision()
   await buildDrivers(options.engines)
   try {
     for (let rep = 0; rep < options.reps; rep++) {
@@ -337,9 +344,21 @@ const main = async () => {
     await admin.end()
   }
 
-  const report = render(options, started, versions.rows[0]!.v, jsonLines)
+  const report = render(options, started, revision, versions.rows[0]!.v, jsonLines)
   process.stdout.write(report)
   if (options.json !== null) writeFileSync(options.json, jsonLines.join("\n") + "\n")
+}
+
+/** The commit the drivers were built from, marked `+changes` when the work tree differs from it. */
+const gitRevision = (): string => {
+  try {
+    const git = (args: ReadonlyArray<string>) =>
+      execFileSync("git", args, { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== ""
+    return `${git(["rev-parse", "--short", "HEAD"])}${dirty ? " +changes" : ""}`
+  } catch {
+    return "unknown (not a git work tree)"
+  }
 }
 
 /** The installed version of an engine's package (workspace packages are linked into bench/node_modules). */
@@ -358,7 +377,13 @@ const engineVersion = (engine: EngineName): string => {
   }
 }
 
-const render = (options: Options, started: Date, pgVersion: string, jsonLines: Array<string>): string => {
+const render = (
+  options: Options,
+  started: Date,
+  revision: string,
+  pgVersion: string,
+  jsonLines: Array<string>
+): string => {
   const lines: Array<string> = []
   const cpus = os.cpus()
   lines.push(`## jobloom benchmark, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`)
@@ -366,6 +391,7 @@ const render = (options: Options, started: Date, pgVersion: string, jsonLines: A
   lines.push(
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${fmt(os.totalmem() / 2 ** 30)} GB RAM, ${os.type()} ${os.release()}; Node ${process.version}; PostgreSQL ${pgVersion}.`
   )
+  lines.push(`Tree: ${revision} (the sources the drivers were built from).`)
   lines.push(
     `Engines: ${options.engines.map((e) => `${e} ${engineVersion(e)}`).join(", ")}. N = ${options.n}, ${options.reps} round(s), ${options.samples} latency samples ${options.spacingMs} ms apart, ${options.each} jobs enqueued one at a time, bulk batches of ${options.batch}.`
   )
