@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net"
 
 /** The server could not listen (the port is taken, the host does not exist). */
 export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
-  host: Schema.String,
+  host: Schema.optional(Schema.String),
   port: Schema.Number,
   message: Schema.String
 }) {}
@@ -22,7 +22,8 @@ export interface ServeOptions {
   readonly fetch: (request: Request) => Response | Promise<Response>
   /** 0 picks a free port. */
   readonly port: number
-  readonly host: string
+  /** Absent: every interface (IPv6 and IPv4 where the machine has IPv6, else IPv4). */
+  readonly host?: string | undefined
   /** Open connections (SSE streams) get this long to end on close before they are cut. Default 1 s. */
   readonly closeTimeout?: Duration.DurationInput
 }
@@ -34,9 +35,17 @@ export const serve = (options: ServeOptions): Effect.Effect<AddressInfo, ListenE
       Effect.async<{ readonly server: Http.Server; readonly address: AddressInfo }, ListenError>((resume) => {
         const server = createAdaptorServer({ fetch: options.fetch }) as Http.Server
         server.once("error", (error) =>
-          resume(Effect.fail(new ListenError({ host: options.host, port: options.port, message: error.message })))
+          resume(
+            Effect.fail(
+              new ListenError({
+                ...(options.host === undefined ? {} : { host: options.host }),
+                port: options.port,
+                message: error.message
+              })
+            )
+          )
         )
-        server.listen(options.port, options.host, () =>
+        server.listen({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }) }, () =>
           resume(Effect.succeed({ server, address: server.address() as AddressInfo }))
         )
       }),

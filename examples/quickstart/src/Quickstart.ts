@@ -25,8 +25,8 @@ import * as ProcessingService from "./ProcessingService.js"
 export interface QuickstartConfig {
   /** `PORT`, default 3000; 0 picks a free port. */
   readonly port: number
-  /** `HOST`, default `0.0.0.0` (every interface). */
-  readonly host: string
+  /** `HOST`, default: every interface (IPv6 and IPv4). */
+  readonly host: Option.Option<string>
   /** `JOBLOOM_DB`, default `./data/jobloom.db`, relative to the directory the command was typed in. */
   readonly db: string
   /** `DATABASE_URL`: PostgreSQL instead of SQLite when set. */
@@ -47,7 +47,7 @@ export const config: Config.Config<QuickstartConfig> = Config.all({
     Config.withDefault(3000),
     Config.validate({ message: "must be between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 })
   ),
-  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  host: Config.option(Config.nonEmptyString("HOST")),
   db: Config.string("JOBLOOM_DB").pipe(
     Config.withDefault("./data/jobloom.db"),
     // pnpm runs scripts in the package directory; INIT_CWD is where the user typed the command
@@ -119,15 +119,18 @@ export const serverLayer = (config: QuickstartConfig) =>
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
       const app = makeApp(jobsApi({ runtime }))
-      const address = yield* serve({ fetch: app.fetch, port: config.port, host: config.host })
-      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host
+      const address = yield* serve({ fetch: app.fetch, port: config.port, host: Option.getOrUndefined(config.host) })
+      const wildcard = address.address === "::" || address.address === "0.0.0.0"
+      const host = wildcard ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address
       const base = `http://${host}:${address.port}`
       const store = Option.match(config.databaseUrl, {
         onNone: () => `SQLite ${config.db}`,
         onSome: () => `PostgreSQL, schema ${config.pgSchema}`
       })
       const worker = config.worker ? `worker runs ${config.concurrency} jobs at a time` : "no worker"
-      yield* Console.log(`jobloom quickstart (${store}; ${worker}), listening on ${config.host}:${address.port}`)
+      yield* Console.log(
+        `jobloom quickstart (${store}; ${worker}), listening on ${wildcard ? "every interface" : host}, port ${address.port}`
+      )
       yield* Console.log(`  API:  ${base}/api`)
       yield* Console.log(`  Docs: ${base}/api/docs`)
     })
