@@ -605,8 +605,9 @@ export const make = (
         draining = true
         claimWake.unsafeOffer(undefined)
         yield* Fiber.await(claimFiber)
-        // finalizers run uninterruptibly: the wait must be interruptible for its timeout to end it
-        yield* Effect.interruptible(Effect.timeoutOption(idle.await, config.grace))
+        // finalizers run uninterruptibly, and the fiber closing this scope may carry a pending interrupt (runMain,
+        // Layer.launch): only the inner wait is interruptible, so the timeout can end it, while the interrupt cannot
+        yield* Effect.timeoutOption(Effect.interruptible(idle.await), config.grace)
         yield* Effect.forEach(Array.from(held.values()), (entry) => stop(entry, "shutdown"), { discard: true })
         yield* idle.await
         yield* flushAll
