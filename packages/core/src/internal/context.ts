@@ -4,6 +4,10 @@
  * Every stage, item and log call only changes memory and marks the attempt dirty; the worker's flusher writes dirty
  * progress and buffered log lines in batches, so a handler may report thousands of times a second while the store
  * sees a few writes.
+ *
+ * Both are built for every claimed job, so both cost next to nothing until the handler uses them: stages are copied
+ * from the declaration on first use, the context's handles are made on first read, and an attempt nobody reported on
+ * serializes its progress from a per-type cache.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -40,24 +44,46 @@ const declaredStage = (spec: JobType.StageSpec): MutableStage => ({
 export const initialProgress = (type: JobType.Any | undefined, status: JobStatus): Progress =>
   new AttemptProgress(type).toProgress(status)
 
+/** JSON of untouched attempts, by type and then by status and summary: most attempts never report progress. */
+const pristineJson = new WeakMap<JobType.Any, Map<string, string>>()
+const pristineUntyped = new Map<string, string>()
+
 /** Progress of one attempt, mutated in place by the handler's context. */
 export class AttemptProgress {
-  private readonly stages: Array<MutableStage>
+  /** Copied from the declaration on first use. */
+  private declared: Array<MutableStage> | undefined = undefined
   private items: { total: number; completed: number; failed: number } | null = null
   /** Changed since the last flush. */
   dirty = false
+  /** Changed at all in this attempt. */
+  private touched = false
 
-  constructor(type: JobType.Any | undefined) {
-    // every attempt starts from the declaration: "never lower" holds within an attempt, not across retries
-    this.stages = (type?.stages ?? []).map(declaredStage)
+  // every attempt starts from the declaration: "never lower" holds within an attempt, not across retries
+  constructor(private readonly type: JobType.Any | undefined) {}
+
+  private get stages(): Array<MutableStage> {
+    if (this.declared === undefined) {
+      const specs = this.type?.stages ?? []
+      this.declared = specs.length === 0 ? [] : specs.map(declaredStage)
+    }
+    return this.declared
+  }
+
+  /** Marks a change: dirty for the flusher, touched for the JSON cache. */
+  private changed(): void {
+    this.dirty = true
+    this.touched = true
   }
 
   /** The stage with this key; an undeclared key adds an ad hoc stage. */
   stage(key: string): MutableStage {
-    let stage = this.stages.find((s) => s.key === key)
+    const stages = this.stages
+    let stage = stages.find((s) => s.key === key)
     if (stage === undefined) {
       stage = { key, name: key, status: "PENDING", progress: 0, params: [], spec: undefined }
-      this.stages.push(stage)
+      stages.push(stage)
+      // a new stage shows in the progress even before it reports anything
+      this.touched = true
     }
     return stage
   }
@@ -65,7 +91,7 @@ export class AttemptProgress {
   setStatus(stage: MutableStage, status: StageStatus): void {
     if (stage.status !== status) {
       stage.status = status
-      this.dirty = true
+      this.changed()
     }
   }
 
@@ -75,7 +101,7 @@ export class AttemptProgress {
     // never lower within the attempt
     if (clamped > stage.progress) {
       stage.progress = clamped
-      this.dirty = true
+      this.changed()
     }
   }
 
@@ -96,23 +122,23 @@ export class AttemptProgress {
     }
     if (index === -1) stage.params.push(param)
     else stage.params[index] = param
-    this.dirty = true
+    this.changed()
   }
 
   setTotal(total: number): void {
     const items = this.itemCounters()
     items.total = Math.max(0, Math.floor(total))
-    this.dirty = true
+    this.changed()
   }
 
   addCompleted(n: number): void {
     this.itemCounters().completed += n
-    this.dirty = true
+    this.changed()
   }
 
   addFailed(n: number): void {
     this.itemCounters().failed += n
-    this.dirty = true
+    this.changed()
   }
 
   private itemCounters() {
@@ -122,7 +148,8 @@ export class AttemptProgress {
 
   /** The summary: mean of stage progress, else completed/total of the items, else 0. */
   summaryProgress(): number {
-    if (this.stages.length > 0) return this.stages.reduce((sum, s) => sum + s.progress, 0) / this.stages.length
+    const stages = this.stages
+    if (stages.length > 0) return stages.reduce((sum, s) => sum + s.progress, 0) / stages.length
     if (this.items !== null && this.items.total > 0) return Math.min(1, this.items.completed / this.items.total)
     return 0
   }
@@ -143,69 +170,134 @@ export class AttemptProgress {
     }
     return { summary: { status, progress: summaryOverride ?? this.summaryProgress() }, stages, items }
   }
+
+  /** `toProgress` as JSON text; an attempt that reported nothing reads it from a per-type cache. */
+  toJson(status: JobStatus, summaryOverride?: number): string {
+    if (this.touched) return JSON.stringify(this.toProgress(status, summaryOverride))
+    const type = this.type
+    let cache = type === undefined ? pristineUntyped : pristineJson.get(type)
+    if (cache === undefined) {
+      cache = new Map()
+      pristineJson.set(type!, cache)
+    }
+    const key = summaryOverride === undefined ? status : `${status}:${summaryOverride}`
+    let json = cache.get(key)
+    if (json === undefined) {
+      json = JSON.stringify(this.toProgress(status, summaryOverride))
+      cache.set(key, json)
+    }
+    return json
+  }
 }
 
-/** What a job context needs from the worker running it. */
-export interface ContextHost {
+/** What a job context needs from the worker running it; `owner` is the worker's handle on the attempt. */
+export interface ContextHost<Owner> {
   /** The attempt's progress changed. */
-  readonly markDirty: () => void
+  readonly markDirty: (owner: Owner) => void
   /** Buffers one log line for the flusher. */
-  readonly log: (at: number, level: LogLevel, message: string) => void
+  readonly log: (jobId: string, at: number, level: LogLevel, message: string) => void
   /** Extends the lease now. */
-  readonly heartbeat: Effect.Effect<void>
+  readonly heartbeat: (jobId: string) => Effect.Effect<void>
+}
+
+/**
+ * The handler's `JobContext` over an attempt's progress. Every handle is an own property made on first read (so
+ * handlers may destructure the context), and the job's fields are built on first read (most handlers never read
+ * them, and parsing every row costs throughput).
+ */
+class AttemptContext<Owner> implements JobType.JobContext {
+  private cachedJob: Job.Job | undefined = undefined
+  private cachedStage: JobType.JobContext["stage"] | undefined = undefined
+  private cachedItems: JobType.ItemsHandle | undefined = undefined
+  private cachedLog: JobType.JobContext["log"] | undefined = undefined
+  private cachedHeartbeat: Effect.Effect<void> | undefined = undefined
+
+  constructor(
+    private readonly row: JobRow,
+    private readonly progress: AttemptProgress,
+    private readonly host: ContextHost<Owner>,
+    private readonly owner: Owner
+  ) {}
+
+  get job(): Job.Job {
+    if (this.cachedJob === undefined) this.cachedJob = Job.fromRow(this.row)
+    return this.cachedJob
+  }
+
+  // only mark dirty on a real change, so the flusher's dirty set stays small
+  private touch(f: () => void): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const wasDirty = this.progress.dirty
+      f()
+      if (!wasDirty && this.progress.dirty) this.host.markDirty(this.owner)
+    })
+  }
+
+  get stage(): JobType.JobContext["stage"] {
+    if (this.cachedStage === undefined) {
+      const progress = this.progress
+      this.cachedStage = (key) => {
+        const target = progress.stage(key)
+        return {
+          update: (patch) =>
+            this.touch(() => {
+              if (patch.status !== undefined) progress.setStatus(target, patch.status)
+              if (patch.progress !== undefined) progress.setProgress(target, patch.progress)
+              if (patch.params !== undefined) {
+                for (const [k, v] of Object.entries(patch.params)) progress.setParam(target, k, v)
+              }
+            }),
+          start: this.touch(() => progress.setStatus(target, "RUNNING")),
+          progress: (value) => this.touch(() => progress.setProgress(target, value)),
+          param: (k, value, options) => this.touch(() => progress.setParam(target, k, value, options)),
+          complete: this.touch(() => {
+            progress.setStatus(target, "SUCCEEDED")
+            progress.setProgress(target, 1)
+          }),
+          fail: this.touch(() => progress.setStatus(target, "FAILED"))
+        }
+      }
+    }
+    return this.cachedStage
+  }
+
+  get items(): JobType.ItemsHandle {
+    if (this.cachedItems === undefined) {
+      const progress = this.progress
+      this.cachedItems = {
+        setTotal: (total) => this.touch(() => progress.setTotal(total)),
+        completed: (n = 1) => this.touch(() => progress.addCompleted(n)),
+        failed: (n = 1) => this.touch(() => progress.addFailed(n))
+      }
+    }
+    return this.cachedItems
+  }
+
+  get log(): JobType.JobContext["log"] {
+    if (this.cachedLog === undefined) {
+      const { host, row } = this
+      const write = (level: LogLevel, message: string): Effect.Effect<void> =>
+        Effect.map(Clock.currentTimeMillis, (now) => host.log(row.id, now, level, message))
+      this.cachedLog = {
+        info: (message) => write("info", message),
+        warn: (message) => write("warn", message),
+        error: (message) => write("error", message),
+        write
+      }
+    }
+    return this.cachedLog
+  }
+
+  get heartbeat(): Effect.Effect<void> {
+    if (this.cachedHeartbeat === undefined) this.cachedHeartbeat = this.host.heartbeat(this.row.id)
+    return this.cachedHeartbeat
+  }
 }
 
 /** Builds the handler's `JobContext` over an attempt's progress. */
-export const makeJobContext = (row: JobRow, progress: AttemptProgress, host: ContextHost): JobType.JobContext => {
-  let job: Job.Job | undefined
-  // only mark dirty on a real change, so the flusher's dirty set stays small
-  const touch = <A>(f: () => A): Effect.Effect<void> =>
-    Effect.sync(() => {
-      const wasDirty = progress.dirty
-      f()
-      if (!wasDirty && progress.dirty) host.markDirty()
-    })
-  const write = (level: LogLevel, message: string): Effect.Effect<void> =>
-    Effect.map(Clock.currentTimeMillis, (now) => host.log(now, level, message))
-  const stage = (key: string): JobType.StageHandle => {
-    const target = progress.stage(key)
-    return {
-      update: (patch) =>
-        touch(() => {
-          if (patch.status !== undefined) progress.setStatus(target, patch.status)
-          if (patch.progress !== undefined) progress.setProgress(target, patch.progress)
-          if (patch.params !== undefined) {
-            for (const [k, v] of Object.entries(patch.params)) progress.setParam(target, k, v)
-          }
-        }),
-      start: touch(() => progress.setStatus(target, "RUNNING")),
-      progress: (value) => touch(() => progress.setProgress(target, value)),
-      param: (k, value, options) => touch(() => progress.setParam(target, k, value, options)),
-      complete: touch(() => {
-        progress.setStatus(target, "SUCCEEDED")
-        progress.setProgress(target, 1)
-      }),
-      fail: touch(() => progress.setStatus(target, "FAILED"))
-    }
-  }
-  return {
-    // built lazily: most handlers never read it, and parsing every row costs throughput
-    get job() {
-      if (job === undefined) job = Job.fromRow(row)
-      return job
-    },
-    stage,
-    items: {
-      setTotal: (total) => touch(() => progress.setTotal(total)),
-      completed: (n = 1) => touch(() => progress.addCompleted(n)),
-      failed: (n = 1) => touch(() => progress.addFailed(n))
-    },
-    log: {
-      info: (message) => write("info", message),
-      warn: (message) => write("warn", message),
-      error: (message) => write("error", message),
-      write
-    },
-    heartbeat: host.heartbeat
-  }
-}
+export const makeJobContext = <Owner>(
+  row: JobRow,
+  progress: AttemptProgress,
+  host: ContextHost<Owner>,
+  owner: Owner
+): JobType.JobContext => new AttemptContext(row, progress, host, owner)

@@ -223,6 +223,23 @@ const rejectionError = (
   return new InvalidInput({ issues })
 }
 
+/** The engine's event hub as the worker sees it: events are built only when someone listens. */
+export interface EventHub {
+  /** Whether any subscriber is listening now; events published while none is are lost anyway. */
+  readonly listening: () => boolean
+  /** Publishes events in order (nothing when nobody listens). */
+  readonly publishAll: (events: Iterable<Jobs.JobEvent>) => Effect.Effect<void>
+}
+
+const hubs = new WeakMap<Jobs.Jobs, EventHub>()
+
+/** The event hub behind an engine built here; for another `Jobs`, one that publishes through `publish`. */
+export const eventHubOf = (jobs: Jobs.Jobs): EventHub =>
+  hubs.get(jobs) ?? {
+    listening: () => true,
+    publishAll: (events) => Effect.forEach(events, jobs.publish, { discard: true })
+  }
+
 /** Builds the engine over the store and registry in context; the event hub lives as long as the scope. */
 export const make = (
   options: Options = {}
@@ -237,7 +254,24 @@ export const make = (
     const decodeUpdate = Schema.decodeUnknownEither(Jobs.UpdateJob, { errors: "all", onExcessProperty: "ignore" })
     const jsonSchemas = new WeakMap<JobType.Any, unknown>()
 
-    const publish = (event: Jobs.JobEvent): Effect.Effect<void> => Effect.asVoid(PubSub.publish(hub, event))
+    // subscribers are counted so that publishing costs nothing while nobody listens (the worker's hot path)
+    let listeners = 0
+    const subscribeHub = Effect.acquireRelease(
+      Effect.sync(() => {
+        listeners++
+      }),
+      () =>
+        Effect.sync(() => {
+          listeners--
+        })
+    ).pipe(Effect.zipRight(PubSub.subscribe(hub)))
+    const eventHub: EventHub = {
+      listening: () => listeners > 0,
+      publishAll: (events) => (listeners === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(hub, events)))
+    }
+
+    const publish = (event: Jobs.JobEvent): Effect.Effect<void> =>
+      listeners === 0 ? Effect.void : Effect.asVoid(PubSub.publish(hub, event))
 
     const publishStatus = (row: JobRow): Effect.Effect<void> =>
       publish({ _tag: "status", jobId: row.id, status: row.status, terminalReason: row.terminalReason })
@@ -731,10 +765,12 @@ export const make = (
       stats,
       batch,
       types,
-      events: (options) => forJob(options)(Stream.fromPubSub(hub)),
-      subscribe: (options) => Effect.map(PubSub.subscribe(hub), (queue) => forJob(options)(Stream.fromQueue(queue))),
+      events: (options) =>
+        forJob(options)(Stream.flatMap(Stream.scoped(subscribeHub), (queue) => Stream.fromQueue(queue))),
+      subscribe: (options) => Effect.map(subscribeHub, (queue) => forJob(options)(Stream.fromQueue(queue))),
       publish
     }
+    hubs.set(service, eventHub)
     return service
   })
 

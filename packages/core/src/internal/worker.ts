@@ -1,32 +1,40 @@
 /**
- * The worker's engine room. One claim loop fills free slots in batches; each claimed job runs in its own fiber
- * under a supervisor fiber that owns its timeout, deadline and stop reason; a settler writes every finished attempt
- * in batches; a flusher writes coalesced progress and log lines in batches; a heartbeat renews leases; a signal
- * reader wakes the claim loop and reacts to cancels. Nothing here sleeps on a hot path: every wait is on a queue, a
- * latch or a timer that the work itself arms.
+ * The worker's engine room. One claim loop fills free slots in batches; each claimed job runs in its own fiber,
+ * whose end is observed (not awaited) and handed to a settler that decides and writes every finished attempt in
+ * batches; a flusher writes coalesced progress and log lines in batches; a heartbeat renews leases; a signal reader
+ * wakes the claim loop and reacts to cancels. Nothing here sleeps on a hot path: every wait is on a queue, a latch or
+ * a timer that the work itself arms.
+ *
+ * The per-job path is kept off the Effect runtime wherever it can be: a job's fiber runs only its handler (and a
+ * timer when the job has a timeout or deadline), params are decoded synchronously when the Schema allows, the
+ * decision and the attempt's log lines are plain values, and events are built only when someone listens.
  */
 import { hostname } from "node:os"
-import * as Clock from "effect/Clock"
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { uuidv7 } from "uuidv7"
-import { formatTime, type JobStatus, type LogLevel, type TerminalReason } from "../Job.js"
+import { formatTime, type LogLevel, type TerminalReason } from "../Job.js"
 import { JobStore, type JobRow, type NewLog, type Settlement, type StatusChange } from "../JobStore.js"
-import { JobRegistry, type Any as AnyJobType, type JobContext } from "../JobType.js"
-import { Jobs } from "../Jobs.js"
+import { JobRegistry, type Any as AnyJobType, type Handler, type JobContext } from "../JobType.js"
+import { Jobs, type JobEvent } from "../Jobs.js"
 import type { WorkerOptions } from "../Worker.js"
 import * as Callbacks from "./callbacks.js"
-import { AttemptProgress, makeJobContext } from "./context.js"
+import { AttemptProgress, type ContextHost, makeJobContext } from "./context.js"
+import { eventHubOf } from "./engine.js"
 import * as Maintenance from "./maintenance.js"
 import {
   decide,
@@ -95,21 +103,39 @@ const resolve = (options: WorkerOptions, registry: JobRegistry): Config => {
 }
 
 /** One claimed job, from claim until its settlement is written (or it is lost). */
-interface Entry {
-  readonly row: JobRow
-  readonly type: AnyJobType | undefined
+class Entry {
   readonly progress: AttemptProgress
   readonly context: JobContext
-  stop: StopReason | null
-  /** The fiber running the attempt, once it runs. */
-  fiber: Fiber.RuntimeFiber<void> | undefined
-  /** `running` until the handler ended and a settlement was decided. */
-  phase: "running" | "settling"
+  stop: StopReason | null = null
+  /** The fiber running the handler, once it runs. */
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** `running` until the attempt ended; `settling` until its settlement is written. */
+  phase: "running" | "settling" = "running"
+  /** How the attempt ended: the handler's exit, or an `Unrunnable` failure when it never ran. */
+  exit: Exit.Exit<unknown, unknown> | undefined = undefined
+  /** When the attempt ended (epoch ms). */
+  endedAt = 0
+
+  constructor(
+    readonly row: JobRow,
+    readonly handler: Handler | undefined,
+    readonly type: AnyJobType | undefined,
+    host: ContextHost<Entry>
+  ) {
+    this.progress = new AttemptProgress(type)
+    this.context = makeJobContext(row, this.progress, host, this)
+  }
 }
 
 interface Pending {
   readonly entry: Entry
   readonly decision: Decision
+}
+
+/** How a handler is started: on a runtime that already holds its requirements, so no job pays for `provide`. */
+interface Runner {
+  readonly runtime: Runtime.Runtime<never>
+  readonly run: (params: unknown, context: JobContext) => Effect.Effect<unknown, unknown>
 }
 
 // a failed settle is retried for about half a minute; after that the lease expiry hands the job to the rescuer
@@ -122,6 +148,15 @@ const settleChunk = 500
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** Schemas that accept and return any value as is: decoding or encoding with them is skipped. */
+const isOpaque = (schema: Schema.Schema.Any): boolean =>
+  schema.ast._tag === "UnknownKeyword" || schema.ast._tag === "AnyKeyword"
+
+const asAttemptError = (error: unknown): AttemptError =>
+  error instanceof Unrunnable ? error : new HandlerFailed(error)
+
+type Coder = ((u: unknown) => Effect.Effect<unknown, ParseResult.ParseIssue>) | null
+
 /** Builds and starts a worker in the current scope; closing the scope shuts it down gracefully. */
 export const make = (
   options: WorkerOptions = {}
@@ -130,6 +165,9 @@ export const make = (
     const store = yield* JobStore
     const registry = yield* JobRegistry
     const jobs = yield* Jobs
+    const hub = eventHubOf(jobs)
+    // read without an Effect on the hot path; it is the fiber's Clock service, so TestClock drives it in tests
+    const clock: Clock.Clock = yield* Effect.clock
     const config = resolve(options, registry)
     const { workerId } = config
     const queueSet = new Set(config.queues)
@@ -145,7 +183,10 @@ export const make = (
     const claimWake = yield* Queue.dropping<void>(1)
     const callbackWake = yield* Queue.dropping<void>(1)
     const flushWake = yield* Queue.dropping<void>(1)
-    const settleQueue = yield* Queue.unbounded<Pending>()
+    const settleWake = yield* Queue.dropping<void>(1)
+    /** Attempts that ended and wait for the settler. */
+    let finished: Array<Entry> = []
+    let settleArmed = false
     const logLock = yield* Effect.makeSemaphore(1)
     let logBuffer: Array<NewLog> = []
     const dirty = new Set<Entry>()
@@ -186,42 +227,45 @@ export const make = (
         if (logBuffer.length === 0) return Effect.void
         const entries = logBuffer
         logBuffer = []
-        return store.appendLogs({ entries, cap: config.logCap }).pipe(
-          Effect.zipRight(
-            Effect.forEach(
-              entries,
-              (line) =>
-                jobs.publish({
-                  _tag: "log",
-                  jobId: line.jobId,
-                  at: formatTime(line.at),
-                  level: line.level,
-                  message: line.message
-                }),
-              { discard: true }
-            )
-          ),
-          Effect.catchAll((error) => Effect.logWarning(`jobloom: dropped ${entries.length} log lines`, error))
-        )
+        const written = store.appendLogs({ entries, cap: config.logCap })
+        return (
+          hub.listening()
+            ? Effect.zipRight(
+                written,
+                Effect.suspend(() =>
+                  hub.publishAll(
+                    entries.map((line): JobEvent => ({
+                      _tag: "log",
+                      jobId: line.jobId,
+                      at: formatTime(line.at),
+                      level: line.level,
+                      message: line.message
+                    }))
+                  )
+                )
+              )
+            : written
+        ).pipe(Effect.catchAll((error) => Effect.logWarning(`jobloom: dropped ${entries.length} log lines`, error)))
       })
     )
 
-    const flushProgress = Effect.gen(function* () {
-      if (dirty.size === 0) return
+    const flushProgress = Effect.suspend(() => {
+      if (dirty.size === 0) return Effect.void
       const updates: Array<{ readonly id: string; readonly progress: string }> = []
-      const events = []
+      const events: Array<JobEvent> = []
+      const listening = hub.listening()
       for (const entry of dirty) {
         if (entry.phase !== "running") continue
         const progress = entry.progress.toProgress("RUNNING")
         entry.progress.dirty = false
         updates.push({ id: entry.row.id, progress: JSON.stringify(progress) })
-        events.push({ _tag: "progress" as const, jobId: entry.row.id, progress })
+        if (listening) events.push({ _tag: "progress", jobId: entry.row.id, progress })
       }
       dirty.clear()
-      if (updates.length === 0) return
-      const now = yield* Clock.currentTimeMillis
-      yield* store.saveProgress({ workerId, now, updates }).pipe(
-        Effect.zipRight(Effect.forEach(events, jobs.publish, { discard: true })),
+      if (updates.length === 0) return Effect.void
+      const now = clock.unsafeCurrentTimeMillis()
+      return store.saveProgress({ workerId, now, updates }).pipe(
+        Effect.zipRight(hub.publishAll(events)),
         Effect.catchAll((error) => Effect.logWarning("jobloom: saving progress failed", error))
       )
     })
@@ -242,101 +286,134 @@ export const make = (
 
     // --- stopping attempts -----------------------------------------------------------------------------------------
 
-    const stop = (entry: Entry, reason: StopReason): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (entry.stop !== null || entry.phase !== "running") return Effect.void
-        entry.stop = reason
-        // interruptFork: never wait here for a handler's finalizers
-        return entry.fiber === undefined ? Effect.void : Fiber.interruptFork(entry.fiber)
-      })
+    /** Stops a running attempt: the first reason wins, and the fiber (once it runs) is interrupted, never awaited. */
+    const stop = (entry: Entry, reason: StopReason): void => {
+      if (entry.stop !== null || entry.phase !== "running") return
+      entry.stop = reason
+      entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+    }
 
     /** Stops held jobs the store says this worker no longer runs as RUNNING. */
-    const react = (ids: ReadonlyArray<string>, answer: ReadonlyArray<StatusChange>): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const statuses = new Map(answer.map((c) => [c.id, c.status]))
-        const stops: Array<Effect.Effect<void>> = []
-        for (const id of ids) {
-          const entry = held.get(id)
-          if (entry === undefined || entry.phase !== "running") continue
-          const status = statuses.get(id)
-          if (status === "RUNNING") continue
-          stops.push(stop(entry, status === "CANCELLING" ? "cancel" : "lost"))
-        }
-        return Effect.all(stops, { discard: true })
-      })
+    const react = (ids: ReadonlyArray<string>, answer: ReadonlyArray<StatusChange>): void => {
+      const statuses = new Map(answer.map((c) => [c.id, c.status]))
+      for (const id of ids) {
+        const entry = held.get(id)
+        if (entry === undefined || entry.phase !== "running") continue
+        const status = statuses.get(id)
+        if (status === "RUNNING") continue
+        stop(entry, status === "CANCELLING" ? "cancel" : "lost")
+      }
+    }
 
     const renew = (ids: ReadonlyArray<string>): Effect.Effect<void> =>
       ids.length === 0
         ? Effect.void
-        : Clock.currentTimeMillis.pipe(
-            Effect.flatMap((now) => store.heartbeat({ workerId, ids, now, leaseMs: config.leaseMs })),
-            Effect.flatMap((answer) => react(ids, answer)),
+        : Effect.suspend(() =>
+            store.heartbeat({ workerId, ids, now: clock.unsafeCurrentTimeMillis(), leaseMs: config.leaseMs })
+          ).pipe(
+            Effect.map((answer) => react(ids, answer)),
             Effect.catchAll((error) => Effect.logWarning("jobloom: heartbeat failed", error))
           )
 
+    const host: ContextHost<Entry> = {
+      markDirty: (entry) => {
+        dirty.add(entry)
+        armFlush()
+      },
+      log: pushLog,
+      heartbeat: (id) => Effect.suspend(() => renew([id]))
+    }
+
     // --- running attempts ------------------------------------------------------------------------------------------
 
-    const decoders = new Map<string, (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
-    const encoders = new Map<string, (a: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
-    const decoderOf = (type: AnyJobType) => {
-      let decode = decoders.get(type.key)
-      if (decode === undefined) {
-        decode = Schema.decodeUnknown(type.params)
-        decoders.set(type.key, decode)
+    // handlers run on the worker's own runtime (its services, TestClock in tests), always interruptible
+    const base = yield* Effect.runtime<never>()
+    const runtimeFlags = RuntimeFlags.enable(base.runtimeFlags, RuntimeFlags.Interruption)
+    const runners = new Map<Handler, Runner>()
+    const runnerOf = (handler: Handler): Runner => {
+      let runner = runners.get(handler)
+      if (runner === undefined) {
+        const unprovided = handler.unprovided
+        runner = {
+          runtime: Runtime.make({
+            context:
+              unprovided === undefined
+                ? base.context
+                : (Context.merge(base.context, unprovided.context) as Context.Context<never>),
+            fiberRefs: base.fiberRefs,
+            runtimeFlags
+          }),
+          run: (unprovided?.run ?? handler.run) as Runner["run"]
+        }
+        runners.set(handler, runner)
       }
-      return decode
-    }
-    const encoderOf = (type: AnyJobType) => {
-      let encode = encoders.get(type.key)
-      if (encode === undefined) {
-        encode = Schema.encodeUnknown(type.result)
-        encoders.set(type.key, encode)
-      }
-      return encode
+      return runner
     }
 
-    /** Decode, run, encode: the attempt itself. Succeeds with the result's JSON text. */
-    const attempt = (entry: Entry): Effect.Effect<string, AttemptError> =>
-      Effect.suspend(() => {
-        const { row } = entry
-        const handler = registry.handlers.get(row.type)
-        if (handler === undefined) {
-          return Effect.fail(new Unrunnable(`no handler is registered for job type "${row.type}"`))
-        }
-        let raw: unknown
-        try {
-          raw = JSON.parse(row.params)
-        } catch (error) {
-          return Effect.fail(new Unrunnable(`params are not valid JSON: ${messageOf(error)}`))
-        }
-        const type = handler.type
-        return decoderOf(type)(raw).pipe(
-          Effect.mapError(
-            (error) =>
-              new Unrunnable(
-                `params do not match job type "${type.key}": ${ParseResult.TreeFormatter.formatErrorSync(error)}`
-              )
-          ),
-          Effect.flatMap((params) =>
-            Effect.mapError(handler.run(params, entry.context), (error) => new HandlerFailed(error))
-          ),
-          Effect.flatMap((value) =>
-            Effect.mapError(
-              encoderOf(type)(value),
-              (error) =>
-                new Unrunnable(
-                  `result does not match job type "${type.key}": ${ParseResult.TreeFormatter.formatErrorSync(error)}`
-                )
-            )
-          ),
-          Effect.flatMap((encoded) =>
-            Effect.try({
-              try: () => JSON.stringify(encoded) ?? "null",
-              catch: (error) => new Unrunnable(`result is not JSON-serializable: ${messageOf(error)}`)
-            })
-          )
+    const decoders = new Map<AnyJobType, Coder>()
+    const encoders = new Map<AnyJobType, Coder>()
+    const coderOf = (cache: Map<AnyJobType, Coder>, type: AnyJobType, schema: Schema.Schema.Any, decoding: boolean) => {
+      let coder = cache.get(type)
+      if (coder === undefined) {
+        // ParseResult's parsers answer an Either (itself an Effect) when the Schema is synchronous
+        coder = isOpaque(schema)
+          ? null
+          : decoding
+            ? ParseResult.decodeUnknown(schema as Schema.Schema<unknown, unknown, never>)
+            : ParseResult.encodeUnknown(schema as Schema.Schema<unknown, unknown, never>)
+        cache.set(type, coder)
+      }
+      return coder
+    }
+
+    /** The handler's params from the row: a value, an `Unrunnable`, or an Effect for an asynchronous Schema. */
+    const paramsOf = (
+      type: AnyJobType,
+      row: JobRow
+    ): { readonly value: unknown } | Unrunnable | Effect.Effect<unknown, Unrunnable> => {
+      let raw: unknown
+      try {
+        raw = JSON.parse(row.params)
+      } catch (error) {
+        return new Unrunnable(`params are not valid JSON: ${messageOf(error)}`)
+      }
+      const decode = coderOf(decoders, type, type.params, true)
+      if (decode === null) return { value: raw }
+      const unrunnable = (issue: ParseResult.ParseIssue) =>
+        new Unrunnable(
+          `params do not match job type "${type.key}": ${ParseResult.TreeFormatter.formatIssueSync(issue)}`
         )
+      const decoded = decode(raw)
+      if (Either.isEither(decoded)) {
+        return Either.isRight(decoded) ? { value: decoded.right } : unrunnable(decoded.left as ParseResult.ParseIssue)
+      }
+      return Effect.mapError(decoded, unrunnable)
+    }
+
+    /** The result's JSON text: a string, an `Unrunnable`, or an Effect for an asynchronous Schema. */
+    const resultOf = (type: AnyJobType, value: unknown): string | Unrunnable | Effect.Effect<string, Unrunnable> => {
+      const stringify = (encoded: unknown): string | Unrunnable => {
+        try {
+          return JSON.stringify(encoded) ?? "null"
+        } catch (error) {
+          return new Unrunnable(`result is not JSON-serializable: ${messageOf(error)}`)
+        }
+      }
+      const encode = coderOf(encoders, type, type.result, false)
+      if (encode === null) return stringify(value)
+      const unrunnable = (issue: ParseResult.ParseIssue) =>
+        new Unrunnable(
+          `result does not match job type "${type.key}": ${ParseResult.TreeFormatter.formatIssueSync(issue)}`
+        )
+      const encoded = encode(value)
+      if (Either.isEither(encoded)) {
+        return Either.isRight(encoded) ? stringify(encoded.right) : unrunnable(encoded.left as ParseResult.ParseIssue)
+      }
+      return Effect.flatMap(Effect.mapError(encoded, unrunnable), (right) => {
+        const text = stringify(right)
+        return typeof text === "string" ? Effect.succeed(text) : Effect.fail(text)
       })
+    }
 
     /** The earliest of the attempt's timeout and the job's deadline, with which one it is. */
     const limitOf = (row: JobRow): { readonly at: number; readonly reason: "timeout" | "deadline" } | null => {
@@ -348,91 +425,138 @@ export const make = (
       return row.deadline === null ? null : { at: row.deadline, reason: "deadline" }
     }
 
+    /** The attempt ended (its fiber's observer, or at once when it could not run): hand it to the settler. */
+    const ended = (entry: Entry, exit: Exit.Exit<unknown, unknown>): void => {
+      if (entry.exit !== undefined) return
+      entry.exit = exit
+      entry.endedAt = clock.unsafeCurrentTimeMillis()
+      entry.phase = "settling"
+      executing--
+      finished.push(entry)
+      if (!settleArmed) {
+        settleArmed = true
+        settleWake.unsafeOffer(undefined)
+      }
+      claimWake.unsafeOffer(undefined)
+    }
+
     /**
-     * Runs one attempt to its end and hands its settlement to the settler. The handler runs in this same fiber, in
-     * an interruptible region: a stop interrupts the fiber, the region ends with an interrupted exit, and the rest
-     * (deciding and handing over the settlement) runs on uninterruptibly. One fiber per job keeps the overhead low.
+     * Starts one attempt. The handler gets a fiber of its own (a stop interrupts it), started at once on the
+     * caller's stack: a handler that never waits has ended before this returns. Its end is observed, not awaited.
      */
-    const supervise = (entry: Entry): Effect.Effect<void> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function* () {
-          // known to `stop` only from here on: an interrupt sent before this fiber entered its uninterruptible
-          // region would kill it before it could settle anything; earlier stops only set `entry.stop`
-          yield* Effect.withFiberRuntime<void>((fiber) => {
-            entry.fiber = fiber
-            return Effect.void
-          })
-          const limit = limitOf(entry.row)
-          if (limit !== null) {
-            const now = yield* Clock.currentTimeMillis
-            // a child timer: it dies with this fiber when the attempt ends first
-            yield* Effect.fork(
-              restore(Effect.zipRight(Effect.sleep(Math.max(0, limit.at - now)), stop(entry, limit.reason)))
-            )
-          }
-          const exit: Exit.Exit<string, AttemptError> =
-            entry.stop === null ? yield* Effect.exit(restore(attempt(entry))) : Exit.interrupt(FiberId.none)
-          executing--
-          claimWake.unsafeOffer(undefined)
-          const now = yield* Clock.currentTimeMillis
-          const { progress, row } = entry
-          const decision = yield* decide({
-            row,
-            type: entry.type,
-            exit,
-            stop: entry.stop,
-            now,
-            progress: (status) => JSON.stringify(progress.toProgress(status)),
-            successProgress: () => JSON.stringify(progress.toProgress("SUCCEEDED", 1)),
-            newId: uuidv7
-          })
-          if (Option.isNone(decision)) {
-            release(entry)
-            return
-          }
-          entry.phase = "settling"
-          pushLog(row.id, now, decision.value.level, decision.value.message)
-          settleQueue.unsafeOffer({ entry, decision: decision.value })
-        })
-      )
-
-    const supervisors = yield* FiberSet.make<void, never>()
-
-    const start = (rows: ReadonlyArray<JobRow>, now: number) =>
-      Effect.gen(function* () {
-        // RUNNING is published before any attempt can settle, so subscribers see the statuses in order
-        yield* Effect.forEach(
-          rows,
-          (row) => jobs.publish({ _tag: "status", jobId: row.id, status: "RUNNING", terminalReason: null }),
-          { discard: true }
-        )
-        for (const row of rows) {
-          const type = registry.handlers.get(row.type)?.type ?? registry.types.get(row.type)
-          const progress = new AttemptProgress(type)
-          const entry: Entry = {
-            row,
-            type,
-            progress,
-            context: makeJobContext(row, progress, {
-              markDirty: () => {
-                dirty.add(entry)
-                armFlush()
-              },
-              log: (at, level, message) => pushLog(row.id, at, level, message),
-              heartbeat: Effect.suspend(() => renew([row.id]))
-            }),
-            stop: null,
-            fiber: undefined,
-            phase: "running"
-          }
-          hold(entry)
-          executing++
-          pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`)
-          yield* FiberSet.run(supervisors, supervise(entry))
+    const run = (entry: Entry, now: number): void => {
+      const { handler, row } = entry
+      if (handler === undefined) {
+        return ended(entry, Exit.fail(new Unrunnable(`no handler is registered for job type "${row.type}"`)))
+      }
+      const params = paramsOf(handler.type, row)
+      if (params instanceof Unrunnable) return ended(entry, Exit.fail(params))
+      const runner = runnerOf(handler)
+      let effect: Effect.Effect<unknown, unknown>
+      if (Effect.isEffect(params)) {
+        effect = Effect.flatMap(params, (value) => runner.run(value, entry.context))
+      } else {
+        try {
+          effect = runner.run(params.value, entry.context)
+        } catch (defect) {
+          // a handler that throws instead of returning an Effect: a defect, like one thrown inside it
+          return ended(entry, Exit.die(defect))
         }
-      })
+      }
+      const limit = limitOf(row)
+      if (limit !== null) {
+        // a child timer: it dies with the attempt's fiber when the attempt ends first
+        const timer = Effect.zipRight(
+          Effect.sleep(Math.max(0, limit.at - now)),
+          Effect.sync(() => stop(entry, limit.reason))
+        )
+        effect = Effect.zipRight(Effect.fork(timer), effect)
+      }
+      const fiber = Runtime.runFork(runner.runtime, effect)
+      entry.fiber = fiber
+      fiber.addObserver((exit) => ended(entry, exit))
+      // stopped while the handler ran its first synchronous steps (a heartbeat that found the lease gone)
+      if (entry.stop !== null && entry.exit === undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+
+    const launch = (rows: ReadonlyArray<JobRow>, now: number): void => {
+      for (const row of rows) {
+        const handler = registry.handlers.get(row.type)
+        const entry = new Entry(row, handler, handler?.type ?? registry.types.get(row.type), host)
+        hold(entry)
+        executing++
+        pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`)
+        run(entry, now)
+      }
+    }
+
+    const start = (rows: ReadonlyArray<JobRow>, now: number): Effect.Effect<void> => {
+      const go = Effect.sync(() => launch(rows, now))
+      if (!hub.listening()) return go
+      // RUNNING is published before any attempt can settle, so subscribers see the statuses in order
+      const events = rows.map((row): JobEvent => ({
+        _tag: "status",
+        jobId: row.id,
+        status: "RUNNING",
+        terminalReason: null
+      }))
+      return Effect.zipRight(hub.publishAll(events), go)
+    }
 
     // --- settling --------------------------------------------------------------------------------------------------
+
+    /** How to settle an ended attempt: null when it must not be written, an Effect only when a Schema or a backoff schedule needs one. */
+    const decideEntry = (entry: Entry): Decision | null | Effect.Effect<Decision | null> => {
+      const raw = entry.exit!
+      if (entry.stop === "lost") return null
+      const decideWith = (exit: Exit.Exit<string, AttemptError>) =>
+        decide({
+          row: entry.row,
+          type: entry.type,
+          exit,
+          stop: entry.stop,
+          now: entry.endedAt,
+          progress: entry.progress,
+          newId: uuidv7
+        })
+      if (Exit.isFailure(raw)) return decideWith(Exit.failCause(Cause.map(raw.cause, asAttemptError)))
+      const result = resultOf(entry.handler!.type, raw.value)
+      if (typeof result === "string") return decideWith(Exit.succeed(result))
+      if (result instanceof Unrunnable) return decideWith(Exit.fail(result))
+      return Effect.flatMap(Effect.exit(result), (exit) => {
+        const decision = decideWith(exit)
+        return decision !== null && Effect.isEffect(decision) ? decision : Effect.succeed(decision)
+      })
+    }
+
+    const accept = (entry: Entry, decision: Decision | null, pending: Array<Pending>): void => {
+      if (decision === null) {
+        release(entry)
+        return
+      }
+      pushLog(entry.row.id, entry.endedAt, decision.level, decision.message)
+      pending.push({ entry, decision })
+    }
+
+    /** Decides every attempt of the batch, in order; only the rare decision that is an Effect leaves the loop. */
+    const decideAll = (
+      batch: ReadonlyArray<Entry>,
+      from: number,
+      pending: Array<Pending>
+    ): Effect.Effect<Array<Pending>> => {
+      for (let i = from; i < batch.length; i++) {
+        const entry = batch[i]
+        const decision = decideEntry(entry)
+        if (decision !== null && Effect.isEffect(decision)) {
+          return Effect.flatMap(decision, (decided) => {
+            accept(entry, decided, pending)
+            return decideAll(batch, i + 1, pending)
+          })
+        }
+        accept(entry, decision, pending)
+      }
+      return Effect.succeed(pending)
+    }
 
     const reasonOf = (change: StatusChange, pending: Pending): TerminalReason | null => {
       if (change.status === "CANCELLED") return "user"
@@ -440,88 +564,132 @@ export const make = (
       return settlement._tag === "Fail" && change.status === settlement.status ? pending.decision.reason : null
     }
 
-    const settleBatch = (batch: ReadonlyArray<Pending>) =>
-      Effect.gen(function* () {
-        // the attempt's end line is stored before its status changes, so a reader of a settled job sees it
-        yield* flushLogs
-        const now = yield* Clock.currentTimeMillis
-        const changes = yield* store
-          .settle({ workerId, now, settlements: batch.map((p) => p.decision.settlement) })
-          .pipe(
-            Effect.retry(settleRetry),
-            Effect.catchAll((error) =>
-              Effect.as(
-                Effect.logWarning(`jobloom: settling ${batch.length} jobs failed; their leases will expire`, error),
-                [] as ReadonlyArray<StatusChange>
-              )
-            )
-          )
-        const byId = new Map(batch.map((p) => [p.entry.row.id, p]))
-        for (const p of batch) release(p.entry)
-        let terminalWithCallback = false
-        for (const change of changes) {
-          const pending = byId.get(change.id)
-          if (pending === undefined) continue
-          const status: JobStatus = change.status
-          yield* jobs.publish({ _tag: "status", jobId: change.id, status, terminalReason: reasonOf(change, pending) })
-          yield* jobs.publish({
+    const afterSettle = (batch: ReadonlyArray<Pending>, changes: ReadonlyArray<StatusChange>): Effect.Effect<void> => {
+      const byId = new Map<string, Pending>()
+      for (const p of batch) {
+        byId.set(p.entry.row.id, p)
+        release(p.entry)
+      }
+      const listening = hub.listening()
+      const events: Array<JobEvent> = []
+      let terminalWithCallback = false
+      for (const change of changes) {
+        const pending = byId.get(change.id)
+        if (pending === undefined) continue
+        const status = change.status
+        if (listening) {
+          events.push({ _tag: "status", jobId: change.id, status, terminalReason: reasonOf(change, pending) })
+          events.push({
             _tag: "progress",
             jobId: change.id,
             progress: pending.entry.progress.toProgress(status, status === "SUCCEEDED" ? 1 : undefined)
           })
-          if (status !== "QUEUED" && pending.entry.row.callbackUrl !== null) terminalWithCallback = true
         }
-        if (terminalWithCallback) callbackWake.unsafeOffer(undefined)
-        // type and queue limits count jobs until they are settled: a settle may open room for a claim
-        claimWake.unsafeOffer(undefined)
-      })
+        if (status !== "QUEUED" && pending.entry.row.callbackUrl !== null) terminalWithCallback = true
+      }
+      if (terminalWithCallback) callbackWake.unsafeOffer(undefined)
+      // type and queue limits count jobs until they are settled: a settle may open room for a claim
+      claimWake.unsafeOffer(undefined)
+      return events.length === 0 ? Effect.void : hub.publishAll(events)
+    }
+
+    const settleBatch = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
+      batch.length === 0
+        ? Effect.void
+        : // the attempt's end line is stored before its status changes, so a reader of a settled job sees it
+          Effect.zipRight(
+            flushLogs,
+            Effect.suspend(() =>
+              store.settle({
+                workerId,
+                now: clock.unsafeCurrentTimeMillis(),
+                settlements: batch.map((p) => p.decision.settlement)
+              })
+            ).pipe(
+              Effect.retry(settleRetry),
+              Effect.catchAll((error) =>
+                Effect.as(
+                  Effect.logWarning(`jobloom: settling ${batch.length} jobs failed; their leases will expire`, error),
+                  [] as ReadonlyArray<StatusChange>
+                )
+              ),
+              Effect.flatMap((changes) => afterSettle(batch, changes))
+            )
+          )
+
+    /** Settles every ended attempt, in chunks, until none is left. */
+    const settleFinished: Effect.Effect<void> = Effect.suspend(() => {
+      if (finished.length === 0) return Effect.void
+      let batch: Array<Entry>
+      if (finished.length <= settleChunk) {
+        batch = finished
+        finished = []
+      } else {
+        batch = finished.splice(0, settleChunk)
+      }
+      return decideAll(batch, 0, []).pipe(Effect.flatMap(settleBatch), Effect.zipRight(settleFinished))
+    })
 
     const settler = Effect.forever(
-      Effect.gen(function* () {
-        const first = yield* Queue.take(settleQueue)
-        const rest = yield* Queue.takeUpTo(settleQueue, settleChunk - 1)
-        yield* settleBatch([first, ...rest])
-      })
+      Effect.zipRight(
+        Queue.take(settleWake),
+        Effect.suspend(() => {
+          settleArmed = false
+          return settleFinished
+        })
+      )
     )
 
     // --- claiming --------------------------------------------------------------------------------------------------
 
-    const claimLoop = Effect.gen(function* () {
-      while (!draining) {
-        // backpressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
-        const free = Math.min(config.concurrency - executing, maxHeld - held.size)
-        let full = false
-        if (free > 0 && config.queues.length > 0) {
-          const now = yield* Clock.currentTimeMillis
-          const rows = yield* store
-            .claim({
-              workerId,
-              now,
-              leaseMs: config.leaseMs,
-              limit: free,
-              queues: config.queues,
-              typeLimits: config.typeLimits,
-              queueLimits: config.queueLimits
-            })
-            .pipe(
-              Effect.catchAll((error) =>
-                Effect.as(Effect.logWarning("jobloom: claim failed", error), [] as ReadonlyArray<JobRow>)
-              )
-            )
-          if (rows.length > 0) yield* start(rows, now)
-          full = rows.length === free
-        }
-        // a full batch means more may be due: claim again at once; otherwise wait for a signal, a free slot or the poll
-        if (!full) yield* Effect.ignore(Effect.timeout(Queue.take(claimWake), config.poll))
-      }
+    /** One claim: true when it filled every free slot (more may be due). */
+    const claimOnce: Effect.Effect<boolean> = Effect.suspend(() => {
+      // backpressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
+      const free = Math.min(config.concurrency - executing, maxHeld - held.size)
+      if (free <= 0 || config.queues.length === 0) return Effect.succeed(false)
+      const now = clock.unsafeCurrentTimeMillis()
+      return store
+        .claim({
+          workerId,
+          now,
+          leaseMs: config.leaseMs,
+          limit: free,
+          queues: config.queues,
+          typeLimits: config.typeLimits,
+          queueLimits: config.queueLimits
+        })
+        .pipe(
+          Effect.catchAll((error) =>
+            Effect.as(Effect.logWarning("jobloom: claim failed", error), [] as ReadonlyArray<JobRow>)
+          ),
+          Effect.flatMap((rows) =>
+            rows.length === 0 ? Effect.succeed(false) : Effect.as(start(rows, now), rows.length === free)
+          )
+        )
     })
+
+    // a full batch means more may be due: claim again at once; otherwise wait for a signal, a free slot or the poll
+    const claimLoop: Effect.Effect<void> = Effect.suspend(() =>
+      draining
+        ? Effect.void
+        : Effect.flatMap(claimOnce, (full) => (full ? claimLoop : Effect.zipRight(Queue.take(claimWake), claimLoop)))
+    )
+
+    // the fallback poll: one timer for the worker's life rather than one per wait
+    const poller = Effect.forever(
+      Effect.zipRight(
+        Effect.sleep(config.poll),
+        Effect.sync(() => {
+          claimWake.unsafeOffer(undefined)
+        })
+      )
+    )
 
     // --- signals, heartbeats, cancel poll ----------------------------------------------------------------------------
 
     const signals = yield* store.subscribe
     const signalReader = Effect.forever(
-      Effect.gen(function* () {
-        const batch = yield* Queue.takeBetween(signals, 1, 1000)
+      Effect.flatMap(Queue.takeBetween(signals, 1, 1000), (batch) => {
         let wake = false
         const changed: Array<string> = []
         for (const signal of batch) {
@@ -533,7 +701,7 @@ export const make = (
         }
         if (wake) claimWake.unsafeOffer(undefined)
         // signals are hints and may be stale: confirm with the store (lease owner included) before stopping anything
-        if (changed.length > 0) yield* renew(changed)
+        return renew(changed)
       })
     )
 
@@ -558,7 +726,7 @@ export const make = (
             const ids = runningIds()
             if (ids.length === 0) return Effect.void
             return store.statuses({ ids }).pipe(
-              Effect.flatMap((answer) => react(ids, answer)),
+              Effect.map((answer) => react(ids, answer)),
               Effect.catchAll((error) => Effect.logWarning("jobloom: status poll failed", error))
             )
           })
@@ -574,6 +742,7 @@ export const make = (
     yield* Effect.forkScoped(flusher)
     yield* Effect.forkScoped(heartbeats)
     yield* Effect.forkScoped(signalReader)
+    yield* Effect.forkScoped(poller)
     if (!store.crossProcessSignals) yield* Effect.forkScoped(cancelPoll)
     if (config.maintenance) {
       const onTerminal = Effect.sync(() => callbackWake.unsafeOffer(undefined))
@@ -608,7 +777,7 @@ export const make = (
         // finalizers run uninterruptibly, and the fiber closing this scope may carry a pending interrupt (runMain,
         // Layer.launch): only the inner wait is interruptible, so the timeout can end it, while the interrupt cannot
         yield* Effect.timeoutOption(Effect.interruptible(idle.await), config.grace)
-        yield* Effect.forEach(Array.from(held.values()), (entry) => stop(entry, "shutdown"), { discard: true })
+        for (const entry of held.values()) stop(entry, "shutdown")
         yield* idle.await
         yield* flushAll
       })

@@ -49,10 +49,8 @@ export interface AttemptEnd {
   readonly exit: Exit.Exit<string, AttemptError>
   readonly stop: StopReason | null
   readonly now: number
-  /** Final progress of a non-success end (as the handler left it). */
-  readonly progress: (status: Progress["summary"]["status"]) => string
-  /** Final progress of a success: summary 1. */
-  readonly successProgress: () => string
+  /** The attempt's final progress as JSON text, with the summary forced when given (1 on success). */
+  readonly progress: { readonly toJson: (status: Progress["summary"]["status"], summary?: number) => string }
   readonly newId: () => string
 }
 
@@ -97,42 +95,40 @@ const retryOr = (
   message: string,
   tag: string | undefined,
   terminal: { readonly status: "FAILED" | "TIMED_OUT"; readonly reason: "error" | "timeout" }
-): Effect.Effect<Decision> =>
-  Effect.gen(function* () {
-    const { row, now } = end
-    const error = lastError(message, now, tag)
-    if (row.attempt < row.maxAttempts) {
-      const delay = yield* nthDelay(end.type?.backoff ?? JobType.defaultBackoff, row.attempt, now)
-      if (Option.isSome(delay)) {
-        const millis = Duration.toMillis(delay.value)
-        return {
-          settlement: {
-            _tag: "Retry",
-            id: row.id,
-            runAt: now + Math.max(0, Math.round(millis)),
-            lastError: error,
-            progress: end.progress("QUEUED")
-          },
-          level: "warn",
-          message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; retrying in ${describeDelay(millis)}`,
-          reason: null
-        }
-      }
-    }
+): Decision | Effect.Effect<Decision> => {
+  const { now, row } = end
+  const error = lastError(message, now, tag)
+  const failed = (): Decision => ({
+    settlement: {
+      _tag: "Fail",
+      id: row.id,
+      status: terminal.status,
+      reason: terminal.reason,
+      lastError: error,
+      progress: end.progress.toJson(terminal.status)
+    },
+    level: "error",
+    message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; no attempts left`,
+    reason: terminal.reason
+  })
+  if (row.attempt >= row.maxAttempts) return failed()
+  return Effect.map(nthDelay(end.type?.backoff ?? JobType.defaultBackoff, row.attempt, now), (delay): Decision => {
+    if (Option.isNone(delay)) return failed()
+    const millis = Duration.toMillis(delay.value)
     return {
       settlement: {
-        _tag: "Fail",
+        _tag: "Retry",
         id: row.id,
-        status: terminal.status,
-        reason: terminal.reason,
+        runAt: now + Math.max(0, Math.round(millis)),
         lastError: error,
-        progress: end.progress(terminal.status)
+        progress: end.progress.toJson("QUEUED")
       },
-      level: "error",
-      message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; no attempts left`,
-      reason: terminal.reason
+      level: "warn",
+      message: `attempt ${row.attempt}/${row.maxAttempts} failed: ${message}; retrying in ${describeDelay(millis)}`,
+      reason: null
     }
   })
+}
 
 const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", tag?: string): Decision => ({
   settlement: {
@@ -141,96 +137,87 @@ const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", t
     status: "FAILED",
     reason,
     lastError: lastError(message, end.now, tag),
-    progress: end.progress("FAILED")
+    progress: end.progress.toJson("FAILED")
   },
   level: "error",
   message: `attempt ${end.row.attempt}/${end.row.maxAttempts} failed: ${message}; not retried`,
   reason
 })
 
-/** Decides how to settle an attempt, or None when the worker lost the job and must not write. */
-export const decide = (end: AttemptEnd): Effect.Effect<Option.Option<Decision>> => {
+/**
+ * Decides how to settle an attempt: null when the worker lost the job and must not write. The decision is a plain
+ * value except for a retry, whose delay steps the type's backoff schedule (an Effect: it may read the clock and
+ * `Random`); the worker settles thousands of attempts a second, so the common ends stay off the Effect runtime.
+ */
+export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decision> => {
   const { exit, row, stop } = end
   const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
-  if (stop === "lost") return Effect.succeed(Option.none())
+  if (stop === "lost") return null
   if (Exit.isSuccess(exit)) {
     // a success after a cancel is still sent as Complete: the store turns CANCELLING into CANCELLED
-    return Effect.succeed(
-      Option.some({
-        settlement: {
-          _tag: "Complete",
-          id: row.id,
-          progress: end.successProgress(),
-          result: { id: end.newId(), value: exit.value }
-        },
-        level: "info",
-        message: `${attempt} succeeded`,
-        reason: null
-      })
-    )
+    return {
+      settlement: {
+        _tag: "Complete",
+        id: row.id,
+        progress: end.progress.toJson("SUCCEEDED", 1),
+        result: { id: end.newId(), value: exit.value }
+      },
+      level: "info",
+      message: `${attempt} succeeded`,
+      reason: null
+    }
   }
   const cause = exit.cause
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure) && Cause.isInterruptedOnly(cause)) {
     switch (stop) {
       case "cancel":
-        return Effect.succeed(
-          Option.some({
-            settlement: { _tag: "Cancelled", id: row.id, progress: end.progress("CANCELLED") },
-            level: "warn",
-            message: `${attempt} cancelled`,
-            reason: "user"
-          })
-        )
+        return {
+          settlement: { _tag: "Cancelled", id: row.id, progress: end.progress.toJson("CANCELLED") },
+          level: "warn",
+          message: `${attempt} cancelled`,
+          reason: "user"
+        }
       case "shutdown":
-        return Effect.succeed(
-          Option.some({
-            settlement: { _tag: "Release", id: row.id, progress: end.progress("QUEUED") },
-            level: "warn",
-            message: `${attempt} interrupted by worker shutdown; released without spending the attempt`,
-            reason: null
-          })
-        )
+        return {
+          settlement: { _tag: "Release", id: row.id, progress: end.progress.toJson("QUEUED") },
+          level: "warn",
+          message: `${attempt} interrupted by worker shutdown; released without spending the attempt`,
+          reason: null
+        }
       case "timeout":
-        return Effect.asSome(
-          retryOr(end, `timed out after ${row.timeoutMs} ms`, "Timeout", { status: "TIMED_OUT", reason: "timeout" })
-        )
+        return retryOr(end, `timed out after ${row.timeoutMs} ms`, "Timeout", {
+          status: "TIMED_OUT",
+          reason: "timeout"
+        })
       case "deadline":
-        return Effect.succeed(
-          Option.some({
-            settlement: {
-              _tag: "Fail",
-              id: row.id,
-              status: "TIMED_OUT",
-              reason: "expired",
-              lastError: lastError("deadline passed", end.now, "Deadline"),
-              progress: end.progress("TIMED_OUT")
-            },
-            level: "error",
-            message: `${attempt} interrupted: deadline passed`,
-            reason: "expired"
-          })
-        )
+        return {
+          settlement: {
+            _tag: "Fail",
+            id: row.id,
+            status: "TIMED_OUT",
+            reason: "expired",
+            lastError: lastError("deadline passed", end.now, "Deadline"),
+            progress: end.progress.toJson("TIMED_OUT")
+          },
+          level: "error",
+          message: `${attempt} interrupted: deadline passed`,
+          reason: "expired"
+        }
       case null:
         // the handler interrupted itself: an ordinary, retryable failure
-        return Effect.asSome(
-          retryOr(end, "the handler was interrupted", "Interrupted", { status: "FAILED", reason: "error" })
-        )
+        return retryOr(end, "the handler was interrupted", "Interrupted", { status: "FAILED", reason: "error" })
     }
   }
   if (Option.isSome(failure)) {
     const error = failure.value
-    if (error._tag === "Unrunnable") return Effect.succeed(Option.some(fail(end, error.message, "error", "Unrunnable")))
+    if (error._tag === "Unrunnable") return fail(end, error.message, "error", "Unrunnable")
     const info = JobType.failureOf(error.error)
-    if (!info.retryable) {
-      return Effect.succeed(
-        Option.some(fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag))
-      )
-    }
-    return Effect.asSome(retryOr(end, info.message, info.tag, { status: "FAILED", reason: "error" }))
+    if (!info.retryable) return fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag)
+    return retryOr(end, info.message, info.tag, { status: "FAILED", reason: "error" })
   }
   // a defect in the handler: retryable, with the defect's message
   const defect = Cause.squash(cause)
   const message = defect instanceof Error ? defect.message : String(defect)
-  return Effect.asSome(retryOr(end, message, "Defect", { status: "FAILED", reason: "error" }))
+  return retryOr(end, message, "Defect", { status: "FAILED", reason: "error" })
 }
