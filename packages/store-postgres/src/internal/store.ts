@@ -275,10 +275,17 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     const claimOrder = (a: JobRow, b: JobRow) =>
       b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
+    // Limited types and queues this process has claimed under. A settlement of such a job frees a slot that idle
+    // workers of every process should hear of (the settle function announces it), or they would wait for a poll.
+    const limitedTypes = new Set<string>()
+    const limitedQueues = new Set<string>()
+
     /** One round trip, limits or not: see the `claim` function of migration 1 for how limits are kept. */
     const claim = (options: JobStore.ClaimOptions) =>
       Effect.gen(function* () {
         if (options.limit <= 0 || options.queues.length === 0) return []
+        for (const type of Object.keys(options.typeLimits)) limitedTypes.add(type)
+        for (const queue of Object.keys(options.queueLimits)) limitedQueues.add(queue)
         const asyncCommit = yield* asyncCommitNow
         const rows = yield* sql<Row>`SELECT * FROM ${fn("claim")}(
           ${options.workerId}::text, ${options.now}::int8, ${options.leaseMs}::int8, ${options.limit}::int4,
@@ -333,7 +340,10 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
         result_id: s._tag === "Complete" ? (s.result?.id ?? null) : null,
         result_value: s._tag === "Complete" ? (s.result?.value ?? null) : null
       }))
-      return sql<Row>`SELECT * FROM ${fn("settle")}(${JSON.stringify(input)}::json, ${asyncCommit}::boolean)`
+      return sql<Row>`SELECT * FROM ${fn("settle")}(
+        ${JSON.stringify(input)}::json, ${asyncCommit}::boolean,
+        ${Array.from(limitedTypes)}::text[], ${Array.from(limitedQueues)}::text[]
+      )`
     }
 
     /**

@@ -212,13 +212,15 @@ BEGIN
 END
 $fn$;
 
--- Claims up to p_limit due jobs. Jobs under no limit: one UPDATE over SKIP LOCKED rows, in claim order off the due
+-- Claims up to p_limit due jobs, in claim order (priority desc, run_at, id).
+-- Without limits, or while no job of a limited type or queue is due: one UPDATE over SKIP LOCKED rows off the due
 -- index (NO KEY UPDATE is the weakest lock that excludes other claimers; SKIP LOCKED lets them pass each other).
--- Jobs of a limited type or in a limited queue, when some are due and room is left: each such key is serialised by a
--- transaction-scoped advisory lock, taken in hash order (no deadlock); the statements after the lock run on a fresh
--- snapshot (a VOLATILE function takes one per statement), so they count every claim committed under the locks.
--- A candidate is kept only while each of its limited keys has room when counted in claim order (row_number per
--- key): never above a limit, at worst a slot short until the next claim.
+-- Otherwise each limited key with due jobs is serialised by a transaction-scoped advisory lock, taken in hash order
+-- (no deadlock); the statement after the locks runs on a fresh snapshot (a VOLATILE function takes one per
+-- statement), so it counts every claim committed under them. It ranks the best free jobs together with each locked
+-- key's best 'room' jobs, and keeps a limited candidate only while each of its limited keys has room when counted in
+-- claim order (row_number per key): never above a limit, at worst a slot short until the next claim, and no job
+-- starved by a stream of free ones ranked below it.
 CREATE FUNCTION ${fn("claim")}(
   p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
   p_queue_limits json, p_async boolean
@@ -227,47 +229,46 @@ CREATE FUNCTION ${fn("claim")}(
 DECLARE
   v_types text[] := ARRAY(SELECT json_object_keys(p_type_limits));
   v_queues text[] := ARRAY(SELECT k FROM json_object_keys(p_queue_limits) AS k WHERE k = ANY(p_queues));
-  v_claimed integer;
-  v_due_types text[];
-  v_due_queues text[];
+  v_due_types text[] := '{}';
+  v_due_queues text[] := '{}';
 BEGIN
   IF p_async THEN
     PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
-  IF cardinality(p_queues) = 1 THEN
-    -- one queue: the due index yields rows in claim order and the scan stops after p_limit
-    RETURN QUERY
-    WITH picked AS (
-      SELECT id FROM ${jobs}
-      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = p_queues[1]
-        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
-      ORDER BY priority DESC, run_at, id LIMIT p_limit
-      FOR NO KEY UPDATE SKIP LOCKED
-    )
-    UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
-  ELSE
-    RETURN QUERY
-    WITH picked AS (
-      SELECT id FROM ${jobs}
-      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
-        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
-      ORDER BY priority DESC, run_at, id LIMIT p_limit
-      FOR NO KEY UPDATE SKIP LOCKED
-    )
-    UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
+  IF cardinality(v_types) > 0 OR cardinality(v_queues) > 0 THEN
+    v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE EXISTS (
+      SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND type = t AND run_at <= p_now AND queue = ANY(p_queues)));
+    v_due_queues := ARRAY(SELECT k FROM unnest(v_queues) AS k WHERE EXISTS (
+      SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now));
   END IF;
-  GET DIAGNOSTICS v_claimed = ROW_COUNT;
-  IF v_claimed >= p_limit OR (cardinality(v_types) = 0 AND cardinality(v_queues) = 0) THEN
+
+  IF cardinality(v_due_types) = 0 AND cardinality(v_due_queues) = 0 THEN
+    -- limited jobs that turn due from here on wait for the next claim: they are left out, as they are unlocked
+    IF cardinality(p_queues) = 1 THEN
+      -- one queue: the due index yields rows in claim order and the scan stops after p_limit
+      RETURN QUERY
+      WITH picked AS (
+        SELECT id FROM ${jobs}
+        WHERE status = 'QUEUED' AND run_at <= p_now AND queue = p_queues[1]
+          AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+        ORDER BY priority DESC, run_at, id LIMIT p_limit
+        FOR NO KEY UPDATE SKIP LOCKED
+      )
+      UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
+    ELSE
+      RETURN QUERY
+      WITH picked AS (
+        SELECT id FROM ${jobs}
+        WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+          AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+        ORDER BY priority DESC, run_at, id LIMIT p_limit
+        FOR NO KEY UPDATE SKIP LOCKED
+      )
+      UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
+    END IF;
     RETURN;
   END IF;
 
-  v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE EXISTS (
-    SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND type = t AND run_at <= p_now AND queue = ANY(p_queues)));
-  v_due_queues := ARRAY(SELECT k FROM unnest(v_queues) AS k WHERE EXISTS (
-    SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now));
-  IF cardinality(v_due_types) = 0 AND cardinality(v_due_queues) = 0 THEN
-    RETURN;
-  END IF;
   PERFORM pg_advisory_xact_lock(k) FROM (
     SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(
       ARRAY(SELECT ${lockPrefix} || ':type:' || t FROM unnest(v_due_types) AS t)
@@ -276,7 +277,13 @@ BEGIN
   ) keys;
 
   RETURN QUERY
-  WITH type_room AS (
+  WITH free AS (
+    SELECT id, type, queue, priority, run_at FROM ${jobs}
+    WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+      AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+    ORDER BY priority DESC, run_at, id LIMIT p_limit
+    FOR NO KEY UPDATE SKIP LOCKED
+  ), type_room AS (
     SELECT t AS key, (p_type_limits ->> t)::integer - (
       SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND type = t
     ) AS room FROM unnest(v_due_types) AS t
@@ -284,7 +291,7 @@ BEGIN
     SELECT k AS key, (p_queue_limits ->> k)::integer - (
       SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND queue = k
     ) AS room FROM unnest(v_due_queues) AS k
-  ), candidates AS (
+  ), limited AS (
     -- only keys we hold the lock of: a job's other limited key, if not locked, keeps it out
     SELECT c.* FROM type_room r, LATERAL (
       SELECT id, type, queue, priority, run_at FROM ${jobs}
@@ -303,22 +310,26 @@ BEGIN
     SELECT c.*,
       row_number() OVER (PARTITION BY c.type ORDER BY c.priority DESC, c.run_at, c.id) AS type_rank,
       row_number() OVER (PARTITION BY c.queue ORDER BY c.priority DESC, c.run_at, c.id) AS queue_rank
-    FROM candidates c
+    FROM limited c
   ), chosen AS (
-    SELECT k.id FROM ranked k
+    SELECT id, priority, run_at FROM free
+    UNION ALL
+    SELECT k.id, k.priority, k.run_at FROM ranked k
     LEFT JOIN type_room t ON t.key = k.type
     LEFT JOIN queue_room q ON q.key = k.queue
     WHERE (t.key IS NULL OR k.type_rank <= t.room) AND (q.key IS NULL OR k.queue_rank <= q.room)
-    ORDER BY k.priority DESC, k.run_at, k.id LIMIT p_limit - v_claimed
+    ORDER BY priority DESC, run_at, id LIMIT p_limit
   )
-  -- no SKIP LOCKED needed: every other claimer of these rows waits on the advisory locks we hold
+  -- limited rows need no SKIP LOCKED: every other claimer of them waits on the advisory locks we hold
   UPDATE ${jobs} j SET ${claimSet} FROM chosen WHERE j.id = chosen.id AND j.status = 'QUEUED' RETURNING j.*;
 END
 $fn$;
 
 -- Applies settlements (see the port's Settlement): only to rows the settling worker holds; a CANCELLING row always
 -- becomes CANCELLED. One call carries any mix of settlements, of any number of workers; each job at most once.
-CREATE FUNCTION ${fn("settle")}(p_rows json, p_async boolean)
+-- Announces Enqueued for each queue that gained a QUEUED job, and for each queue of a settled job whose type or
+-- queue is limited (p_limited_*): its slot is free now, and idle workers of any process may take the next job.
+CREATE FUNCTION ${fn("settle")}(p_rows json, p_async boolean, p_limited_types text[], p_limited_queues text[])
 RETURNS TABLE (id text, status text) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 BEGIN
@@ -360,7 +371,7 @@ BEGIN
       updated_at = s.at
     FROM s
     WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
-    RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
+    RETURNING j.id, j.status, j.type, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
       s.result_value, s.at
   ), new_results AS (
     INSERT INTO ${results} (id, job_id, value, created_at)
@@ -369,7 +380,10 @@ BEGIN
   ), new_callbacks AS (${newCallbacks("u.at")}
   ), signals AS (
     SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', q.queue)::text)) AS n
-    FROM (SELECT DISTINCT u.queue FROM updated u WHERE u.status = 'QUEUED') q
+    FROM (
+      SELECT DISTINCT u.queue FROM updated u
+      WHERE u.status = 'QUEUED' OR u.type = ANY(p_limited_types) OR u.queue = ANY(p_limited_queues)
+    ) q
   )
   SELECT u.id, u.status FROM updated u, signals;
 END
