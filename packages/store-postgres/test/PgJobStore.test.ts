@@ -362,6 +362,28 @@ describe("PgJobStore", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("a claim under limits keeps claim order: a limited job is not starved by free jobs ranked after it", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const store = yield* storeIn(schema)
+      const [limited] = yield* store.insert({ jobs: [row({ type: "limited", runAt: T0 - 1 })] })
+      yield* store.insert({ jobs: Array.from({ length: 30 }, () => row({ type: "free" })) })
+      const [urgent] = yield* store.insert({ jobs: [row({ type: "free", priority: 5 })] })
+      const claimed = yield* store.claim({
+        workerId: "w",
+        now: T0,
+        leaseMs: 60_000,
+        limit: 3,
+        queues: ["default"],
+        typeLimits: { limited: 1 },
+        queueLimits: {}
+      })
+      expect(claimed.map((job) => job.type)).toEqual(["free", "limited", "free"])
+      expect(claimed[0]!.id).toBe(urgent!.row.id)
+      expect(claimed[1]!.id).toBe(limited!.row.id)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("the listener reconnects by itself after its connection is terminated", () =>
     Effect.gen(function* () {
       const schema = yield* freshSchema
