@@ -91,13 +91,23 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
 
     // One round trip, all or none: the `insert` function of migration 1 also finds the holders of idempotency keys.
     // The rows travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays.
+    // the driver parses json columns; a host's client may be configured not to
+    const holderRow = (holder: unknown): Row => (typeof holder === "string" ? JSON.parse(holder) : (holder as Row))
+
     const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
       Effect.gen(function* () {
         if (options.jobs.length === 0) return []
         const rows =
           yield* sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(options.jobs.map(toJsonRow))}::json)`
         const outcomes: Array<JobStore.InsertOutcome | undefined> = new Array(options.jobs.length).fill(undefined)
-        for (const r of rows) outcomes[Number(r.input_ord) - 1] = { row: toJobRow(r), inserted: r.inserted === true }
+        for (const r of rows) {
+          const index = Number(r.input_ord) - 1
+          // an inserted job is stored exactly as given; only a holder comes back
+          outcomes[index] =
+            r.holder === null
+              ? { row: options.jobs[index]!, inserted: true }
+              : { row: toJobRow(holderRow(r.holder)), inserted: false }
+        }
         if (outcomes.some((outcome) => outcome === undefined)) {
           return yield* new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
         }

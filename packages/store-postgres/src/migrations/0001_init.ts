@@ -153,11 +153,11 @@ const functions = (names: Names): string => {
     FROM updated u WHERE u.callback_url IS NOT NULL AND u.status IN ${terminal}`
   return `
 -- Inserts jobs, all or none. A job whose idempotency key a non-terminal job holds (in the table, or earlier in the
--- same call: input order decides) is not inserted; its answer row is the holder, with inserted = false. One row per
--- input, tagged with its position. Each statement below takes a fresh snapshot, so a holder that committed while
+-- same call: input order decides) is not inserted. One answer row per input, by position: holder is null when the
+-- job was inserted as given (the caller has it already: nothing travels back), else the holder as JSON. Each statement below takes a fresh snapshot, so a holder that committed while
 -- we waited on its key is seen, and a key whose holder turned terminal meanwhile is inserted after all.
 CREATE FUNCTION ${fn("insert")}(p_rows json)
-RETURNS TABLE (input_ord bigint, inserted boolean, ${columnTypes}) LANGUAGE plpgsql AS $fn$
+RETURNS TABLE (input_ord bigint, holder json) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
   v_total integer := json_array_length(p_rows);
@@ -183,12 +183,12 @@ BEGIN
       ON CONFLICT (idempotency_key)
         WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
         DO NOTHING
-      RETURNING *
+      RETURNING id, queue, status
     ), signals AS (
       SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
       FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q
     )
-    SELECT p.ord, true, ins.* FROM ins JOIN pending p ON p.id = ins.id, signals;
+    SELECT p.ord, NULL::json FROM ins JOIN pending p ON p.id = ins.id, signals;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     v_done := v_done + v_count;
     IF v_done >= v_total THEN
@@ -199,7 +199,7 @@ BEGIN
     WITH input AS (
       SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
     )
-    SELECT i.ord, false, j.* FROM input i
+    SELECT i.ord, to_json(j) FROM input i
     JOIN ${jobs} j ON j.idempotency_key = i.idempotency_key AND j.status NOT IN ${terminal}
     WHERE NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id);
     GET DIAGNOSTICS v_count = ROW_COUNT;
