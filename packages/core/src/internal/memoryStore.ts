@@ -73,12 +73,39 @@ const compareValues = (a: number | string, b: number | string): number => (a < b
 export const comparePositions = (a: ListCursor, b: ListCursor): number =>
   compareValues(a.value, b.value) || compareValues(a.id, b.id)
 
+/** Claim order: priority desc, then `runAt`, then id. */
+const claimOrder = (a: JobRow, b: JobRow): number =>
+  b.priority - a.priority || a.runAt - b.runAt || compareValues(a.id, b.id)
+
+/**
+ * The first `k` rows that `keep` accepts, in claim order. One pass keeping the best `k` so far: rows mostly arrive in claim order
+ * (insertion order, time-ordered ids), so most are rejected by one comparison with the worst kept.
+ */
+const firstInOrder = (rows: Iterable<JobRow>, keep: (row: JobRow) => boolean, k: number): Array<JobRow> => {
+  const best: Array<JobRow> = []
+  if (k <= 0) return best
+  for (const row of rows) {
+    if (!keep(row)) continue
+    if (best.length === k) {
+      if (claimOrder(row, best[k - 1]) >= 0) continue
+      best.pop()
+    }
+    let i = best.length
+    while (i > 0 && claimOrder(row, best[i - 1]) < 0) i--
+    best.splice(i, 0, row)
+  }
+  return best
+}
+
 const LOG_ID_WIDTH = 16
 
 /** Builds a store whose state lives in the closure. */
 export const make = Effect.gen(function* () {
   const pubsub = yield* PubSub.unbounded<StoreSignal>()
   const jobs = new Map<string, JobRow>()
+  /** The QUEUED jobs and the held (RUNNING, CANCELLING) ones, kept by `put` and `remove`: a claim reads only these. */
+  const queued = new Map<string, JobRow>()
+  const running = new Map<string, JobRow>()
   /** idempotencyKey → id of the non-terminal job holding it. */
   const keys = new Map<string, string>()
   /** jobId → its log lines, oldest first. */
@@ -98,6 +125,10 @@ export const make = Effect.gen(function* () {
     const prev = jobs.get(row.id)
     if (prev?.idempotencyKey != null && keys.get(prev.idempotencyKey) === row.id) keys.delete(prev.idempotencyKey)
     jobs.set(row.id, row)
+    if (row.status === "QUEUED") queued.set(row.id, row)
+    else queued.delete(row.id)
+    if (held(row.status)) running.set(row.id, row)
+    else running.delete(row.id)
     if (row.idempotencyKey !== null && !isTerminal(row.status)) keys.set(row.idempotencyKey, row.id)
   }
 
@@ -106,6 +137,8 @@ export const make = Effect.gen(function* () {
     if (row === undefined) return
     if (row.idempotencyKey !== null && keys.get(row.idempotencyKey) === id) keys.delete(row.idempotencyKey)
     jobs.delete(id)
+    queued.delete(id)
+    running.delete(id)
     logs.delete(id)
     for (const [resultId, result] of results) if (result.jobId === id) results.delete(resultId)
     for (const [callbackId, callback] of callbacks) if (callback.jobId === id) callbacks.delete(callbackId)
@@ -226,18 +259,18 @@ export const make = Effect.gen(function* () {
       if (options.limit <= 0 || options.queues.length === 0) return []
       const byType = new Map<string, number>()
       const byQueue = new Map<string, number>()
-      const due: Array<JobRow> = []
-      for (const row of jobs.values()) {
-        if (held(row.status)) {
-          byType.set(row.type, (byType.get(row.type) ?? 0) + 1)
-          byQueue.set(row.queue, (byQueue.get(row.queue) ?? 0) + 1)
-        } else if (row.status === "QUEUED" && row.runAt <= options.now && options.queues.includes(row.queue)) {
-          due.push(row)
-        }
+      for (const row of running.values()) {
+        byType.set(row.type, (byType.get(row.type) ?? 0) + 1)
+        byQueue.set(row.queue, (byQueue.get(row.queue) ?? 0) + 1)
       }
-      due.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareValues(a.id, b.id))
+      const isDue = (row: JobRow) => row.runAt <= options.now && options.queues.includes(row.queue)
+      // without limits only the first `limit` in claim order are taken: select them rather than sort every due job
+      const limited = Object.keys(options.typeLimits).length > 0 || Object.keys(options.queueLimits).length > 0
+      const ordered = limited
+        ? Array.from(queued.values()).filter(isDue).sort(claimOrder)
+        : firstInOrder(queued.values(), isDue, options.limit)
       const claimed: Array<JobRow> = []
-      for (const row of due) {
+      for (const row of ordered) {
         if (claimed.length >= options.limit) break
         const typeLimit = options.typeLimits[row.type]
         const queueLimit = options.queueLimits[row.queue]
