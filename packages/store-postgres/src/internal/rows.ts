@@ -82,38 +82,38 @@ export const toCallbackRow = (r: Row): JobStore.CallbackRow => ({
   attempts: num(r.attempts)
 })
 
-/** The columns of the jobs table, in the order inserts list them, with the `JobRow` field and the type of each. */
+/** The columns of the jobs table, with the `JobRow` field of each. */
 export const jobColumns = [
-  ["id", "id", "text"],
-  ["type", "type", "text"],
-  ["name", "name", "text"],
-  ["queue", "queue", "text"],
-  ["owner", "owner", "text"],
-  ["idempotency_key", "idempotencyKey", "text"],
-  ["status", "status", "text"],
-  ["terminal_reason", "terminalReason", "text"],
-  ["priority", "priority", "integer"],
-  ["params", "params", "text"],
-  ["metadata", "metadata", "text"],
-  ["tags", "tags", "text[]"],
-  ["batch_id", "batchId", "text"],
-  ["callback_url", "callbackUrl", "text"],
-  ["attempt", "attempt", "integer"],
-  ["max_attempts", "maxAttempts", "integer"],
-  ["timeout_ms", "timeoutMs", "bigint"],
-  ["deadline", "deadline", "bigint"],
-  ["run_at", "runAt", "bigint"],
-  ["created_at", "createdAt", "bigint"],
-  ["updated_at", "updatedAt", "bigint"],
-  ["queued_at", "queuedAt", "bigint"],
-  ["started_at", "startedAt", "bigint"],
-  ["finished_at", "finishedAt", "bigint"],
-  ["progress", "progress", "text"],
-  ["last_error", "lastError", "text"],
-  ["result_id", "resultId", "text"],
-  ["lease_owner", "leaseOwner", "text"],
-  ["lease_expires_at", "leaseExpiresAt", "bigint"]
-] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow, string]>
+  ["id", "id"],
+  ["type", "type"],
+  ["name", "name"],
+  ["queue", "queue"],
+  ["owner", "owner"],
+  ["idempotency_key", "idempotencyKey"],
+  ["status", "status"],
+  ["terminal_reason", "terminalReason"],
+  ["priority", "priority"],
+  ["params", "params"],
+  ["metadata", "metadata"],
+  ["tags", "tags"],
+  ["batch_id", "batchId"],
+  ["callback_url", "callbackUrl"],
+  ["attempt", "attempt"],
+  ["max_attempts", "maxAttempts"],
+  ["timeout_ms", "timeoutMs"],
+  ["deadline", "deadline"],
+  ["run_at", "runAt"],
+  ["created_at", "createdAt"],
+  ["updated_at", "updatedAt"],
+  ["queued_at", "queuedAt"],
+  ["started_at", "startedAt"],
+  ["finished_at", "finishedAt"],
+  ["progress", "progress"],
+  ["last_error", "lastError"],
+  ["result_id", "resultId"],
+  ["lease_owner", "leaseOwner"],
+  ["lease_expires_at", "leaseExpiresAt"]
+] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow]>
 
 /** A job row as a JSON object keyed by column, for `json_to_recordset`. */
 export const toJsonRow = (row: JobStore.JobRow): Record<string, unknown> => {
