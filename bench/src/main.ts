@@ -35,6 +35,11 @@ import { fmt, percentile, summarize } from "./stats.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const outDir = path.resolve(here, "../out")
+/**
+ * This run's compiled drivers: a directory of its own, so that another run starting meanwhile (CI in the same tree)
+ * cannot swap the code under this one's later processes.
+ */
+const buildDir = path.join(outDir, `run-${process.pid}-${randomBytes(3).toString("hex")}`)
 
 /** The engines, in the table's column order. */
 const ALL_ENGINES = ["jobloom-postgres", "jobloom-sqlite", "graphile-worker", "pg-boss"] as const
@@ -98,13 +103,13 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
 }
 
 /**
- * Compiles each engine driver to one ES module under `out/engines`: the bench's and jobloom's TypeScript sources are
+ * Compiles each engine driver to one ES module under `out/run-<pid>-<id>/engines`: the sources of the bench and of jobloom are
  * bundled, every npm package stays external and loads from `bench/node_modules` as in any deployment.
  */
 const buildDrivers = async (engines: ReadonlyArray<EngineName>): Promise<void> => {
   await esbuild.build({
     entryPoints: engines.map((engine) => path.join(here, "engines", `${engine}.ts`)),
-    outdir: path.join(outDir, "engines"),
+    outdir: path.join(buildDir, "engines"),
     outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",
@@ -155,7 +160,7 @@ class Driver {
       mkdirSync(path.join(outDir, "prof"), { recursive: true })
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "prof")}`)
     }
-    const child = fork(path.join(outDir, "engines", `${engine}.mjs`), [], {
+    const child = fork(path.join(buildDir, "engines", `${engine}.mjs`), [], {
       execArgv,
       cwd: path.resolve(here, ".."),
       stdio: ["ignore", "pipe", "inherit", "ipc"]
@@ -236,6 +241,7 @@ const main = async () => {
     for (const driver of live) driver.kill()
     for (const schema of schemas) await admin.query(`drop schema if exists "${schema}" cascade`).catch(() => {})
     for (const file of files) for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true })
+    rmSync(buildDir, { recursive: true, force: true })
   }
   process.once("SIGINT", () => {
     void cleanup().finally(() => process.exit(130))
