@@ -171,8 +171,10 @@ export const make = (
     const config = resolve(options, registry)
     const { workerId } = config
     const queueSet = new Set(config.queues)
-    // jobs held at most: running plus finished and waiting for their settlement to be written
-    const maxHeld = config.concurrency * 2
+    // jobs held at most: running, plus finished and waiting for their settlement to be written. Up to a full settle
+    // batch may wait: while one batch is written the next fills, so a slow store gets bigger (fewer) batches, and
+    // claiming pauses only when settling falls a whole batch behind
+    const maxHeld = config.concurrency + settleChunk
 
     const held = new Map<string, Entry>()
     let executing = 0
