@@ -5,6 +5,8 @@ import { JobType, Jobs, Worker } from "@jobloom/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { awaitStatus, engine, logMessages } from "./WorkerSupport.js"
@@ -117,5 +119,31 @@ describe("Worker hot path", () => {
       yield* worker.awaitIdle
       expect(yield* logMessages(job.id)).toContain("attempt 1/3 cancelled")
     }).pipe(Effect.scoped, Effect.provide(engine([Selfish], handler)))
+  })
+
+  it.effect("a failed attempt is the worker's to report: its fiber logs nothing of its own, even at Debug", () => {
+    const Failing = JobType.make({ key: "failing", retry: { maxAttempts: 1 } })
+    const handler = JobType.toLayer(Failing, () =>
+      Effect.fail(new JobType.JobFailure({ message: "no luck", retryable: false }))
+    )
+    const messages: Array<string> = []
+    const capture = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ message }) => {
+        messages.push(Array.isArray(message) ? message.join(" ") : String(message))
+      })
+    )
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make()
+      const job = yield* jobs.enqueue({ type: "failing" })
+      const failed = yield* awaitStatus(job.id, "FAILED")
+      assert.strictEqual(failed.lastError?.message, "no luck")
+      expect(messages.filter((m) => m.includes("unhandled"))).toEqual([])
+    }).pipe(
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.scoped,
+      Effect.provide(Layer.merge(engine([Failing], handler), capture))
+    )
   })
 })

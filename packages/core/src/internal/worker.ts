@@ -108,7 +108,7 @@ class Entry {
   readonly context: JobContext
   stop: StopReason | null = null
   /** The fiber running the handler, once it runs. */
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> | undefined = undefined
   /** `running` until the attempt ended; `settling` until its settlement is written. */
   phase: "running" | "settling" = "running"
   /** How the attempt ended: the handler's exit, or an `Unrunnable` failure when it never ran. */
@@ -474,9 +474,11 @@ export const make = (
         )
         effect = Effect.zipRight(Effect.fork(timer), effect)
       }
-      const fiber = Runtime.runFork(runner.runtime, effect)
+      // the fiber succeeds with the attempt's exit: a failed attempt is the worker's to report, and a fiber that
+      // fails would log "Fiber terminated with an unhandled error" at Debug
+      const fiber = Runtime.runFork(runner.runtime, Effect.exit(effect))
       entry.fiber = fiber
-      fiber.addObserver((exit) => ended(entry, exit))
+      fiber.addObserver((exit) => ended(entry, Exit.isSuccess(exit) ? exit.value : exit))
       // stopped while the handler ran its first synchronous steps (a heartbeat that found the lease gone)
       if (entry.stop !== null && entry.exit === undefined) fiber.unsafeInterruptAsFork(FiberId.none)
     }
