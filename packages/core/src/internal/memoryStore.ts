@@ -77,35 +77,40 @@ export const comparePositions = (a: ListCursor, b: ListCursor): number =>
 const claimOrder = (a: JobRow, b: JobRow): number =>
   b.priority - a.priority || a.runAt - b.runAt || compareValues(a.id, b.id)
 
-/**
- * The first `k` rows that `keep` accepts, in claim order. One pass keeping the best `k` so far: rows mostly arrive in claim order
- * (insertion order, time-ordered ids), so most are rejected by one comparison with the worst kept.
- */
-const firstInOrder = (rows: Iterable<JobRow>, keep: (row: JobRow) => boolean, k: number): Array<JobRow> => {
-  const best: Array<JobRow> = []
-  if (k <= 0) return best
-  for (const row of rows) {
-    if (!keep(row)) continue
-    if (best.length === k) {
-      if (claimOrder(row, best[k - 1]) >= 0) continue
-      best.pop()
-    }
-    let i = best.length
-    while (i > 0 && claimOrder(row, best[i - 1]) < 0) i--
-    best.splice(i, 0, row)
-  }
-  return best
-}
-
 const LOG_ID_WIDTH = 16
 
 /** Builds a store whose state lives in the closure. */
 export const make = Effect.gen(function* () {
   const pubsub = yield* PubSub.unbounded<StoreSignal>()
   const jobs = new Map<string, JobRow>()
-  /** The QUEUED jobs and the held (RUNNING, CANCELLING) ones, kept by `put` and `remove`: a claim reads only these. */
-  const queued = new Map<string, JobRow>()
+  /**
+   * The QUEUED jobs in claim order, and the held (RUNNING, CANCELLING) ones, kept by `put`: a claim walks the queued
+   * jobs from the front and stops once it has its batch, instead of reading and sorting every job. A row that stops
+   * being current (written again, or deleted) stays in `queued` as a stale entry until a claim passes it or the
+   * array is compacted: taking rows out one by one from the front of a long array would cost a copy of it each time.
+   */
+  let queued: Array<JobRow> = []
+  let stale = 0
   const running = new Map<string, JobRow>()
+  const isCurrent = (row: JobRow): boolean => jobs.get(row.id) === row
+  /** Where `row` goes in `queued` (claim order is total: ids break every tie). */
+  const queuedIndex = (row: JobRow): number => {
+    let lo = 0
+    let hi = queued.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (claimOrder(queued[mid], row) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+  const markStale = (): void => {
+    stale++
+    if (stale > 64 && stale * 2 > queued.length) {
+      queued = queued.filter(isCurrent)
+      stale = 0
+    }
+  }
   /** idempotencyKey → id of the non-terminal job holding it. */
   const keys = new Map<string, string>()
   /** jobId → its log lines, oldest first. */
@@ -125,8 +130,8 @@ export const make = Effect.gen(function* () {
     const prev = jobs.get(row.id)
     if (prev?.idempotencyKey != null && keys.get(prev.idempotencyKey) === row.id) keys.delete(prev.idempotencyKey)
     jobs.set(row.id, row)
-    if (row.status === "QUEUED") queued.set(row.id, row)
-    else queued.delete(row.id)
+    if (prev?.status === "QUEUED") markStale()
+    if (row.status === "QUEUED") queued.splice(queuedIndex(row), 0, row)
     if (held(row.status)) running.set(row.id, row)
     else running.delete(row.id)
     if (row.idempotencyKey !== null && !isTerminal(row.status)) keys.set(row.idempotencyKey, row.id)
@@ -137,7 +142,7 @@ export const make = Effect.gen(function* () {
     if (row === undefined) return
     if (row.idempotencyKey !== null && keys.get(row.idempotencyKey) === id) keys.delete(row.idempotencyKey)
     jobs.delete(id)
-    queued.delete(id)
+    if (row.status === "QUEUED") markStale()
     running.delete(id)
     logs.delete(id)
     for (const [resultId, result] of results) if (result.jobId === id) results.delete(resultId)
@@ -263,15 +268,12 @@ export const make = Effect.gen(function* () {
         byType.set(row.type, (byType.get(row.type) ?? 0) + 1)
         byQueue.set(row.queue, (byQueue.get(row.queue) ?? 0) + 1)
       }
-      const isDue = (row: JobRow) => row.runAt <= options.now && options.queues.includes(row.queue)
-      // without limits only the first `limit` in claim order are taken: select them rather than sort every due job
-      const limited = Object.keys(options.typeLimits).length > 0 || Object.keys(options.queueLimits).length > 0
-      const ordered = limited
-        ? Array.from(queued.values()).filter(isDue).sort(claimOrder)
-        : firstInOrder(queued.values(), isDue, options.limit)
-      const claimed: Array<JobRow> = []
-      for (const row of ordered) {
-        if (claimed.length >= options.limit) break
+      // chosen first, written after: a write makes the row stale in `queued`
+      const chosen: Array<JobRow> = []
+      for (const row of queued) {
+        if (chosen.length >= options.limit) break
+        if (!isCurrent(row)) continue
+        if (row.runAt > options.now || !options.queues.includes(row.queue)) continue
         const typeLimit = options.typeLimits[row.type]
         const queueLimit = options.queueLimits[row.queue]
         const typeCount = byType.get(row.type) ?? 0
@@ -280,6 +282,9 @@ export const make = Effect.gen(function* () {
         if (queueLimit !== undefined && queueCount >= queueLimit) continue
         byType.set(row.type, typeCount + 1)
         byQueue.set(row.queue, queueCount + 1)
+        chosen.push(row)
+      }
+      const claimed = chosen.map((row) => {
         const next: JobRow = {
           ...row,
           status: "RUNNING",
@@ -290,7 +295,14 @@ export const make = Effect.gen(function* () {
           updatedAt: options.now
         }
         write(row, next, options.now)
-        claimed.push(next)
+        return next
+      })
+      // the claimed rows, and rows that went stale before them, leave the front in one cut
+      let front = 0
+      while (front < queued.length && !isCurrent(queued[front])) front++
+      if (front > 0) {
+        queued.splice(0, front)
+        stale = Math.max(0, stale - front)
       }
       return claimed
     })
