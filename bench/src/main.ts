@@ -103,8 +103,8 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
 }
 
 /**
- * Compiles each engine driver to one ES module under `out/run-<pid>-<id>/engines`: the sources of the bench and of jobloom are
- * bundled, every npm package stays external and loads from `bench/node_modules` as in any deployment.
+ * Compiles each engine driver to one ES module under `out/run-<pid>-<id>/engines`: the sources of the bench and of
+ * jobloom are bundled, every npm package stays external and loads from `bench/node_modules` as in any deployment.
  */
 const buildDrivers = async (engines: ReadonlyArray<EngineName>): Promise<void> => {
   await esbuild.build({

@@ -1,7 +1,8 @@
 /**
  * A statement profiler for the drivers, on when `BENCH_SQL_PROFILE=1`: counts every SQL statement a process runs and
  * the time it takes (SQLite: time inside better-sqlite3, i.e. SQLite's own work; PostgreSQL: time from send to reply,
- * i.e. the round trip and the server's work), and prints the statements by total time to stderr on `report`.
+ * i.e. the round trip and the server's work), and prints the statements by total time, with the median time of one
+ * statement, to stderr on `report`.
  */
 import type BetterSqlite3 from "better-sqlite3"
 import { performance } from "node:perf_hooks"
@@ -10,17 +11,20 @@ import type pg from "pg"
 /** Whether profiling is on in this process. */
 export const enabled = process.env.BENCH_SQL_PROFILE === "1"
 
-const stats = new Map<string, { count: number; ms: number }>()
+const stats = new Map<string, { count: number; ms: number; samples: Array<number> }>()
 
 const add = (text: string, ms: number) => {
   const key = text.replace(/\s+/g, " ").trim().slice(0, 160)
   const entry = stats.get(key)
-  if (entry === undefined) stats.set(key, { count: 1, ms })
+  if (entry === undefined) stats.set(key, { count: 1, ms, samples: [ms] })
   else {
     entry.count++
     entry.ms += ms
+    entry.samples.push(ms)
   }
 }
+
+const median = (values: Array<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 
 /** Forgets what was counted so far (call when the measured run starts). */
 export const reset = (): void => stats.clear()
@@ -33,7 +37,7 @@ export const report = (label: string, jobs: number): void => {
   process.stderr.write(`\n[sql profile] ${label}: ${total.toFixed(0)} ms in statements, ${jobs} jobs\n`)
   for (const [text, s] of rows.slice(0, 20)) {
     process.stderr.write(
-      `${s.ms.toFixed(0).padStart(7)} ms ${((1000 * s.ms) / jobs).toFixed(1).padStart(7)} µs/job ${String(s.count).padStart(7)}×  ${text}\n`
+      `${s.ms.toFixed(0).padStart(7)} ms ${((1000 * s.ms) / jobs).toFixed(1).padStart(7)} µs/job ${String(s.count).padStart(7)}× median ${median(s.samples).toFixed(2).padStart(6)} ms  ${text}\n`
     )
   }
 }
