@@ -45,7 +45,7 @@ const where = (url: string): string => {
   const nm = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)
   if (nm) return nm[1]!
   if (url.startsWith("node:")) return "node (built-in)"
-  const out = url.match(/\/out\/engines\/(.+)$/)
+  const out = url.match(/\/out\/(?:run-[^/]+\/)?engines\/(.+)$/)
   if (out) return `bench bundle ${out[1]}`
   return url.replace(/^file:\/\//, "")
 }
@@ -70,7 +70,7 @@ for (const [id, us] of self) {
   const seen = new Set<string>()
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const { functionName, url, lineNumber } = byId.get(cur)!.callFrame
-    if (!url.includes("/out/engines/")) continue
+    if (!/\/out\/(?:run-[^/]+\/)?engines\//.test(url)) continue
     const key = `${functionName || "(anonymous)"} ${where(url)}:${lineNumber + 1}`
     if (seen.has(key)) continue
     seen.add(key)
