@@ -4,39 +4,11 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type { JobRow } from "../src/JobStore.js"
 import * as MemoryJobStore from "../src/MemoryJobStore.js"
+import { makeRow } from "../src/testing/index.js"
 
-const row = (id: string, overrides: Partial<JobRow> = {}): JobRow => ({
-  id,
-  type: "t",
-  name: "n",
-  queue: "default",
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: "{}",
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 3,
-  timeoutMs: null,
-  deadline: null,
-  runAt: 0,
-  createdAt: 0,
-  updatedAt: 0,
-  queuedAt: 0,
-  startedAt: null,
-  finishedAt: null,
-  progress: "{}",
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  ...overrides
-})
+/** A QUEUED row at time 0 (the shared conformance row factory, with this file's id). */
+const row = (id: string, overrides: Partial<JobRow> = {}): JobRow =>
+  makeRow({ id, runAt: 0, createdAt: 0, updatedAt: 0, queuedAt: 0, ...overrides })
 
 describe("MemoryJobStore", () => {
   it.effect("says its signals stay in this process", () =>

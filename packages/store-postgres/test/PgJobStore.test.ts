@@ -6,6 +6,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Jobs, JobStore } from "@jobloom/core"
+import { makeRow, T0 } from "@jobloom/core/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -16,42 +17,8 @@ import type * as Scope from "effect/Scope"
 import * as PgJobStore from "../src/PgJobStore.js"
 import { adminQuery, clientLayer, databaseUrl, freshSchema } from "./utils.js"
 
-const T0 = 1_700_000_000_000
-let counter = 0
-
-/** A QUEUED row, unique id. */
-const row = (overrides: Partial<JobStore.JobRow> = {}): JobStore.JobRow => ({
-  id: `${T0}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`,
-  type: "t",
-  name: "job",
-  queue: "default",
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: "{}",
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 3,
-  timeoutMs: null,
-  deadline: null,
-  runAt: T0,
-  createdAt: T0,
-  updatedAt: T0,
-  queuedAt: T0,
-  startedAt: null,
-  finishedAt: null,
-  progress: "{}",
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  ...overrides
-})
+/** A QUEUED row with a fresh id: the conformance suite's factory. */
+const row = (overrides: Partial<JobStore.JobRow> = {}): JobStore.JobRow => makeRow(overrides)
 
 /** Builds a store of its own (its own pool) in `schema`, for the life of the scope. */
 const storeIn = (
