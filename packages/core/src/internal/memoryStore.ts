@@ -393,8 +393,10 @@ export const make = Effect.gen(function* () {
     readonly workerId: string
     readonly now: number
     readonly settlements: ReadonlyArray<Settlement>
+    readonly logs?: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }
   }) =>
     Effect.suspend(() => {
+      if (options.logs !== undefined) appendLines(options.logs)
       const changes: Array<StatusChange> = []
       const queues: Array<string> = []
       for (const settlement of options.settlements) {
@@ -420,7 +422,10 @@ export const make = Effect.gen(function* () {
     })
 
   const appendLogs = (options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) =>
-    Effect.sync(() => {
+    Effect.sync(() => appendLines(options))
+
+  function appendLines(options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) {
+    {
       const touched = new Set<Array<LogRow>>()
       for (const entry of options.entries) {
         if (!jobs.has(entry.jobId)) continue
@@ -436,7 +441,8 @@ export const make = Effect.gen(function* () {
       }
       const cap = Math.max(0, options.cap)
       for (const lines of touched) if (lines.length > cap) lines.splice(0, lines.length - cap)
-    })
+    }
+  }
 
   const readLogs = (options: { readonly jobId: string; readonly limit: number; readonly cursor: string | null }) =>
     Effect.sync(() => {

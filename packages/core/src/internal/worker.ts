@@ -224,30 +224,30 @@ export const make = (
 
     // --- writing progress and logs -------------------------------------------------------------------------------
 
+    /** Log events of lines just written, when someone listens. */
+    const publishLogs = (entries: ReadonlyArray<NewLog>): Effect.Effect<void> =>
+      entries.length === 0 || !hub.listening()
+        ? Effect.void
+        : Effect.suspend(() =>
+            hub.publishAll(
+              entries.map((line): JobEvent => ({
+                _tag: "log",
+                jobId: line.jobId,
+                at: formatTime(line.at),
+                level: line.level,
+                message: line.message
+              }))
+            )
+          )
+
     const flushLogs = logLock.withPermits(1)(
       Effect.suspend(() => {
         if (logBuffer.length === 0) return Effect.void
         const entries = logBuffer
         logBuffer = []
-        const written = store.appendLogs({ entries, cap: config.logCap })
-        return (
-          hub.listening()
-            ? Effect.zipRight(
-                written,
-                Effect.suspend(() =>
-                  hub.publishAll(
-                    entries.map((line): JobEvent => ({
-                      _tag: "log",
-                      jobId: line.jobId,
-                      at: formatTime(line.at),
-                      level: line.level,
-                      message: line.message
-                    }))
-                  )
-                )
-              )
-            : written
-        ).pipe(Effect.catchAll((error) => Effect.logWarning(`jobloom: dropped ${entries.length} log lines`, error)))
+        return Effect.zipRight(store.appendLogs({ entries, cap: config.logCap }), publishLogs(entries)).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`jobloom: dropped ${entries.length} log lines`, error))
+        )
       })
     )
 
@@ -392,9 +392,16 @@ export const make = (
       return Effect.mapError(decoded, unrunnable)
     }
 
-    /** The result's JSON text: a string, an `Unrunnable`, or an Effect for an asynchronous Schema. */
-    const resultOf = (type: AnyJobType, value: unknown): string | Unrunnable | Effect.Effect<string, Unrunnable> => {
-      const stringify = (encoded: unknown): string | Unrunnable => {
+    /**
+     * The result's JSON text (null when the handler returned nothing: no result is stored), an `Unrunnable`, or an
+     * Effect for an asynchronous Schema.
+     */
+    const resultOf = (
+      type: AnyJobType,
+      value: unknown
+    ): string | null | Unrunnable | Effect.Effect<string | null, Unrunnable> => {
+      const stringify = (encoded: unknown): string | null | Unrunnable => {
+        if (encoded === undefined) return null
         try {
           return JSON.stringify(encoded) ?? "null"
         } catch (error) {
@@ -413,7 +420,7 @@ export const make = (
       }
       return Effect.flatMap(Effect.mapError(encoded, unrunnable), (right) => {
         const text = stringify(right)
-        return typeof text === "string" ? Effect.succeed(text) : Effect.fail(text)
+        return text instanceof Unrunnable ? Effect.fail(text) : Effect.succeed(text)
       })
     }
 
@@ -513,7 +520,7 @@ export const make = (
     const decideEntry = (entry: Entry): Decision | null | Effect.Effect<Decision | null> => {
       const raw = entry.exit!
       if (entry.stop === "lost") return null
-      const decideWith = (exit: Exit.Exit<string, AttemptError>) =>
+      const decideWith = (exit: Exit.Exit<string | null, AttemptError>) =>
         decide({
           row: entry.row,
           type: entry.type,
@@ -525,7 +532,7 @@ export const make = (
         })
       if (Exit.isFailure(raw)) return decideWith(Exit.failCause(Cause.map(raw.cause, asAttemptError)))
       const result = resultOf(entry.handler!.type, raw.value)
-      if (typeof result === "string") return decideWith(Exit.succeed(result))
+      if (typeof result === "string" || result === null) return decideWith(Exit.succeed(result))
       if (result instanceof Unrunnable) return decideWith(Exit.fail(result))
       return Effect.flatMap(Effect.exit(result), (exit) => {
         const decision = decideWith(exit)
@@ -597,29 +604,41 @@ export const make = (
       return events.length === 0 ? Effect.void : hub.publishAll(events)
     }
 
+    // Every pending log line (the batch's end lines among them, and the start lines of attempts that ended within a
+    // flush interval) travels in the settle's own transaction: a reader who sees a settled job sees its lines, and a
+    // short job costs one write. The log lock keeps lines in order against the flusher.
     const settleBatch = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
       batch.length === 0
         ? Effect.void
-        : // the attempt's end line is stored before its status changes, so a reader of a settled job sees it
-          Effect.zipRight(
-            flushLogs,
-            Effect.suspend(() =>
-              store.settle({
-                workerId,
-                now: clock.unsafeCurrentTimeMillis(),
-                settlements: batch.map((p) => p.decision.settlement)
-              })
-            ).pipe(
-              Effect.retry(settleRetry),
-              Effect.catchAll((error) =>
-                Effect.as(
-                  Effect.logWarning(`jobloom: settling ${batch.length} jobs failed; their leases will expire`, error),
-                  [] as ReadonlyArray<StatusChange>
+        : logLock
+            .withPermits(1)(
+              Effect.suspend(() => {
+                const entries = logBuffer
+                logBuffer = []
+                return Effect.suspend(() =>
+                  store.settle({
+                    workerId,
+                    now: clock.unsafeCurrentTimeMillis(),
+                    settlements: batch.map((p) => p.decision.settlement),
+                    logs: entries.length === 0 ? undefined : { entries, cap: config.logCap }
+                  })
+                ).pipe(
+                  Effect.retry(settleRetry),
+                  Effect.tap(() => publishLogs(entries)),
+                  Effect.catchAll((error) =>
+                    Effect.as(
+                      Effect.logWarning(
+                        `jobloom: settling ${batch.length} jobs failed; their leases will expire` +
+                          (entries.length === 0 ? "" : ` (${entries.length} log lines dropped)`),
+                        error
+                      ),
+                      [] as ReadonlyArray<StatusChange>
+                    )
+                  )
                 )
-              ),
-              Effect.flatMap((changes) => afterSettle(batch, changes))
+              })
             )
-          )
+            .pipe(Effect.flatMap((changes) => afterSettle(batch, changes)))
 
     /** Settles every ended attempt, in chunks, until none is left. */
     const settleFinished: Effect.Effect<void> = Effect.suspend(() => {

@@ -45,8 +45,8 @@ export type AttemptError = Unrunnable | HandlerFailed
 export interface AttemptEnd {
   readonly row: JobRow
   readonly type: JobType.Any | undefined
-  /** The attempt's exit: the encoded result JSON on success. */
-  readonly exit: Exit.Exit<string, AttemptError>
+  /** The attempt's exit: the encoded result JSON on success, null when the handler returned nothing. */
+  readonly exit: Exit.Exit<string | null, AttemptError>
   readonly stop: StopReason | null
   readonly now: number
   /** The attempt's final progress as JSON text, with the summary forced when given (1 on success). */
@@ -160,7 +160,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
         _tag: "Complete",
         id: row.id,
         progress: end.progress.toJson("SUCCEEDED", 1),
-        result: { id: end.newId(), value: exit.value }
+        result: exit.value === null ? null : { id: end.newId(), value: exit.value }
       },
       level: "info",
       message: `${attempt} succeeded`,

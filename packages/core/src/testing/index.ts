@@ -1240,6 +1240,50 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
       })
     )
 
+    it.effect("settle appends the given log lines in the same write, capped, before the settlements apply", () =>
+      Effect.gen(function* () {
+        const store = yield* JobStore
+        const workerId = unique("w")
+        const job = yield* runningJob({ workerId })
+        const other = makeRow()
+        yield* insertRows([other])
+        const line = (jobId: string, i: number) => ({ jobId, at: T0 + i, level: "info" as const, message: `m${i}` })
+        yield* store.appendLogs({ entries: [line(job.id, 0), line(job.id, 1)], cap: 100 })
+        const changes = yield* store.settle({
+          workerId,
+          now: T0 + 10,
+          settlements: [complete(job.id)],
+          logs: {
+            entries: [line(job.id, 2), line(other.id, 0), line(uuidv7(), 9), line(job.id, 3), line(job.id, 4)],
+            cap: 3
+          }
+        })
+        expect(changes, "settle with logs: the settlement applies").toEqual([{ id: job.id, status: "SUCCEEDED" }])
+        const page = yield* store.logs({ jobId: job.id, limit: 100, cursor: null })
+        expect(
+          page.rows.map((r) => r.message),
+          "settle with logs: the settled job's lines are stored in order and capped"
+        ).toEqual(["m4", "m3", "m2"])
+        const otherPage = yield* store.logs({ jobId: other.id, limit: 100, cursor: null })
+        expect(
+          otherPage.rows.map((r) => r.message),
+          "settle with logs: lines of a job that is not settled are stored too"
+        ).toEqual(["m0"])
+        const foreign = yield* store.settle({
+          workerId: unique("w"),
+          now: T0 + 11,
+          settlements: [complete(other.id)],
+          logs: { entries: [line(other.id, 1)], cap: 100 }
+        })
+        expect(foreign, "settle with logs: a failed guard settles nothing").toEqual([])
+        const after = yield* store.logs({ jobId: other.id, limit: 100, cursor: null })
+        expect(
+          after.rows.map((r) => r.message),
+          "settle with logs: lines are appended even when no settlement applies"
+        ).toEqual(["m1", "m0"])
+      })
+    )
+
     it.effect("settle by a worker whose lease was rescued and re-claimed changes nothing", () =>
       Effect.gen(function* () {
         const store = yield* JobStore

@@ -336,7 +336,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     }
 
     /** One statement for any mix of settlements, from any number of callers: one round trip per batch. */
-    const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean) => {
+    const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: string | null) => {
       const input = batch.map(({ now, settlement: s, workerId }) => ({
         worker_id: workerId,
         at: now,
@@ -352,8 +352,21 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
       }))
       return sql<Row>`SELECT * FROM ${fn("settle")}(
         ${JSON.stringify(input)}::json, ${asyncCommit}::boolean,
-        ${Array.from(limitedTypes)}::text[], ${Array.from(limitedQueues)}::text[]
+        ${Array.from(limitedTypes)}::text[], ${Array.from(limitedQueues)}::text[], ${logLines}::json, 0::int4
       )`
+    }
+
+    /** The log lines of settle calls as one JSON array for the settle function, each line with its caller's cap. */
+    const logLinesOf = (
+      logs: ReadonlyArray<{ readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number } | undefined>
+    ): string | null => {
+      const lines: Array<JobStore.NewLog & { readonly cap: number }> = []
+      for (const batch of logs) {
+        if (batch === undefined) continue
+        const cap = Math.max(0, Math.floor(batch.cap))
+        for (const entry of batch.entries) lines.push({ ...entry, cap })
+      }
+      return lines.length === 0 ? null : JSON.stringify(lines)
     }
 
     /**
@@ -361,7 +374,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
      * the same job apply in order, each in a later statement than the one before it: in one statement the first
      * would not be visible to the second, and Postgres would apply only one of them, of its choosing.
      */
-    const runSettle = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean) =>
+    const runSettle = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: string | null) =>
       Effect.gen(function* () {
         const rounds: Array<Array<number>> = []
         const seen = new Map<string, number>()
@@ -371,10 +384,11 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
           ;(rounds[round] ??= []).push(index)
         })
         const answer: Array<JobStatus | undefined> = new Array(batch.length).fill(undefined)
-        for (const indexes of rounds) {
+        for (const [round, indexes] of rounds.entries()) {
           const applied = yield* settleStatement(
             indexes.map((i) => batch[i]),
-            asyncCommit
+            asyncCommit,
+            round === 0 ? logLines : null
           )
           const byId = new Map(applied.map((r) => [r.id as string, r.status as JobStatus] as const))
           for (const i of indexes) answer[i] = byId.get(batch[i].settlement.id)
@@ -384,6 +398,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
 
     interface SettleRequest {
       readonly rows: ReadonlyArray<SettleRow>
+      readonly logs: { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number } | undefined
       readonly done: Deferred.Deferred<ReadonlyArray<JobStatus | undefined>, SqlError.SqlError>
     }
     const settleQueue = yield* Queue.unbounded<SettleRequest>()
@@ -397,7 +412,8 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
       yield* Effect.exit(
         runSettle(
           requests.flatMap((r) => r.rows),
-          !options.durableWorkerWrites
+          !options.durableWorkerWrites,
+          logLinesOf(requests.map((r) => r.logs))
         )
       ).pipe(
         Effect.flatMap((exit) => {
@@ -422,13 +438,12 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     yield* Effect.forkScoped(Effect.forever(settleLoop))
     yield* Effect.addFinalizer(() => Queue.shutdown(settleQueue))
 
-    const settle = (options: {
-      readonly workerId: string
-      readonly now: number
-      readonly settlements: ReadonlyArray<Settlement>
-    }) =>
+    const settle = (options: Parameters<JobStore.JobStore["settle"]>[0]) =>
       Effect.gen(function* () {
-        if (options.settlements.length === 0) return []
+        if (options.settlements.length === 0) {
+          if (options.logs !== undefined) yield* appendLogs(options.logs)
+          return []
+        }
         const rows = options.settlements.map((settlement) => ({
           workerId: options.workerId,
           now: options.now,
@@ -438,10 +453,10 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
         const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
         let answer: ReadonlyArray<JobStatus | undefined>
         if (Option.isSome(inTransaction)) {
-          answer = yield* runSettle(rows, false)
+          answer = yield* runSettle(rows, false, logLinesOf([options.logs]))
         } else {
           const done = yield* Deferred.make<ReadonlyArray<JobStatus | undefined>, SqlError.SqlError>()
-          yield* Queue.offer(settleQueue, { rows, done })
+          yield* Queue.offer(settleQueue, { rows, done, logs: options.logs })
           answer = yield* Deferred.await(done)
         }
         const changes: Array<StatusChange> = []

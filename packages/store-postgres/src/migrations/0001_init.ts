@@ -327,14 +327,19 @@ $fn$;
 
 -- Applies settlements (see the port's Settlement): only to rows the settling worker holds; a CANCELLING row always
 -- becomes CANCELLED. One call carries any mix of settlements, of any number of workers; each job at most once.
+-- p_logs (or null): log lines appended first, in the same transaction (see append_logs).
 -- Announces Enqueued for each queue that gained a QUEUED job, and for each queue of a settled job whose type or
 -- queue is limited (p_limited_*): its slot is free now, and idle workers of any process may take the next job.
-CREATE FUNCTION ${fn("settle")}(p_rows json, p_async boolean, p_limited_types text[], p_limited_queues text[])
-RETURNS TABLE (id text, status text) LANGUAGE plpgsql AS $fn$
+CREATE FUNCTION ${fn("settle")}(
+  p_rows json, p_async boolean, p_limited_types text[], p_limited_queues text[], p_logs json, p_cap integer
+) RETURNS TABLE (id text, status text) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 BEGIN
   IF p_async THEN
     PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
+  IF p_logs IS NOT NULL THEN
+    PERFORM ${fn("append_logs")}(p_logs, p_cap, false);
   END IF;
   RETURN QUERY
   WITH s AS (
@@ -389,19 +394,21 @@ BEGIN
 END
 $fn$;
 
--- Appends log lines (of existing jobs only), then drops each touched job's oldest lines beyond p_cap.
+-- Appends log lines (of existing jobs only), then drops each touched job's oldest lines beyond its cap: the line's
+-- own "cap" when it carries one (lines of workers with different caps may share a call), else p_cap.
 CREATE FUNCTION ${fn("append_logs")}(p_rows json, p_cap integer, p_async boolean) RETURNS void
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
-  v_touched text[];
+  v_touched json;
 BEGIN
   IF p_async THEN
     PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
   WITH input AS (
-    SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text))
-      WITH ORDINALITY AS u(job_id, at, level, message, ord)
+    SELECT * FROM ROWS FROM (
+      json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text, cap integer)
+    ) WITH ORDINALITY AS u(job_id, at, level, message, cap, ord)
   ), inserted AS (
     INSERT INTO ${logs} (job_id, at, level, message)
     SELECT i.job_id, i.at, i.level, i.message FROM input i
@@ -409,15 +416,18 @@ BEGIN
     ORDER BY i.ord
     RETURNING job_id
   )
-  SELECT array_agg(DISTINCT job_id) INTO v_touched FROM inserted;
+  SELECT json_agg(t) INTO v_touched FROM (
+    SELECT i.job_id, max(coalesce(i.cap, p_cap)) AS cap FROM input i
+    WHERE i.job_id IN (SELECT job_id FROM inserted) GROUP BY i.job_id
+  ) t;
   IF v_touched IS NULL THEN
     RETURN;
   END IF;
   -- a statement of its own, so it sees the lines just inserted
   DELETE FROM ${logs} l USING (
     SELECT t.job_id, (
-      SELECT x.id FROM ${logs} x WHERE x.job_id = t.job_id ORDER BY x.id DESC OFFSET greatest(p_cap, 0) LIMIT 1
-    ) AS cutoff FROM unnest(v_touched) AS t(job_id)
+      SELECT x.id FROM ${logs} x WHERE x.job_id = t.job_id ORDER BY x.id DESC OFFSET greatest(t.cap, 0) LIMIT 1
+    ) AS cutoff FROM json_to_recordset(v_touched) AS t(job_id text, cap integer)
   ) c
   WHERE l.job_id = c.job_id AND l.id <= c.cutoff;
 END

@@ -603,10 +603,13 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       // in order: a second settlement of the same job would find its lease already cleared, so only the first counts
       const seen = new Set<string>()
       const settlements = options.settlements.filter((s) => !seen.has(s.id) && seen.add(s.id))
+      const lines = options.logs?.entries ?? []
+      if (lines.length > 0 && settlements.length === 0) return Effect.as(appendLogs(options.logs!), [])
       if (settlements.length === 0) return Effect.succeed([])
       return run(
         writeTransaction(
           Effect.gen(function* () {
+            if (lines.length > 0) yield* appendLines(lines, options.logs!.cap)
             const rows: Array<ReadonlyArray<unknown>> = []
             for (const chunk of chunksOf(settlements, maxBatch)) {
               rows.push(...(yield* settleChunk(options.workerId, options.now, chunk)))
@@ -655,35 +658,33 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       return run(chunks.length === 1 ? write(chunks[0]!) : writeTransaction(Effect.forEach(chunks, write)))
     }
 
-    const appendLogs: JobStore.JobStore["appendLogs"] = ({ cap, entries }) => {
-      if (entries.length === 0) return Effect.void
-      const jobIds = Array.from(new Set(entries.map((e) => e.jobId)))
-      const lines = entries.map((e) => [e.jobId, e.at, e.level, e.message] as const)
-      return run(
-        writeTransaction(
-          Effect.gen(function* () {
-            for (const chunk of chunksOf(lines, maxBatch)) {
-              // lines of missing jobs (and the padding rows) are dropped here, rather than failing the batch
-              yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
-                SELECT e.column1, e.column2, e.column3, e.column4 FROM (${valuesList(chunk, 4, { pad: true })}) AS e
-                WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1)`
-            }
-            // Per job, the id of its (cap+1)-th newest line, found by walking the (job_id, id) index from the newest
-            // end: a job with few lines costs a few steps. Everything at or below it goes.
-            yield* sql`DELETE FROM ${logs} WHERE id IN (
-              SELECT l.id FROM (
-                SELECT j.value AS job_id, (
-                  SELECT id FROM ${logs} WHERE job_id = j.value
-                  ORDER BY id DESC LIMIT 1 OFFSET ${Math.max(0, Math.floor(cap))}
-                ) AS cutoff
-                FROM json_each(${json(jobIds)}) AS j
-              ) AS c
-              JOIN ${logs} AS l ON l.job_id = c.job_id AND l.id <= c.cutoff
-            )`
-          })
-        )
-      )
-    }
+    /** Appends log lines of existing jobs, then trims each touched job to `cap` lines; inside the caller's transaction. */
+    const appendLines = (entries: ReadonlyArray<JobStore.NewLog>, cap: number) =>
+      Effect.gen(function* () {
+        const jobIds = Array.from(new Set(entries.map((e) => e.jobId)))
+        const lines = entries.map((e) => [e.jobId, e.at, e.level, e.message] as const)
+        for (const chunk of chunksOf(lines, maxBatch)) {
+          // lines of missing jobs (and the padding rows) are dropped here, rather than failing the batch
+          yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
+            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${valuesList(chunk, 4, { pad: true })}) AS e
+            WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1)`
+        }
+        // Per job, the id of its (cap+1)-th newest line, found by walking the (job_id, id) index from the newest
+        // end: a job with few lines costs a few steps. Everything at or below it goes.
+        yield* sql`DELETE FROM ${logs} WHERE id IN (
+          SELECT l.id FROM (
+            SELECT j.value AS job_id, (
+              SELECT id FROM ${logs} WHERE job_id = j.value
+              ORDER BY id DESC LIMIT 1 OFFSET ${Math.max(0, Math.floor(cap))}
+            ) AS cutoff
+            FROM json_each(${json(jobIds)}) AS j
+          ) AS c
+          JOIN ${logs} AS l ON l.job_id = c.job_id AND l.id <= c.cutoff
+        )`
+      })
+
+    const appendLogs: JobStore.JobStore["appendLogs"] = ({ cap, entries }) =>
+      entries.length === 0 ? Effect.void : run(writeTransaction(appendLines(entries, cap)))
 
     // --- maintenance ------------------------------------------------------------------------------------------
 
