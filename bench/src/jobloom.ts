@@ -16,9 +16,11 @@ export const noop = JobType.make({ key: "noop", retry: { maxAttempts: 1 } })
 /** Worker settings per measurement. `best` is the setting measured fastest here. */
 export const defaultSettings: Record<Setting | "latency", Worker.WorkerOptions> = {
   c10: { concurrency: 10 },
-  // measured here (N = 20,000, Postgres / SQLite): concurrency 50 → 5.1–5.6k / 8.0–9.7k jobs/s, 100 → 2.9–5.2k /
-  // 7.9–8.5k, 200 → 3.5–5.5k / 8.5k; 10 gave a quarter of 50's throughput
-  best: { concurrency: 50 },
+  // measured here (N = 20,000, Postgres / SQLite, one run each, machine shared): since settles carry the attempt
+  // log lines, concurrency 50 → 7.3k / 18.5k jobs/s, 200 → 11.4k / 18.5k, 500 → 15.9–17.4k / 19.2–28.8k,
+  // 1000 → 10.3k / 16.8k, 2000 → 7.9k / 19.0k. A claim takes at most the free slots, so for jobs that finish at once
+  // the concurrency is the claim batch: 500 is graphile-worker's local-queue batch too
+  best: { concurrency: 500 },
   latency: { concurrency: 10 }
 }
 
