@@ -74,6 +74,10 @@ export interface MakeOptions<P, PI, R, RI> {
   readonly name?: string
   readonly description?: string
   readonly params?: Schema.Schema<P, PI>
+  /**
+   * Encodes the handler's return value, stored as the job's result. A handler whose value encodes to `undefined`
+   * (it returned nothing) stores no result: the job's `resultId` stays null.
+   */
   readonly result?: Schema.Schema<R, RI>
   readonly stages?: ReadonlyArray<StageSpec>
   readonly retry?: RetryPolicy
