@@ -30,7 +30,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as esbuild from "esbuild"
 import pg from "pg"
-import type { Command, Commands, Request, Response, Setting, Target } from "./protocol.js"
+import type { Command, Commands, Memory, Request, Response, Setting, Target } from "./protocol.js"
 import { fmt, percentile, summarize } from "./stats.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -155,7 +155,8 @@ class Driver {
   }
 
   static async spawn(engine: EngineName, profile: boolean): Promise<Driver> {
-    const execArgv = ["--enable-source-maps", "--expose-gc"]
+    // tuning aid: BENCH_NODE_FLAGS="--trace-gc" adds flags to every driver process alike
+    const execArgv = ["--enable-source-maps", "--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? [])]
     if (profile) {
       mkdirSync(path.join(outDir, "prof"), { recursive: true })
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "prof")}`)
@@ -298,6 +299,20 @@ const main = async () => {
         record(engine, setting === "c10" ? "cpu-c10" : "cpu-drain", rep, cpuPerJob, jsonLines)
         log(
           `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), worker CPU ${fmt(cpuPerJob)} µs/job, peak RSS ${fmt(result.rssMb)} MB (${fmt(result.rssBeforeMb)} MB before the worker started, heap ${fmt(result.heapAfterMb)} MB retained after)`
+        )
+        const mem = (m: Memory) =>
+          `RSS ${fmt(m.rss)}, heap ${fmt(m.heapUsed)} used of ${fmt(m.heapTotal)}, external ${fmt(m.external)} (array buffers ${fmt(m.arrayBuffers)})`
+        log(`    memory MB before: ${mem(result.memoryBefore)}; at the sampled peak: ${mem(result.memoryAtPeak)}`)
+        jsonLines.push(
+          JSON.stringify({
+            kind: "memory",
+            engine,
+            setting,
+            rep,
+            unit: "MB",
+            before: result.memoryBefore,
+            atPeak: result.memoryAtPeak
+          })
         )
       }
       await each(order, async (engine) => {

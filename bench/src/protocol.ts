@@ -74,6 +74,49 @@ export interface Drained {
   readonly heapAfterMb: number
   /** CPU time (user + system) this worker process spent over `ms`, in ms: the engine's own cost, whatever the load. */
   readonly cpuMs: number
+  /** Where the memory was before the worker started. */
+  readonly memoryBefore: Memory
+  /**
+   * Where the memory was at the highest RSS sampled (every 10 ms, on this process's event loop) while the worker ran:
+   * the breakdown of the peak, though its RSS may fall short of `rssMb` when the loop was busy at the true peak.
+   */
+  readonly memoryAtPeak: Memory
+}
+
+/** `process.memoryUsage()` in MB: what of the RSS is V8's heap (reserved, used) and memory held outside it. */
+export interface Memory {
+  readonly rss: number
+  readonly heapTotal: number
+  readonly heapUsed: number
+  readonly external: number
+  readonly arrayBuffers: number
+}
+
+const memory = (): Memory => {
+  const m = process.memoryUsage()
+  const mb = (bytes: number) => bytes / 2 ** 20
+  return {
+    rss: mb(m.rss),
+    heapTotal: mb(m.heapTotal),
+    heapUsed: mb(m.heapUsed),
+    external: mb(m.external),
+    arrayBuffers: mb(m.arrayBuffers)
+  }
+}
+
+/** Samples the memory every `everyMs` and keeps the sample of the highest RSS. */
+const peakSampler = (everyMs: number) => {
+  let peak = memory()
+  const timer = setInterval(() => {
+    // rss() alone is cheap; the full breakdown only when the RSS is a new high
+    if (process.memoryUsage.rss() / 2 ** 20 > peak.rss) peak = memory()
+  }, everyMs)
+  return {
+    stop: (): Memory => {
+      clearInterval(timer)
+      return peak
+    }
+  }
 }
 
 /** A request on the wire. */
@@ -180,6 +223,8 @@ export const serve = (engine: Engine): void => {
       let first = 0
       let cpu = process.cpuUsage()
       const rssBeforeMb = peakRssMb()
+      const memoryBefore = memory()
+      const sampler = peakSampler(10)
       const started = now()
       const worker = await s.startWorker(setting, () => {
         if (ran++ === 0) {
@@ -193,6 +238,7 @@ export const serve = (engine: Engine): void => {
       await waitUntil(async () => (await s.pending()) === 0, { everyMs: 2, timeoutMs, what: "every job settled" })
       const end = now()
       const spent = process.cpuUsage(cpu)
+      const memoryAtPeak = sampler.stop()
       SqlProfile.report(`drain ${setting}`, count)
       // the orchestrator starts drivers with --expose-gc
       const gc = (globalThis as { gc?: () => void }).gc
@@ -205,7 +251,9 @@ export const serve = (engine: Engine): void => {
         rssMb: peakRssMb(),
         rssBeforeMb,
         heapAfterMb,
-        cpuMs: (spent.user + spent.system) / 1000
+        cpuMs: (spent.user + spent.system) / 1000,
+        memoryBefore,
+        memoryAtPeak
       }
     },
     latency: async ({ samples, spacingMs }) => {
