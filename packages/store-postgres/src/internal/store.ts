@@ -329,6 +329,13 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // ---------------------------------------------------------------------------------------------------------------
     // settlements
 
+    /** Log lines for the settle function: a JSON array, or null, and the cap of lines that carry none. */
+    interface LogLines {
+      readonly lines: string | null
+      readonly cap: number
+    }
+    const noLines: LogLines = { lines: null, cap: 0 }
+
     interface SettleRow {
       readonly workerId: string
       readonly now: number
@@ -336,7 +343,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     }
 
     /** One statement for any mix of settlements, from any number of callers: one round trip per batch. */
-    const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: string | null) => {
+    const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: LogLines) => {
       const input = batch.map(({ now, settlement: s, workerId }) => ({
         worker_id: workerId,
         at: now,
@@ -352,21 +359,35 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
       }))
       return sql<Row>`SELECT * FROM ${fn("settle")}(
         ${JSON.stringify(input)}::json, ${asyncCommit}::boolean,
-        ${Array.from(limitedTypes)}::text[], ${Array.from(limitedQueues)}::text[], ${logLines}::json, 0::int4
+        ${Array.from(limitedTypes)}::text[], ${Array.from(limitedQueues)}::text[], ${logLines.lines}::json,
+        ${logLines.cap}::int4
       )`
     }
 
-    /** The log lines of settle calls as one JSON array for the settle function, each line with its caller's cap. */
+    /**
+     * The log lines of settle calls as one JSON array for the settle function, and the cap for them. When every call
+     * has the same cap (the usual case: one worker, or workers of the same configuration) the cap travels once and
+     * each call's lines are serialised as they are; otherwise each line carries its caller's cap.
+     */
     const logLinesOf = (
       logs: ReadonlyArray<{ readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number } | undefined>
-    ): string | null => {
-      const lines: Array<JobStore.NewLog & { readonly cap: number }> = []
-      for (const batch of logs) {
-        if (batch === undefined) continue
-        const cap = Math.max(0, Math.floor(batch.cap))
-        for (const entry of batch.entries) lines.push({ ...entry, cap })
+    ): { readonly lines: string | null; readonly cap: number } => {
+      const batches = logs.filter(
+        (batch): batch is { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number } =>
+          batch !== undefined && batch.entries.length > 0
+      )
+      if (batches.length === 0) return { lines: null, cap: 0 }
+      const capOf = (batch: { readonly cap: number }) => Math.max(0, Math.floor(batch.cap))
+      const cap = capOf(batches[0])
+      if (batches.every((batch) => capOf(batch) === cap)) {
+        if (batches.length === 1) return { lines: JSON.stringify(batches[0].entries), cap }
+        return { lines: `[${batches.map((batch) => JSON.stringify(batch.entries).slice(1, -1)).join(",")}]`, cap }
       }
-      return lines.length === 0 ? null : JSON.stringify(lines)
+      const lines: Array<JobStore.NewLog & { readonly cap: number }> = []
+      for (const batch of batches) {
+        for (const entry of batch.entries) lines.push({ ...entry, cap: capOf(batch) })
+      }
+      return { lines: JSON.stringify(lines), cap: 0 }
     }
 
     /**
@@ -374,7 +395,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
      * the same job apply in order, each in a later statement than the one before it: in one statement the first
      * would not be visible to the second, and Postgres would apply only one of them, of its choosing.
      */
-    const runSettle = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: string | null) =>
+    const runSettle = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: LogLines) =>
       Effect.gen(function* () {
         const rounds: Array<Array<number>> = []
         const seen = new Map<string, number>()
@@ -388,7 +409,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
           const applied = yield* settleStatement(
             indexes.map((i) => batch[i]),
             asyncCommit,
-            round === 0 ? logLines : null
+            round === 0 ? logLines : noLines
           )
           const byId = new Map(applied.map((r) => [r.id as string, r.status as JobStatus] as const))
           for (const i of indexes) answer[i] = byId.get(batch[i].settlement.id)

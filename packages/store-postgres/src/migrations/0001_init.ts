@@ -79,16 +79,18 @@ export const make = (names: Names) =>
       WHERE finished_at IS NOT NULL`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_batch"))} ON ${jobs} (batch_id) WHERE batch_id IS NOT NULL`
 
-    // no foreign keys: a key check would lock the job row for every log line; deletes cascade explicitly instead
+    // No foreign keys: a key check would lock the job row for every log line; deletes cascade explicitly instead.
+    // Lines are only ever read, trimmed and deleted by job, so the key leads with the job: one index per line, where
+    // a key on id alone would add a second one that nothing reads (the identity already makes ids unique).
     yield* sql`
       CREATE TABLE ${sql(names.logs)} (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id bigint GENERATED ALWAYS AS IDENTITY,
         job_id text COLLATE "C" NOT NULL,
         at bigint NOT NULL,
         level text NOT NULL CHECK (level IN ('info', 'warn', 'error')),
-        message text NOT NULL
+        message text NOT NULL,
+        PRIMARY KEY (job_id, id)
       )`
-    yield* sql`CREATE INDEX ${sql(names.index("logs_job_id"))} ON ${sql(names.logs)} (job_id, id)`
 
     yield* sql`
       CREATE TABLE ${sql(names.results)} (
@@ -213,62 +215,85 @@ END
 $fn$;
 
 -- Claims up to p_limit due jobs, in claim order (priority desc, run_at, id).
--- Without limits, or while no job of a limited type or queue is due: one UPDATE over SKIP LOCKED rows off the due
--- index (NO KEY UPDATE is the weakest lock that excludes other claimers; SKIP LOCKED lets them pass each other).
--- Otherwise each limited key with due jobs is serialised by a transaction-scoped advisory lock, taken in hash order
--- (no deadlock); the statement after the locks runs on a fresh snapshot (a VOLATILE function takes one per
--- statement), so it counts every claim committed under them. It ranks the best free jobs together with each locked
--- key's best 'room' jobs, and keeps a limited candidate only while each of its limited keys has room when counted in
--- claim order (row_number per key): never above a limit, at worst a slot short until the next claim, and no job
--- starved by a stream of free ones ranked below it.
+-- Without limits, or while no job of a limited type or queue is due: one UPDATE of the rows a sub-select takes off the
+-- due index, SKIP LOCKED (NO KEY UPDATE is the weakest lock that excludes other claimers; SKIP LOCKED lets them pass
+-- each other); see claim_limited for the rest. Its plans are generic, made once per session: with parameters in the
+-- LIMIT and the run_at bound, the planner would otherwise plan the statement anew at every call (a custom plan looks
+-- cheaper than a generic one), which costs more than running it. A generic plan knows no values, so it must not be
+-- left to estimates: the rows to update are found by key (id = ANY), never by a join the planner could get wrong, and
+-- seq scans are off (without the LIMIT's value a scan and a sort of every queued job can look cheapest).
 CREATE FUNCTION ${fn("claim")}(
   p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
   p_queue_limits json, p_async boolean
-) RETURNS SETOF ${jobs} LANGUAGE plpgsql AS $fn$
+) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
 #variable_conflict use_column
 DECLARE
-  v_types text[] := ARRAY(SELECT json_object_keys(p_type_limits));
-  v_queues text[] := ARRAY(SELECT k FROM json_object_keys(p_queue_limits) AS k WHERE k = ANY(p_queues));
+  v_types text[] := '{}';
+  v_queues text[] := '{}';
   v_due_types text[] := '{}';
   v_due_queues text[] := '{}';
+  v_queue text;
 BEGIN
   IF p_async THEN
     PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
-  IF cardinality(v_types) > 0 OR cardinality(v_queues) > 0 THEN
+  IF p_type_limits::text <> '{}' OR p_queue_limits::text <> '{}' THEN
+    v_types := ARRAY(SELECT json_object_keys(p_type_limits));
+    v_queues := ARRAY(SELECT k FROM json_object_keys(p_queue_limits) AS k WHERE k = ANY(p_queues));
     v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE EXISTS (
       SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND type = t AND run_at <= p_now AND queue = ANY(p_queues)));
     v_due_queues := ARRAY(SELECT k FROM unnest(v_queues) AS k WHERE EXISTS (
       SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now));
   END IF;
 
-  IF cardinality(v_due_types) = 0 AND cardinality(v_due_queues) = 0 THEN
-    -- limited jobs that turn due from here on wait for the next claim: they are left out, as they are unlocked
-    IF cardinality(p_queues) = 1 THEN
-      -- one queue: the due index yields rows in claim order and the scan stops after p_limit
-      RETURN QUERY
-      WITH picked AS (
-        SELECT id FROM ${jobs}
-        WHERE status = 'QUEUED' AND run_at <= p_now AND queue = p_queues[1]
-          AND type <> ALL(v_types) AND queue <> ALL(v_queues)
-        ORDER BY priority DESC, run_at, id LIMIT p_limit
-        FOR NO KEY UPDATE SKIP LOCKED
-      )
-      UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
-    ELSE
-      RETURN QUERY
-      WITH picked AS (
-        SELECT id FROM ${jobs}
-        WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
-          AND type <> ALL(v_types) AND queue <> ALL(v_queues)
-        ORDER BY priority DESC, run_at, id LIMIT p_limit
-        FOR NO KEY UPDATE SKIP LOCKED
-      )
-      UPDATE ${jobs} j SET ${claimSet} FROM picked WHERE j.id = picked.id RETURNING j.*;
-    END IF;
+  IF cardinality(v_due_types) > 0 OR cardinality(v_due_queues) > 0 THEN
+    RETURN QUERY SELECT * FROM ${fn("claim_limited")}(
+      p_worker, p_now, p_lease_ms, p_limit, p_queues, p_type_limits, p_queue_limits, v_types, v_queues, v_due_types,
+      v_due_queues
+    );
     RETURN;
   END IF;
 
+  -- limited jobs that turn due from here on wait for the next claim: they are left out, as they are unlocked
+  IF cardinality(p_queues) = 1 AND cardinality(v_types) = 0 AND cardinality(v_queues) = 0 THEN
+    -- one queue, no limits (the usual case): the due index yields rows in claim order, the scan stops after p_limit
+    v_queue := p_queues[1];
+    RETURN QUERY
+    UPDATE ${jobs} j SET ${claimSet}
+    WHERE j.id = ANY(ARRAY(
+      SELECT id FROM ${jobs} WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now
+      ORDER BY priority DESC, run_at, id LIMIT p_limit
+      FOR NO KEY UPDATE SKIP LOCKED
+    ))
+    RETURNING j.*;
+  ELSE
+    RETURN QUERY
+    UPDATE ${jobs} j SET ${claimSet}
+    WHERE j.id = ANY(ARRAY(
+      SELECT id FROM ${jobs}
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+      ORDER BY priority DESC, run_at, id LIMIT p_limit
+      FOR NO KEY UPDATE SKIP LOCKED
+    ))
+    RETURNING j.*;
+  END IF;
+END
+$fn$;
+
+-- The claim while a job of a limited type or queue is due (v_due_*: those keys; v_types, v_queues: every limited
+-- key). Each limited key with due jobs is serialised by a transaction-scoped advisory lock, taken in hash order
+-- (no deadlock); the statement after the locks runs on a fresh snapshot (a VOLATILE function takes one per
+-- statement), so it counts every claim committed under them. It ranks the best free jobs together with each locked
+-- key's best 'room' jobs, and keeps a limited candidate only while each of its limited keys has room when counted in
+-- claim order (row_number per key): never above a limit, at worst a slot short until the next claim, and no job
+-- starved by a stream of free ones ranked below it. Planned as any statement is (its joins need the actual values).
+CREATE FUNCTION ${fn("claim_limited")}(
+  p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
+  p_queue_limits json, v_types text[], v_queues text[], v_due_types text[], v_due_queues text[]
+) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = auto SET enable_seqscan = on SET enable_bitmapscan = on AS $fn$
+#variable_conflict use_column
+BEGIN
   PERFORM pg_advisory_xact_lock(k) FROM (
     SELECT DISTINCT hashtext(key)::int8 AS k FROM unnest(
       ARRAY(SELECT ${lockPrefix} || ':type:' || t FROM unnest(v_due_types) AS t)
@@ -324,6 +349,7 @@ BEGIN
   UPDATE ${jobs} j SET ${claimSet} FROM chosen WHERE j.id = chosen.id AND j.status = 'QUEUED' RETURNING j.*;
 END
 $fn$;
+
 
 -- Applies settlements (see the port's Settlement): only to rows the settling worker holds; a CANCELLING row always
 -- becomes CANCELLED. One call carries any mix of settlements, of any number of workers; each job at most once.
@@ -396,15 +422,20 @@ $fn$;
 
 -- Appends log lines (of existing jobs only), then drops each touched job's oldest lines beyond its cap: the line's
 -- own "cap" when it carries one (lines of workers with different caps may share a call), else p_cap.
+-- enable_seqscan off: a plan is cached per session, and one made while the logs table was small (a seq scan then
+-- looks cheapest) would scan the whole table at every call once it is large; every statement here has an index path.
 CREATE FUNCTION ${fn("append_logs")}(p_rows json, p_cap integer, p_async boolean) RETURNS void
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 #variable_conflict use_column
 DECLARE
-  v_touched json;
+  v_jobs text[];
+  v_caps integer[];
+  v_cutoffs bigint[];
 BEGIN
   IF p_async THEN
     PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
+  -- the jobs of the input and their caps come out of the same parse of p_rows
   WITH input AS (
     SELECT * FROM ROWS FROM (
       json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text, cap integer)
@@ -414,22 +445,21 @@ BEGIN
     SELECT i.job_id, i.at, i.level, i.message FROM input i
     WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = i.job_id)
     ORDER BY i.ord
-    RETURNING job_id
   )
-  SELECT json_agg(t) INTO v_touched FROM (
-    SELECT i.job_id, max(coalesce(i.cap, p_cap)) AS cap FROM input i
-    WHERE i.job_id IN (SELECT job_id FROM inserted) GROUP BY i.job_id
+  SELECT array_agg(job_id), array_agg(cap) INTO v_jobs, v_caps FROM (
+    SELECT job_id, greatest(max(coalesce(cap, p_cap)), 0) AS cap FROM input GROUP BY job_id
   ) t;
-  IF v_touched IS NULL THEN
-    RETURN;
+  -- a statement of its own, so it sees the lines just inserted. Every job of the input is probed (a missing one has
+  -- no lines): one step down the key each, which stops at once for a job under its cap, and no delete at all when
+  -- every job is
+  SELECT array_agg(t.job_id), array_agg(c.id) INTO v_jobs, v_cutoffs
+  FROM unnest(v_jobs, v_caps) AS t(job_id, cap) CROSS JOIN LATERAL (
+    SELECT x.id FROM ${logs} x WHERE x.job_id = t.job_id ORDER BY x.id DESC OFFSET t.cap LIMIT 1
+  ) c;
+  IF v_jobs IS NOT NULL THEN
+    DELETE FROM ${logs} l USING unnest(v_jobs, v_cutoffs) AS c(job_id, cutoff)
+    WHERE l.job_id = c.job_id AND l.id <= c.cutoff;
   END IF;
-  -- a statement of its own, so it sees the lines just inserted
-  DELETE FROM ${logs} l USING (
-    SELECT t.job_id, (
-      SELECT x.id FROM ${logs} x WHERE x.job_id = t.job_id ORDER BY x.id DESC OFFSET greatest(t.cap, 0) LIMIT 1
-    ) AS cutoff FROM json_to_recordset(v_touched) AS t(job_id text, cap integer)
-  ) c
-  WHERE l.job_id = c.job_id AND l.id <= c.cutoff;
 END
 $fn$;
 `
