@@ -59,8 +59,11 @@ export const int = (value: unknown): number => {
 /** A nullable column read as a number. */
 export const intOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : int(value))
 
+/** The tags of most jobs: one frozen array for all of them rather than a parse and an array per row. */
+const noTags: ReadonlyArray<string> = Object.freeze([])
+
 const parseTags = (value: unknown): ReadonlyArray<string> => {
-  if (typeof value !== "string") return []
+  if (typeof value !== "string" || value === "[]") return noTags
   try {
     const parsed: unknown = JSON.parse(value)
     return Array.isArray(parsed) ? parsed.filter((tag): tag is string => typeof tag === "string") : []
@@ -103,6 +106,78 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   resultId: textOrNull(v[26]),
   leaseOwner: textOrNull(v[27]),
   leaseExpiresAt: intOrNull(v[28])
+})
+
+/**
+ * The columns a claim returns, in the order `fromClaimed` reads them: every column but the five the claim itself
+ * sets to values the caller already has (status, start, update and lease times, lease owner). A claim returns
+ * hundreds of rows, and each column returned is a value converted and allocated per row.
+ */
+export const claimedColumnList = [
+  "id",
+  "type",
+  "name",
+  "queue",
+  "owner",
+  "idempotency_key",
+  "terminal_reason",
+  "priority",
+  "params",
+  "metadata",
+  "tags",
+  "batch_id",
+  "callback_url",
+  "attempt",
+  "max_attempts",
+  "timeout_ms",
+  "deadline",
+  "run_at",
+  "created_at",
+  "queued_at",
+  "finished_at",
+  "progress",
+  "last_error",
+  "result_id"
+].join(", ")
+
+/** What a claim wrote into every row it took: the columns `claimedColumnList` leaves out. */
+export interface ClaimWrite {
+  readonly workerId: string
+  readonly now: number
+  readonly leaseExpiresAt: number
+}
+
+/** A claimed row read as values in `claimedColumnList` order, completed with what the claim wrote. */
+export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRow => ({
+  id: text(v[0]),
+  type: text(v[1]),
+  name: text(v[2]),
+  queue: text(v[3]),
+  owner: textOrNull(v[4]),
+  idempotencyKey: textOrNull(v[5]),
+  status: "RUNNING",
+  terminalReason: textOrNull(v[6]) as Job.TerminalReason | null,
+  priority: int(v[7]),
+  params: text(v[8]),
+  metadata: text(v[9]),
+  tags: parseTags(v[10]),
+  batchId: textOrNull(v[11]),
+  callbackUrl: textOrNull(v[12]),
+  attempt: int(v[13]),
+  maxAttempts: int(v[14]),
+  timeoutMs: intOrNull(v[15]),
+  deadline: intOrNull(v[16]),
+  runAt: int(v[17]),
+  createdAt: int(v[18]),
+  updatedAt: write.now,
+  queuedAt: intOrNull(v[19]),
+  startedAt: write.now,
+  finishedAt: intOrNull(v[20]),
+  progress: text(v[21]),
+  lastError: textOrNull(v[22]),
+  resultId: textOrNull(v[23]),
+  leaseOwner: write.workerId,
+  leaseExpiresAt: write.leaseExpiresAt
 })
 
 /** A `JobRow` as values in `jobColumns` order, for an insert. */

@@ -17,6 +17,8 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import {
   chunksOf,
+  claimedColumnList,
+  fromClaimed,
   fromValues,
   int,
   intOrNull,
@@ -137,6 +139,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     const results = sql(tables.results)
     const callbacks = sql(tables.callbacks)
     const columns = sql.literal(jobColumnList)
+    const claimedColumns = sql.literal(claimedColumnList)
 
     const writeTransaction = Transaction.writeTransaction(sql)
 
@@ -448,15 +451,16 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     // --- the worker's writes ---------------------------------------------------------------------------------
 
     /**
-     * Takes `ids` (still QUEUED) for the worker and returns the rows as written. `+status`: the planner must look the
-     * ids up by primary key, never walk every queued job to test each against them.
+     * Takes the rows `which` selects (still QUEUED) for the worker and returns them as written, without the columns
+     * the claim itself set (see `fromClaimed`). `+status`: the planner must look the rows up by key, never walk every
+     * queued job to test each against them.
      */
-    const claimIds = (options: JobStore.ClaimOptions, ids: Statement.Fragment) =>
+    const claimRows = (options: JobStore.ClaimOptions, which: Statement.Fragment) =>
       sql`UPDATE ${jobs} SET status = 'RUNNING', attempt = attempt + 1, started_at = ${options.now},
           lease_owner = ${options.workerId}, lease_expires_at = ${options.now + options.leaseMs},
           updated_at = ${options.now}
-        WHERE id IN ${ids} AND +status = 'QUEUED'
-        RETURNING ${columns}`.values
+        WHERE ${which} AND +status = 'QUEUED'
+        RETURNING ${claimedColumns}`.values
 
     /** The due jobs of `queues` in claim order, walking the due-jobs index (`status = 'QUEUED'` selects it). */
     const due = (
@@ -523,7 +527,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
           }
           if (!skipped || candidates.length < want) break
         }
-        return chosen.length === 0 ? [] : yield* claimIds(options, inList(chosen))
+        return chosen.length === 0 ? [] : yield* claimRows(options, sql`id IN ${inList(chosen)}`)
       })
 
     const claim: JobStore.JobStore["claim"] = (options) => {
@@ -531,11 +535,17 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       const limited = Object.keys(options.typeLimits).length > 0 || Object.keys(options.queueLimits).length > 0
       // Without limits the claim is one UPDATE: a statement is atomic and takes the write lock at its start, so no
       // two claims (of any process) can take the same job. With limits, counts and updates share one transaction.
+      // The unlimited claim picks rowids: the due-jobs index holds them, so each pick is found in the table
+      // directly rather than through the primary key's index first (rowids are stable within a statement).
       const claimed = limited
         ? writeTransaction(claimLimited(options))
-        : claimIds(options, sql`(${due(options, options.queues, Math.floor(options.limit), sql.literal("id"))})`)
+        : claimRows(
+            options,
+            sql`rowid IN (${due(options, options.queues, Math.floor(options.limit), sql.literal("rowid"))})`
+          )
+      const write = { workerId: options.workerId, now: options.now, leaseExpiresAt: options.now + options.leaseMs }
       // RETURNING order is unspecified
-      return run(claimed).pipe(Effect.map((rows) => rows.map(fromValues).sort(claimOrder)))
+      return run(claimed).pipe(Effect.map((rows) => rows.map((row) => fromClaimed(row, write)).sort(claimOrder)))
     }
 
     const heartbeat: JobStore.JobStore["heartbeat"] = (options) =>
