@@ -301,7 +301,7 @@ const main = async () => {
           `  ${engine} drain ${setting}: ${fmt(rate)} jobs/s (startup ${fmt(result.startupMs)} ms), worker CPU ${fmt(cpuPerJob)} µs/job, peak RSS ${fmt(result.rssMb)} MB (${fmt(result.rssBeforeMb)} MB before the worker started, heap ${fmt(result.heapAfterMb)} MB retained after)`
         )
         const mem = (m: Memory) =>
-          `RSS ${fmt(m.rss)}, heap ${fmt(m.heapUsed)} used of ${fmt(m.heapTotal)}, external ${fmt(m.external)} (array buffers ${fmt(m.arrayBuffers)})`
+          `RSS ${fmt(m.rss)}, heap ${fmt(m.heapUsed)} used of ${fmt(m.heapTotal)} (young ${fmt(m.young)}, old ${fmt(m.old)}, large objects ${fmt(m.large)} resident), external ${fmt(m.external)} (array buffers ${fmt(m.arrayBuffers)})`
         log(`    memory MB before: ${mem(result.memoryBefore)}; at the sampled peak: ${mem(result.memoryAtPeak)}`)
         jsonLines.push(
           JSON.stringify({

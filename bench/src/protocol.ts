@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"
+import v8 from "node:v8"
 import * as SqlProfile from "./sqlprofile.js"
 
 /** Where an engine keeps its jobs: a fresh PostgreSQL schema, or a fresh SQLite file. */
@@ -83,24 +84,42 @@ export interface Drained {
   readonly memoryAtPeak: Memory
 }
 
-/** `process.memoryUsage()` in MB: what of the RSS is V8's heap (reserved, used) and memory held outside it. */
+/**
+ * `process.memoryUsage()` in MB (what of the RSS is V8's heap, reserved and used, and memory held outside it), with
+ * the heap's resident MB per generation: `young` (the semi-spaces, sized by the allocation rate), `old` (objects that
+ * survived two scavenges, garbage included until a mark-compact) and `large` (objects over V8's page limit, such as
+ * long strings, which go to the old generation at once).
+ */
 export interface Memory {
   readonly rss: number
   readonly heapTotal: number
   readonly heapUsed: number
   readonly external: number
   readonly arrayBuffers: number
+  readonly young: number
+  readonly old: number
+  readonly large: number
 }
 
 const memory = (): Memory => {
   const m = process.memoryUsage()
   const mb = (bytes: number) => bytes / 2 ** 20
+  const space = (...names: ReadonlyArray<string>) =>
+    mb(
+      v8
+        .getHeapSpaceStatistics()
+        .filter((s) => names.includes(s.space_name))
+        .reduce((n, s) => n + s.physical_space_size, 0)
+    )
   return {
     rss: mb(m.rss),
     heapTotal: mb(m.heapTotal),
     heapUsed: mb(m.heapUsed),
     external: mb(m.external),
-    arrayBuffers: mb(m.arrayBuffers)
+    arrayBuffers: mb(m.arrayBuffers),
+    young: space("new_space", "new_large_object_space"),
+    old: space("old_space"),
+    large: space("large_object_space")
   }
 }
 
