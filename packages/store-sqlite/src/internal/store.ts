@@ -423,7 +423,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 const deleted = yield* sql`DELETE FROM ${jobs} WHERE id = ${id} AND status IN ${sql.in(from)}
                   RETURNING id`.values
                 if (deleted.length === 0) return false
-                // explicit, so the cascade holds on a host connection that has foreign keys off
+                // the children go with the job here: no foreign key cascades (see migration 0001)
                 yield* sql`DELETE FROM ${logs} WHERE job_id = ${id}`
                 yield* sql`DELETE FROM ${results} WHERE job_id = ${id}`
                 yield* sql`DELETE FROM ${callbacks} WHERE job_id = ${id}`

@@ -68,10 +68,15 @@ export default (t: Tables) =>
     yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key)
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
 
+    // The child tables (logs, results, callbacks) declare no foreign key to jobs: the store deletes a job's children
+    // itself in the job's own transaction (so that holds on a host connection with foreign keys off too), and writes
+    // children only of jobs it has just found or updated. A declared key would only add a parent lookup to every
+    // row written (two log lines per attempt) and a probe of each child table to every job deleted.
+
     // AUTOINCREMENT: ids are never reused, so a log cursor stays valid after trimming.
     yield* sql`CREATE TABLE ${sql(t.logs)} (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
-      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       at INTEGER NOT NULL,
       level TEXT NOT NULL,
       message TEXT NOT NULL
@@ -81,7 +86,7 @@ export default (t: Tables) =>
     // WITHOUT ROWID: rows live in the primary key's b-tree, one b-tree fewer to write for each completed job
     yield* sql`CREATE TABLE ${sql(t.results)} (
       id TEXT PRIMARY KEY NOT NULL,
-      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       value TEXT NOT NULL,
       created_at INTEGER NOT NULL
     ) WITHOUT ROWID`
@@ -90,7 +95,7 @@ export default (t: Tables) =>
     // AUTOINCREMENT: a late settle by a deliverer whose lease ran out can never hit a newer callback's id.
     yield* sql`CREATE TABLE ${sql(t.callbacks)} (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
-      job_id TEXT NOT NULL REFERENCES ${sql(t.jobs)} (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       url TEXT NOT NULL,
       status TEXT NOT NULL,
       terminal_reason TEXT,

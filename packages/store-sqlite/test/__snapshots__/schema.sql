@@ -44,7 +44,7 @@ CREATE INDEX "jobloom_results_job" ON "jobloom_results" (job_id);
 -- table jobloom_callbacks
 CREATE TABLE "jobloom_callbacks" (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
-      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       url TEXT NOT NULL,
       status TEXT NOT NULL,
       terminal_reason TEXT,
@@ -90,7 +90,7 @@ CREATE TABLE "jobloom_jobs" (
 -- table jobloom_logs
 CREATE TABLE "jobloom_logs" (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
-      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       at INTEGER NOT NULL,
       level TEXT NOT NULL,
       message TEXT NOT NULL
@@ -106,7 +106,7 @@ CREATE TABLE "jobloom_migrations" (
 -- table jobloom_results
 CREATE TABLE "jobloom_results" (
       id TEXT PRIMARY KEY NOT NULL,
-      job_id TEXT NOT NULL REFERENCES "jobloom_jobs" (id) ON DELETE CASCADE,
+      job_id TEXT NOT NULL,
       value TEXT NOT NULL,
       created_at INTEGER NOT NULL
     ) WITHOUT ROWID;
