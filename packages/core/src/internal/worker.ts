@@ -440,6 +440,9 @@ export const make = (
       entry.exit = exit
       entry.endedAt = clock.unsafeCurrentTimeMillis()
       entry.phase = "settling"
+      // nothing interrupts a settling attempt: let the fiber go now rather than when its settlement is written (held
+      // that long, every fiber would outlive a young-generation collection and fill the old generation)
+      entry.fiber = undefined
       executing--
       finished.push(entry)
       if (!settleArmed) {
