@@ -273,7 +273,22 @@ export const valuesList = (
   width: number,
   options: { readonly pad: boolean }
 ): Statement.Fragment => {
-  const size = options.pad ? 2 ** Math.ceil(Math.log2(Math.max(1, rows.length))) : rows.length
+  const params: Array<unknown> = []
+  for (const row of rows) for (let i = 0; i < width; i++) params.push(row[i] ?? null)
+  return flatValuesList(params, width, options)
+}
+
+/**
+ * `valuesList` of rows given as one flat array of `width` values a row (`params.length` a multiple of `width`),
+ * which it pads in place: the hot batches write their parameters straight into it, with no array per row.
+ */
+export const flatValuesList = (
+  params: Array<unknown>,
+  width: number,
+  options: { readonly pad: boolean }
+): Statement.Fragment => {
+  const count = params.length / width
+  const size = options.pad ? 2 ** Math.ceil(Math.log2(Math.max(1, count))) : count
   const key = `${size}x${width}`
   let placeholders = placeholderCache.get(key)
   if (placeholders === undefined) {
@@ -281,9 +296,7 @@ export const valuesList = (
     placeholders = `VALUES ${Array.from({ length: size }, () => row).join(", ")}`
     placeholderCache.set(key, placeholders)
   }
-  const params: Array<unknown> = []
-  for (const row of rows) for (let i = 0; i < width; i++) params.push(row[i] ?? null)
-  for (let i = rows.length * width; i < size * width; i++) params.push(null)
+  for (let i = params.length; i < size * width; i++) params.push(null)
   return Statement.unsafeFragment(placeholders, params)
 }
 
@@ -303,8 +316,8 @@ export const powerOfTwoChunks = <A>(items: ReadonlyArray<A>, max: number): Array
 }
 
 /** Splits `items` into chunks of at most `size`. */
-export const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const chunks: Array<ReadonlyArray<A>> = []
+export const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<Array<A>> => {
+  const chunks: Array<Array<A>> = []
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size))
   return chunks
 }

@@ -18,6 +18,7 @@ import * as PubSub from "effect/PubSub"
 import {
   chunksOf,
   claimedColumnList,
+  flatValuesList,
   fromClaimed,
   fromValues,
   int,
@@ -559,9 +560,29 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
               RETURNING id, status`.values
           ).pipe(Effect.map((rows) => rows.map(statusChange)))
 
+    /** The `VALUES` rows of `settleChunk`, flat. */
+    const settleParams = (settlements: ReadonlyArray<JobStore.Settlement>): Array<unknown> => {
+      const params: Array<unknown> = []
+      for (const s of settlements) {
+        params.push(
+          s.id,
+          s._tag,
+          s.progress,
+          s._tag === "Complete" ? (s.result?.id ?? null) : null,
+          s._tag === "Retry" ? s.runAt : null,
+          s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null,
+          s._tag === "Fail" ? s.status : null,
+          s._tag === "Fail" ? s.reason : null
+        )
+      }
+      return params
+    }
+
     /**
      * Applies up to `maxBatch` settlements with one statement. SET expressions read the row as it was, so
      * `j.status` is the status before this write: a CANCELLING row becomes CANCELLED whatever the settlement says.
+     * RETURNING reads the row as written: the queue only of a row put back in its queue (the one use of it), so the
+     * common settle returns one string fewer per row.
      */
     const settleChunk = (workerId: string, now: number, settlements: ReadonlyArray<JobStore.Settlement>) =>
       sql`UPDATE ${jobs} AS j SET
@@ -591,23 +612,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
         FROM (
           SELECT column1 AS id, column2 AS tag, column3 AS progress, column4 AS result_id, column5 AS run_at,
             column6 AS last_error, column7 AS fail_status, column8 AS reason
-          FROM (${valuesList(
-            settlements.map((s) => [
-              s.id,
-              s._tag,
-              s.progress,
-              s._tag === "Complete" ? (s.result?.id ?? null) : null,
-              s._tag === "Retry" ? s.runAt : null,
-              s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null,
-              s._tag === "Fail" ? s.status : null,
-              s._tag === "Fail" ? s.reason : null
-            ]),
-            8,
-            { pad: true }
-          )})
+          FROM (${flatValuesList(settleParams(settlements), 8, { pad: true })})
         ) AS s
         WHERE j.id = s.id AND j.lease_owner = ${workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
-        RETURNING id, status, queue, callback_url`.values
+        RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
 
     const settle: JobStore.JobStore["settle"] = (options) => {
       // in order: a second settlement of the same job would find its lease already cleared, so only the first counts
@@ -619,10 +627,15 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       return run(
         writeTransaction(
           Effect.gen(function* () {
-            if (lines.length > 0) yield* appendLines(lines, options.logs!.cap)
             const rows: Array<ReadonlyArray<unknown>> = []
             for (const chunk of chunksOf(settlements, maxBatch)) {
-              rows.push(...(yield* settleChunk(options.workerId, options.now, chunk)))
+              for (const row of yield* settleChunk(options.workerId, options.now, chunk)) rows.push(row)
+            }
+            // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a
+            // settlement neither adds nor deletes jobs), and a job just settled is known to exist, so its lines
+            // skip the existence check.
+            if (lines.length > 0) {
+              yield* appendLines(lines, options.logs!.cap, new Set(rows.map((row) => text(row[0]))))
             }
             const byId = new Map(settlements.map((s) => [s.id, s]))
             const stored = rows.flatMap(([id, status]) => {
@@ -668,15 +681,30 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       return run(chunks.length === 1 ? write(chunks[0]!) : writeTransaction(Effect.forEach(chunks, write)))
     }
 
-    /** Appends log lines of existing jobs, then trims each touched job to `cap` lines; inside the caller's transaction. */
-    const appendLines = (entries: ReadonlyArray<JobStore.NewLog>, cap: number) =>
+    /**
+     * Appends log lines of existing jobs, then trims each touched job to `cap` lines; inside the caller's transaction.
+     * Lines of jobs in `existing` (known to exist in this transaction) are written without looking the job up.
+     */
+    const appendLines = (entries: ReadonlyArray<JobStore.NewLog>, cap: number, existing?: ReadonlySet<string>) =>
       Effect.gen(function* () {
-        const jobIds = Array.from(new Set(entries.map((e) => e.jobId)))
-        const lines = entries.map((e) => [e.jobId, e.at, e.level, e.message] as const)
-        for (const chunk of chunksOf(lines, maxBatch)) {
+        const jobIds = new Set<string>()
+        const known: Array<unknown> = []
+        const unknown: Array<unknown> = []
+        for (const e of entries) {
+          jobIds.add(e.jobId)
+          const into = existing?.has(e.jobId) === true ? known : unknown
+          into.push(e.jobId, e.at, e.level, e.message)
+        }
+        for (const chunk of chunksOf(known, maxBatch * 4)) {
+          // the padding rows are dropped by the IS NOT NULL
+          yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
+            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 4, { pad: true })}) AS e
+            WHERE e.column1 IS NOT NULL`
+        }
+        for (const chunk of chunksOf(unknown, maxBatch * 4)) {
           // lines of missing jobs (and the padding rows) are dropped here, rather than failing the batch
           yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
-            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${valuesList(chunk, 4, { pad: true })}) AS e
+            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 4, { pad: true })}) AS e
             WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1)`
         }
         // Per job, the id of its (cap+1)-th newest line, found by walking the (job_id, id) index from the newest
@@ -687,7 +715,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
               SELECT id FROM ${logs} WHERE job_id = j.value
               ORDER BY id DESC LIMIT 1 OFFSET ${Math.max(0, Math.floor(cap))}
             ) AS cutoff
-            FROM json_each(${json(jobIds)}) AS j
+            FROM json_each(${json(Array.from(jobIds))}) AS j
           ) AS c
           JOIN ${logs} AS l ON l.job_id = c.job_id AND l.id <= c.cutoff
         )`
