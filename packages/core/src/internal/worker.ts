@@ -102,10 +102,21 @@ const resolve = (options: WorkerOptions, registry: JobRegistry): Config => {
   }
 }
 
-/** One claimed job, from claim until its settlement is written (or it is lost). */
+/**
+ * One claimed job, from claim until its settlement is written (or it is lost). Once the attempt is decided, the
+ * entry lets go of the row, the context and the exit: a short job's row then dies young instead of waiting in the
+ * old generation for the settle round trip.
+ */
 class Entry {
+  readonly id: string
+  readonly callbackUrl: string | null
   readonly progress: AttemptProgress
-  readonly context: JobContext
+  /** The claimed row, until the attempt is decided. */
+  row: JobRow | undefined
+  /** The handler's context, until the attempt is decided. */
+  context: JobContext | undefined
+  /** How the attempt is settled once decided: null when it must not be written; undefined until decided. */
+  decision: Decision | null | undefined = undefined
   stop: StopReason | null = null
   /** The fiber running the handler, once it runs. */
   fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> | undefined = undefined
@@ -117,11 +128,14 @@ class Entry {
   endedAt = 0
 
   constructor(
-    readonly row: JobRow,
+    row: JobRow,
     readonly handler: Handler | undefined,
     readonly type: AnyJobType | undefined,
     host: ContextHost<Entry>
   ) {
+    this.id = row.id
+    this.callbackUrl = row.callbackUrl
+    this.row = row
     this.progress = new AttemptProgress(type)
     this.context = makeJobContext(row, this.progress, host, this)
   }
@@ -206,15 +220,15 @@ export const make = (
     }
 
     const hold = (entry: Entry) => {
-      held.set(entry.row.id, entry)
+      held.set(entry.id, entry)
       if (held.size === 1) {
         idle.unsafeClose()
         busy.unsafeOpen()
       }
     }
     const release = (entry: Entry) => {
-      if (held.get(entry.row.id) !== entry) return
-      held.delete(entry.row.id)
+      if (held.get(entry.id) !== entry) return
+      held.delete(entry.id)
       dirty.delete(entry)
       if (held.size === 0) {
         busy.unsafeClose()
@@ -260,8 +274,8 @@ export const make = (
         if (entry.phase !== "running") continue
         const progress = entry.progress.toProgress("RUNNING")
         entry.progress.dirty = false
-        updates.push({ id: entry.row.id, progress: JSON.stringify(progress) })
-        if (listening) events.push({ _tag: "progress", jobId: entry.row.id, progress })
+        updates.push({ id: entry.id, progress: JSON.stringify(progress) })
+        if (listening) events.push({ _tag: "progress", jobId: entry.id, progress })
       }
       dirty.clear()
       if (updates.length === 0) return Effect.void
@@ -436,13 +450,21 @@ export const make = (
 
     /** The attempt ended (its fiber's observer, or at once when it could not run): hand it to the settler. */
     const ended = (entry: Entry, exit: Exit.Exit<unknown, unknown>): void => {
-      if (entry.exit !== undefined) return
+      if (entry.phase !== "running") return
       entry.exit = exit
       entry.endedAt = clock.unsafeCurrentTimeMillis()
       entry.phase = "settling"
       // nothing interrupts a settling attempt: let the fiber go now rather than when its settlement is written (held
       // that long, every fiber would outlive a young-generation collection and fill the old generation)
       entry.fiber = undefined
+      // decide now when no Effect is needed (the common case), and let go of what only the decision needed
+      const decision = decideEntry(entry)
+      if (decision === null || !Effect.isEffect(decision)) {
+        entry.decision = decision
+        entry.row = undefined
+        entry.context = undefined
+        entry.exit = undefined
+      }
       executing--
       finished.push(entry)
       if (!settleArmed) {
@@ -456,8 +478,8 @@ export const make = (
      * Starts one attempt. The handler gets a fiber of its own (a stop interrupts it), started at once on the
      * caller's stack: a handler that never waits has ended before this returns. Its end is observed, not awaited.
      */
-    const run = (entry: Entry, now: number): void => {
-      const { handler, row } = entry
+    const run = (entry: Entry, row: JobRow, context: JobContext, now: number): void => {
+      const { handler } = entry
       if (handler === undefined) {
         return ended(entry, Exit.fail(new Unrunnable(`no handler is registered for job type "${row.type}"`)))
       }
@@ -466,10 +488,10 @@ export const make = (
       const runner = runnerOf(handler)
       let effect: Effect.Effect<unknown, unknown>
       if (Effect.isEffect(params)) {
-        effect = Effect.flatMap(params, (value) => runner.run(value, entry.context))
+        effect = Effect.flatMap(params, (value) => runner.run(value, context))
       } else {
         try {
-          effect = runner.run(params.value, entry.context)
+          effect = runner.run(params.value, context)
         } catch (defect) {
           // a handler that throws instead of returning an Effect: a defect, like one thrown inside it
           return ended(entry, Exit.die(defect))
@@ -490,7 +512,7 @@ export const make = (
       entry.fiber = fiber
       fiber.addObserver((exit) => ended(entry, Exit.isSuccess(exit) ? exit.value : exit))
       // stopped while the handler ran its first synchronous steps (a heartbeat that found the lease gone)
-      if (entry.stop !== null && entry.exit === undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+      if (entry.stop !== null && entry.phase === "running") fiber.unsafeInterruptAsFork(FiberId.none)
     }
 
     const launch = (rows: ReadonlyArray<JobRow>, now: number): void => {
@@ -500,7 +522,7 @@ export const make = (
         hold(entry)
         executing++
         pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`)
-        run(entry, now)
+        run(entry, row, entry.context!, now)
       }
     }
 
@@ -525,7 +547,7 @@ export const make = (
       if (entry.stop === "lost") return null
       const decideWith = (exit: Exit.Exit<string | null, AttemptError>) =>
         decide({
-          row: entry.row,
+          row: entry.row!,
           type: entry.type,
           exit,
           stop: entry.stop,
@@ -548,7 +570,7 @@ export const make = (
         release(entry)
         return
       }
-      pushLog(entry.row.id, entry.endedAt, decision.level, decision.message)
+      pushLog(entry.id, entry.endedAt, decision.level, decision.message)
       pending.push({ entry, decision })
     }
 
@@ -560,7 +582,7 @@ export const make = (
     ): Effect.Effect<Array<Pending>> => {
       for (let i = from; i < batch.length; i++) {
         const entry = batch[i]
-        const decision = decideEntry(entry)
+        const decision = entry.decision !== undefined ? entry.decision : decideEntry(entry)
         if (decision !== null && Effect.isEffect(decision)) {
           return Effect.flatMap(decision, (decided) => {
             accept(entry, decided, pending)
@@ -581,7 +603,7 @@ export const make = (
     const afterSettle = (batch: ReadonlyArray<Pending>, changes: ReadonlyArray<StatusChange>): Effect.Effect<void> => {
       const byId = new Map<string, Pending>()
       for (const p of batch) {
-        byId.set(p.entry.row.id, p)
+        byId.set(p.entry.id, p)
         release(p.entry)
       }
       const listening = hub.listening()
@@ -599,7 +621,7 @@ export const make = (
             progress: pending.entry.progress.toProgress(status, status === "SUCCEEDED" ? 1 : undefined)
           })
         }
-        if (status !== "QUEUED" && pending.entry.row.callbackUrl !== null) terminalWithCallback = true
+        if (status !== "QUEUED" && pending.entry.callbackUrl !== null) terminalWithCallback = true
       }
       if (terminalWithCallback) callbackWake.unsafeOffer(undefined)
       // type and queue limits count jobs until they are settled: a settle may open room for a claim
