@@ -303,8 +303,8 @@ export interface JobStore {
    * Applies settlements in one transaction (see {@link Settlement}), in order. Returns the changes applied; a
    * settlement whose guard failed is absent.
    *
-   * `logs`, when given, are appended in the same transaction before any settlement applies, exactly as
-   * `appendLogs` would (lines of missing jobs dropped, each touched job trimmed to `cap`): the worker sends an
+   * `logs`, when given, are appended in the same transaction as the settlements, exactly as `appendLogs` would
+   * (lines of missing jobs dropped, each touched job trimmed to `cap`): the worker sends an
    * attempt's log lines, its end line included, with its settlement, so a reader who sees a settled job sees its
    * lines, and a no-op job costs one write, not two. The lines need not belong to the settled jobs.
    */
