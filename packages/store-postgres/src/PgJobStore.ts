@@ -68,8 +68,8 @@ export const make = (
     const pg = yield* PgClient.PgClient
     const names = yield* Names.make(options.schema ?? "public", options.tablePrefix ?? "jobloom_")
     if (options.migrate ?? true) yield* mapErrors(Migrate.run(names))
-    const subscribe = yield* Signals.make(Signals.clientConfig(pg.config), names.channel)
-    return yield* Store.make(names, subscribe, { durableWorkerWrites: options.durableWorkerWrites ?? false })
+    const signals = yield* Signals.make(Signals.clientConfig(pg.config), names.channel)
+    return yield* Store.make(names, signals, { durableWorkerWrites: options.durableWorkerWrites ?? false })
   }).pipe(Effect.provideServiceEffect(SqlClient.SqlClient, PgClient.PgClient))
 
 /** The store on the `PgClient` in context, as a layer (the host shares its client and its transactions). */

@@ -136,6 +136,41 @@ describe("PgJobStore", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("a store's own insert reaches its subscribers in-process, once; inside a transaction, at commit", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const store = yield* storeIn(schema)
+      const writer = yield* storeIn(schema)
+      const signals = yield* store.subscribe
+      const enqueued = (s: JobStore.StoreSignal) => s._tag === "Enqueued"
+      // keyed and unkeyed inserts take different paths
+      yield* store.insert({ jobs: [row({ queue: "own" })] })
+      expect(yield* Queue.size(signals), "published by the time the insert returns").toBe(1)
+      yield* store.insert({ jobs: [row({ queue: "own-keyed", idempotencyKey: uniqueName("key") })] })
+      // the writer's NOTIFY is delivered after any the store's own inserts sent: had the listener passed those on,
+      // they would come first
+      yield* writer.insert({ jobs: [row({ queue: "other" })] })
+      expect(yield* nextSignal(signals, enqueued)).toEqual(Option.some({ _tag: "Enqueued", queue: "own" }))
+      expect(yield* nextSignal(signals, enqueued)).toEqual(Option.some({ _tag: "Enqueued", queue: "own-keyed" }))
+      expect(yield* nextSignal(signals, enqueued)).toEqual(Option.some({ _tag: "Enqueued", queue: "other" }))
+
+      // on the host's client, inside its transaction: nothing before the commit, then the NOTIFY wakes everyone
+      const context = yield* Layer.build(PgJobStore.layerClient({ schema }).pipe(Layer.provideMerge(clientLayer())))
+      const hosted = Context.get(context, JobStore.JobStore)
+      const sql = Context.get(context, SqlClient.SqlClient)
+      const hostedSignals = yield* hosted.subscribe
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* hosted.insert({ jobs: [row({ queue: "in-transaction" })] })
+          expect(yield* Queue.size(hostedSignals), "nothing is published before the commit").toBe(0)
+        })
+      )
+      expect(yield* nextSignal(hostedSignals, enqueued)).toEqual(
+        Option.some({ _tag: "Enqueued", queue: "in-transaction" })
+      )
+    }).pipe(Effect.scoped)
+  )
+
   it.live("signals never cross schemas", () =>
     Effect.gen(function* () {
       const schemaA = yield* freshSchema
@@ -356,12 +391,14 @@ describe("PgJobStore", () => {
       const schema = yield* freshSchema
       const applicationName = uniqueName("listen")
       const store = yield* storeIn(schema, { applicationName })
+      // another pool inserts: the store's own inserts reach its subscribers in-process, not through its listener
+      const writer = yield* storeIn(schema)
       const signals = yield* store.subscribe
       expect(yield* terminate(`${applicationName} (listen)`)).toBe(1)
       // hints sent while no session listens are lost: insert until one is heard
       let heard = Option.none<JobStore.StoreSignal>()
       for (let attempt = 0; attempt < 100 && Option.isNone(heard); attempt++) {
-        yield* store.insert({ jobs: [row({ queue: "after" })] })
+        yield* writer.insert({ jobs: [row({ queue: "after" })] })
         heard = yield* nextSignal(signals, (s) => s._tag === "Enqueued", 200)
       }
       expect(heard).toEqual(Option.some({ _tag: "Enqueued", queue: "after" }))

@@ -19,6 +19,7 @@ import type * as Queue from "effect/Queue"
 import * as RcRef from "effect/RcRef"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import { randomUUID } from "node:crypto"
 import * as Pg from "pg"
 
 /** Tuning of the listener. */
@@ -53,8 +54,11 @@ const statuses = new Set([
   "TIMED_OUT"
 ])
 
-/** Parses a NOTIFY payload; anything that is not a well-formed signal is ignored. */
-export const decode = (payload: string): JobStore.StoreSignal | undefined => {
+/**
+ * Parses a NOTIFY payload; anything that is not a well-formed signal is ignored, and so is an `Enqueued` whose
+ * `origin` is `self`: the inserting process published it in-process already (see {@link Signals.publish}).
+ */
+export const decode = (payload: string, self?: string): JobStore.StoreSignal | undefined => {
   let value: unknown
   try {
     value = JSON.parse(payload)
@@ -63,7 +67,9 @@ export const decode = (payload: string): JobStore.StoreSignal | undefined => {
   }
   if (typeof value !== "object" || value === null || !("_tag" in value)) return undefined
   const v = value as Record<string, unknown>
-  if (v._tag === "Enqueued" && typeof v.queue === "string") return { _tag: "Enqueued", queue: v.queue }
+  if (v._tag === "Enqueued" && typeof v.queue === "string") {
+    return self !== undefined && v.origin === self ? undefined : { _tag: "Enqueued", queue: v.queue }
+  }
   if (v._tag === "Changed" && typeof v.id === "string" && typeof v.status === "string" && statuses.has(v.status)) {
     return { _tag: "Changed", id: v.id, status: v.status as JobStore.StatusChange["status"] }
   }
@@ -91,6 +97,7 @@ const errorOf = (cause: unknown): Error => (cause instanceof Error ? cause : new
 const session = (
   config: Pg.ClientConfig,
   channel: string,
+  origin: string,
   pubsub: PubSub.PubSub<JobStore.StoreSignal>,
   options: ListenerOptions,
   onListening: Effect.Effect<void>
@@ -105,7 +112,7 @@ const session = (
           client.on("end", () => Deferred.unsafeDone(lost, Exit.fail(new Error("listen connection ended"))))
           client.on("notification", (message) => {
             if (message.channel !== channel || message.payload === undefined) return
-            const signal = decode(message.payload)
+            const signal = decode(message.payload, origin)
             if (signal !== undefined) pubsub.unsafeOffer(signal)
           })
           return client
@@ -133,20 +140,45 @@ const session = (
     })
   )
 
+/** The signals of one store. */
+export interface Signals {
+  /** Subscribes (see `JobStore.subscribe`). */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<JobStore.StoreSignal>, never, Scope.Scope>
+  /**
+   * This store's mark on the NOTIFY payloads of its own inserts. An `Enqueued` carrying it is published in-process
+   * by {@link Signals.publish} once the insert committed, so its listener drops it: an idle worker of this process
+   * wakes without waiting for the notification to come back, and wakes once.
+   */
+  readonly origin: string
+  /** Publishes a signal to this process's subscribers now (nothing when there are none). */
+  readonly publish: (signals: ReadonlyArray<JobStore.StoreSignal>) => void
+}
+
 /**
- * Builds the subscription of one store: the first subscriber starts the listener (and waits, up to `readyTimeout`,
+ * Builds the signals of one store: the first subscriber starts the listener (and waits, up to `readyTimeout`,
  * until LISTEN is in place, so that a write made after `subscribe` returns is seen); the last one stops it.
  */
 export const make = (
   config: Pg.ClientConfig,
   channel: string,
   options: ListenerOptions = defaultListenerOptions
-): Effect.Effect<Effect.Effect<Queue.Dequeue<JobStore.StoreSignal>, never, Scope.Scope>, never, Scope.Scope> =>
+): Effect.Effect<Signals, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const origin = randomUUID()
+    // the hub's PubSub while it is open: publish reaches the subscribers without acquiring it
+    let current: PubSub.PubSub<JobStore.StoreSignal> | undefined
     const hub = yield* RcRef.make({
       acquire: Effect.gen(function* () {
         // sliding: a subscriber that stops reading loses its oldest hints, never blocks the listener
-        const pubsub = yield* Effect.acquireRelease(PubSub.sliding<JobStore.StoreSignal>(4096), PubSub.shutdown)
+        const pubsub = yield* Effect.acquireRelease(PubSub.sliding<JobStore.StoreSignal>(4096), (pubsub) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              if (current === pubsub) current = undefined
+            }),
+            PubSub.shutdown(pubsub)
+          )
+        )
+        current = pubsub
         const ready = yield* Deferred.make<void>()
         let failures = 0
         const onListening = Effect.suspend(() => {
@@ -167,7 +199,7 @@ export const make = (
                 : Effect.logDebug(`jobloom: LISTEN reconnection attempt ${failures} failed`, Cause.squash(cause))
             return Effect.zipRight(log, Effect.sleep(delay))
           })
-        yield* session(config, channel, pubsub, options, onListening).pipe(
+        yield* session(config, channel, origin, pubsub, options, onListening).pipe(
           Effect.catchAllCause(retry),
           Effect.forever,
           Effect.forkScoped
@@ -176,5 +208,12 @@ export const make = (
         return pubsub
       })
     })
-    return Effect.flatMap(RcRef.get(hub), PubSub.subscribe)
+    return {
+      subscribe: Effect.flatMap(RcRef.get(hub), PubSub.subscribe),
+      origin,
+      publish: (signals) => {
+        if (current === undefined) return
+        for (const signal of signals) current.unsafeOffer(signal)
+      }
+    }
   })

@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { Names } from "./names.js"
+import type { Signals } from "./signals.js"
 import type { Row } from "./rows.js"
 import { columnOf, mapErrors, toCallbackRow, toJobRow, toJsonRow, toLogRow, toResultRow } from "./rows.js"
 
@@ -34,7 +35,7 @@ export interface StoreOptions {
 }
 
 /** Builds the store over the `SqlClient` in context (already migrated). */
-export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], options: StoreOptions) =>
+export const make = (names: Names, signals: Signals, options: StoreOptions) =>
   Effect.gen(function* () {
     // the host's client may transform names (camelCase); this store speaks snake_case columns as they are
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -94,24 +95,49 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
     // the driver parses json columns; a host's client may be configured not to
     const holderRow = (holder: unknown): Row => (typeof holder === "string" ? JSON.parse(holder) : (holder as Row))
 
+    /**
+     * Outside a caller's transaction the insert has committed when it answers: the queues that gained a QUEUED job
+     * are announced in-process at once (their NOTIFYs carry this store's origin, so the listener drops them), and an
+     * idle worker of this process claims without waiting for the notification to come back. Inside a transaction
+     * nothing is published here: the NOTIFYs, sent at commit, carry no origin and wake everyone.
+     */
+    const publishEnqueued = (outcomes: ReadonlyArray<JobStore.InsertOutcome>) => {
+      const queues = new Set<string>()
+      for (const outcome of outcomes) {
+        if (outcome.inserted && outcome.row.status === "QUEUED") queues.add(outcome.row.queue)
+      }
+      signals.publish(Array.from(queues, (queue): JobStore.StoreSignal => ({ _tag: "Enqueued", queue })))
+    }
+
     const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
       Effect.gen(function* () {
         if (options.jobs.length === 0) return []
-        const rows =
-          yield* sql<Row>`SELECT * FROM ${fn("insert")}(${JSON.stringify(options.jobs.map(toJsonRow))}::json)`
-        const outcomes: Array<JobStore.InsertOutcome | undefined> = new Array(options.jobs.length).fill(undefined)
-        for (const r of rows) {
-          const index = Number(r.input_ord) - 1
-          // an inserted job is stored exactly as given; only a holder comes back
-          outcomes[index] =
-            r.holder === null
-              ? { row: options.jobs[index]!, inserted: true }
-              : { row: toJobRow(holderRow(r.holder)), inserted: false }
+        const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
+        const origin = inTransaction ? null : signals.origin
+        const input = JSON.stringify(options.jobs.map(toJsonRow))
+        let outcomes: ReadonlyArray<JobStore.InsertOutcome>
+        if (options.jobs.every((job) => job.idempotencyKey === null)) {
+          // no key to look up: one plain INSERT, all or none, and every job inserted as given
+          yield* sql`SELECT ${fn("insert_unkeyed")}(${input}::json, ${origin}::text)`
+          outcomes = options.jobs.map((row) => ({ row, inserted: true }))
+        } else {
+          const rows = yield* sql<Row>`SELECT * FROM ${fn("insert")}(${input}::json, ${origin}::text)`
+          const answers: Array<JobStore.InsertOutcome | undefined> = new Array(options.jobs.length).fill(undefined)
+          for (const r of rows) {
+            const index = Number(r.input_ord) - 1
+            // an inserted job is stored exactly as given; only a holder comes back
+            answers[index] =
+              r.holder === null
+                ? { row: options.jobs[index]!, inserted: true }
+                : { row: toJobRow(holderRow(r.holder)), inserted: false }
+          }
+          if (answers.some((outcome) => outcome === undefined)) {
+            return yield* new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
+          }
+          outcomes = answers as ReadonlyArray<JobStore.InsertOutcome>
         }
-        if (outcomes.some((outcome) => outcome === undefined)) {
-          return yield* new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
-        }
-        return outcomes as ReadonlyArray<JobStore.InsertOutcome>
+        if (!inTransaction) publishEnqueued(outcomes)
+        return outcomes
       })
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -645,7 +671,7 @@ export const make = (names: Names, subscribe: JobStore.JobStore["subscribe"], op
       expire: (options) => mapErrors(expire(options)),
       claimCallbacks: (options) => mapErrors(claimCallbacks(options)),
       settleCallback: (options) => mapErrors(settleCallback(options)),
-      subscribe
+      subscribe: signals.subscribe
     }
     return store
   }) satisfies Effect.Effect<JobStore.JobStore, never, SqlClient.SqlClient | Scope.Scope>

@@ -158,7 +158,7 @@ const functions = (names: Names): string => {
 -- same call: input order decides) is not inserted. One answer row per input, by position: holder is null when the
 -- job was inserted as given (the caller has it already: nothing travels back), else the holder as JSON. Each statement below takes a fresh snapshot, so a holder that committed while
 -- we waited on its key is seen, and a key whose holder turned terminal meanwhile is inserted after all.
-CREATE FUNCTION ${fn("insert")}(p_rows json)
+CREATE FUNCTION ${fn("insert")}(p_rows json, p_origin text)
 RETURNS TABLE (input_ord bigint, holder json) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -187,7 +187,9 @@ BEGIN
         DO NOTHING
       RETURNING id, queue, status
     ), signals AS (
-      SELECT count(pg_notify(${channel}, json_build_object('_tag', 'Enqueued', 'queue', queue)::text)) AS n
+      SELECT count(pg_notify(${channel}, json_build_object(
+        '_tag', 'Enqueued', 'queue', queue, 'origin', p_origin
+      )::text)) AS n
       FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q
     )
     SELECT p.ord, NULL::json FROM ins JOIN pending p ON p.id = ins.id, signals;
@@ -211,6 +213,26 @@ BEGIN
     END IF;
   END LOOP;
   RAISE EXCEPTION 'idempotency keys kept changing hands' USING ERRCODE = '40001';
+END
+$fn$;
+
+-- Inserts jobs none of which has an idempotency key, all or none: one plain INSERT, and one Enqueued per queue that
+-- gained a QUEUED job. p_origin: the inserting store's mark on the signals (null inside a caller's transaction), which
+-- publishes them in-process itself once the insert committed.
+CREATE FUNCTION ${fn("insert_unkeyed")}(p_rows json, p_origin text) RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_signals bigint;
+BEGIN
+  WITH ins AS (
+    INSERT INTO ${jobs} (${columns})
+    SELECT ${columns} FROM json_to_recordset(p_rows) AS (${columnTypes})
+    RETURNING queue, status
+  )
+  SELECT count(pg_notify(${channel}, json_build_object(
+    '_tag', 'Enqueued', 'queue', queue, 'origin', p_origin
+  )::text)) INTO v_signals
+  FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q;
 END
 $fn$;
 
