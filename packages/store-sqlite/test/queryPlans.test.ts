@@ -227,11 +227,22 @@ describe.each([
   it.effect("a page of logs and the log cap walk the (job, id) index", () =>
     Effect.gen(function* () {
       const [read] = yield* plans((store) => store.logs({ jobId: "a", limit: 5, cursor: "10" }), /^SELECT/)
-      const [trim] = yield* plans(
-        (store) => store.appendLogs({ cap: 5, entries: [{ jobId: "a", at: 1, level: "info", message: "x" }] }),
-        /^DELETE/
+      // more lines than the cap for a seeded job, so the trim finds it over its cap and deletes
+      const [probe, trim] = yield* plans(
+        (store) =>
+          store.list({ filter: {}, sort: "createdAt", order: "desc", limit: 1, cursor: null, withTotal: false }).pipe(
+            Effect.flatMap(({ rows }) =>
+              store.appendLogs({
+                cap: 5,
+                entries: Array.from({ length: 7 }, () => ({ jobId: rows[0]!.id, at: 1, level: "info", message: "x" }))
+              })
+            )
+          ),
+        /^(SELECT j\.value|DELETE)/
       )
       expect(read).toMatch(/INDEX jobloom_logs_job \(job_id=\? AND id<\?\)/)
+      expect(probe).toMatch(/INDEX jobloom_logs_job \(job_id=\?\)/)
+      expect(probe).not.toMatch(/SCAN jobloom_logs\b/)
       expect(trim).toMatch(/INDEX jobloom_logs_job \(job_id=\? AND id<\?\)/)
       expect(trim).not.toMatch(/SCAN jobloom_logs\b/)
     })

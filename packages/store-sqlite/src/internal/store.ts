@@ -707,15 +707,19 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 4, { pad: true })}) AS e
             WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1)`
         }
-        // Per job, the id of its (cap+1)-th newest line, found by walking the (job_id, id) index from the newest
-        // end: a job with few lines costs a few steps. Everything at or below it goes.
+        // A job is over its cap when it has a (cap+1)-th newest line, found by walking the (job_id, id) index from
+        // the newest end: a job with few lines costs a few steps. Almost never is one over, so the jobs are probed
+        // first and the delete runs only for those that are; everything at or below that line goes.
+        const offset = Math.max(0, Math.floor(cap))
+        const over = yield* sql`SELECT j.value FROM json_each(${json(Array.from(jobIds))}) AS j
+          WHERE EXISTS (SELECT 1 FROM ${logs} WHERE job_id = j.value ORDER BY id DESC LIMIT 1 OFFSET ${offset})`.values
+        if (over.length === 0) return
         yield* sql`DELETE FROM ${logs} WHERE id IN (
           SELECT l.id FROM (
             SELECT j.value AS job_id, (
-              SELECT id FROM ${logs} WHERE job_id = j.value
-              ORDER BY id DESC LIMIT 1 OFFSET ${Math.max(0, Math.floor(cap))}
+              SELECT id FROM ${logs} WHERE job_id = j.value ORDER BY id DESC LIMIT 1 OFFSET ${offset}
             ) AS cutoff
-            FROM json_each(${json(Array.from(jobIds))}) AS j
+            FROM json_each(${json(over.map((row) => row[0]))}) AS j
           ) AS c
           JOIN ${logs} AS l ON l.job_id = c.job_id AND l.id <= c.cutoff
         )`
