@@ -202,6 +202,63 @@ describe("claims", () => {
   )
 })
 
+describe("settle", () => {
+  // A batch of Completes only is written by a statement of its own (the common case, kept lean); both statements
+  // must give the same rows, so the same Completes are settled alone and in a batch with another tag.
+  it.effect.each([
+    ["a batch of Completes only", false],
+    ["a batch with another tag in it", true]
+  ])(
+    "%s: a RUNNING job succeeds with its result, a CANCELLING one is CANCELLED, another's lease is untouched",
+    ([, mixed]) =>
+      Effect.gen(function* () {
+        const store = yield* JobStore.JobStore
+        const held = { leaseOwner: "w", leaseExpiresAt: T0 + 1000, attempt: 1, startedAt: T0 }
+        const running = makeRow({ ...held, status: "RUNNING" })
+        const cancelling = makeRow({ ...held, status: "CANCELLING" })
+        const foreign = makeRow({ ...held, status: "RUNNING", leaseOwner: "other" })
+        const retried = makeRow({ ...held, status: "RUNNING" })
+        yield* store.insert({ jobs: [running, cancelling, foreign, retried] })
+        const changes = yield* store.settle({
+          workerId: "w",
+          now: T0 + 5,
+          settlements: [
+            { _tag: "Complete", id: running.id, progress: "p1", result: { id: "res-1", value: "1" } },
+            { _tag: "Complete", id: cancelling.id, progress: null, result: { id: "res-2", value: "2" } },
+            { _tag: "Complete", id: foreign.id, progress: null, result: null },
+            ...(mixed
+              ? [{ _tag: "Retry" as const, id: retried.id, runAt: T0 + 50, lastError: "{}", progress: null }]
+              : [])
+          ]
+        })
+        expect(changes).toEqual([
+          { id: running.id, status: "SUCCEEDED" },
+          { id: cancelling.id, status: "CANCELLED" },
+          ...(mixed ? [{ id: retried.id, status: "QUEUED" }] : [])
+        ])
+        const get = (id: string) => Effect.map(store.get({ id }), Option.getOrThrow)
+        const done = { finishedAt: T0 + 5, updatedAt: T0 + 5, leaseOwner: null, leaseExpiresAt: null }
+        expect(yield* get(running.id)).toEqual({
+          ...running,
+          ...done,
+          status: "SUCCEEDED",
+          terminalReason: null,
+          resultId: "res-1",
+          progress: "p1"
+        })
+        expect(yield* get(cancelling.id)).toEqual({
+          ...cancelling,
+          ...done,
+          status: "CANCELLED",
+          terminalReason: "user"
+        })
+        expect(yield* get(foreign.id)).toEqual(foreign)
+        expect(Option.isSome(yield* store.getResult({ resultId: "res-1" }))).toBe(true)
+        expect(Option.isNone(yield* store.getResult({ resultId: "res-2" }))).toBe(true)
+      }).pipe(Effect.provide(SqliteJobStore.layerWith()))
+  )
+})
+
 describe("signals", () => {
   it.effect("wake a worker's store when another store of this process inserts into the same file", () => {
     const filename = tempFile()

@@ -176,15 +176,14 @@ describe.each([
     })
   )
 
-  it.effect("settling a batch looks each job up by its primary key", () =>
+  // a batch of Completes only has a statement of its own; any other batch the general one
+  it.effect.each([
+    ["of Completes", { _tag: "Complete", id: "x", progress: null, result: null }],
+    ["of other settlements", { _tag: "Release", id: "x", progress: null }]
+  ] as const)("settling a batch %s looks each job up by its primary key", ([, settlement]) =>
     Effect.gen(function* () {
       const [plan] = yield* plans(
-        (store) =>
-          store.settle({
-            workerId: "w",
-            now: T0,
-            settlements: [{ _tag: "Complete", id: "x", progress: null, result: null }]
-          }),
+        (store) => store.settle({ workerId: "w", now: T0, settlements: [settlement] }),
         /^UPDATE/
       )
       expect(plan).toMatch(/INDEX sqlite_autoindex_jobloom_jobs_1 \(id=\?\)/)

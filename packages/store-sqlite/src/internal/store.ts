@@ -617,6 +617,39 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
         WHERE j.id = s.id AND j.lease_owner = ${workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
         RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
 
+    /**
+     * `settleChunk` for a chunk of `Complete` settlements only, the settlement of every attempt that succeeds: the
+     * same writes with the other tags' branches gone, so three parameters a row instead of eight, and no write to the
+     * columns only a retry, failure or release changes (the run time among them, which makes SQLite consider the
+     * due-jobs index). A CANCELLING row still becomes CANCELLED (`user`) and keeps its result id.
+     */
+    const completeChunk = (
+      workerId: string,
+      now: number,
+      settlements: ReadonlyArray<Extract<JobStore.Settlement, { readonly _tag: "Complete" }>>
+    ) => {
+      const params: Array<unknown> = []
+      for (const s of settlements) params.push(s.id, s.progress, s.result?.id ?? null)
+      return sql`UPDATE ${jobs} AS j SET
+          status = CASE WHEN j.status = 'CANCELLING' THEN 'CANCELLED' ELSE 'SUCCEEDED' END,
+          terminal_reason = CASE WHEN j.status = 'CANCELLING' THEN 'user' ELSE NULL END,
+          finished_at = ${now},
+          result_id = CASE WHEN j.status = 'RUNNING' THEN s.result_id ELSE j.result_id END,
+          progress = coalesce(s.progress, j.progress),
+          lease_owner = NULL,
+          lease_expires_at = NULL,
+          updated_at = ${now}
+        FROM (
+          SELECT column1 AS id, column2 AS progress, column3 AS result_id
+          FROM (${flatValuesList(params, 3, { pad: true })})
+        ) AS s
+        WHERE j.id = s.id AND j.lease_owner = ${workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
+        RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
+    }
+
+    const isComplete = (s: JobStore.Settlement): s is Extract<JobStore.Settlement, { readonly _tag: "Complete" }> =>
+      s._tag === "Complete"
+
     const settle: JobStore.JobStore["settle"] = (options) => {
       // in order: a second settlement of the same job would find its lease already cleared, so only the first counts
       const seen = new Set<string>()
@@ -629,7 +662,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
           Effect.gen(function* () {
             const rows: Array<ReadonlyArray<unknown>> = []
             for (const chunk of chunksOf(settlements, maxBatch)) {
-              for (const row of yield* settleChunk(options.workerId, options.now, chunk)) rows.push(row)
+              const written = chunk.every(isComplete)
+                ? yield* completeChunk(options.workerId, options.now, chunk)
+                : yield* settleChunk(options.workerId, options.now, chunk)
+              for (const row of written) rows.push(row)
             }
             // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a
             // settlement neither adds nor deletes jobs), and a job just settled is known to exist, so its lines
