@@ -370,18 +370,20 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
 
     /** One statement for any mix of settlements, from any number of callers: one round trip per batch. */
     const settleStatement = (batch: ReadonlyArray<SettleRow>, asyncCommit: boolean, logLines: LogLines) => {
+      // a field that does not apply is left out (undefined), not sent as null: json_to_recordset reads a missing key
+      // as NULL, and a Complete, the usual settlement, travels as five keys rather than eleven
       const input = batch.map(({ now, settlement: s, workerId }) => ({
         worker_id: workerId,
         at: now,
         kind: s._tag,
         id: s.id,
-        progress: s.progress,
-        run_at: s._tag === "Retry" ? s.runAt : null,
-        last_error: s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null,
-        fail_status: s._tag === "Fail" ? s.status : null,
-        reason: s._tag === "Fail" ? s.reason : null,
-        result_id: s._tag === "Complete" ? (s.result?.id ?? null) : null,
-        result_value: s._tag === "Complete" ? (s.result?.value ?? null) : null
+        progress: s.progress ?? undefined,
+        run_at: s._tag === "Retry" ? s.runAt : undefined,
+        last_error: s._tag === "Retry" || s._tag === "Fail" ? (s.lastError ?? undefined) : undefined,
+        fail_status: s._tag === "Fail" ? s.status : undefined,
+        reason: s._tag === "Fail" ? s.reason : undefined,
+        result_id: s._tag === "Complete" ? (s.result?.id ?? undefined) : undefined,
+        result_value: s._tag === "Complete" ? (s.result?.value ?? undefined) : undefined
       }))
       return sql<Row>`SELECT * FROM ${fn("settle")}(
         ${JSON.stringify(input)}::json, ${asyncCommit}::boolean,

@@ -378,9 +378,11 @@ $fn$;
 -- p_logs (or null): log lines appended first, in the same transaction (see append_logs).
 -- Announces Enqueued for each queue that gained a QUEUED job, and for each queue of a settled job whose type or
 -- queue is limited (p_limited_*): its slot is free now, and idle workers of any process may take the next job.
+-- enable_seqscan off: its plans are cached per session, and each statement has an index path whatever the table's
+-- size when the plan was made (see append_logs).
 CREATE FUNCTION ${fn("settle")}(
   p_rows json, p_async boolean, p_limited_types text[], p_limited_queues text[], p_logs json, p_cap integer
-) RETURNS TABLE (id text, status text) LANGUAGE plpgsql AS $fn$
+) RETURNS TABLE (id text, status text) LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 #variable_conflict use_column
 BEGIN
   IF p_async THEN
@@ -423,7 +425,10 @@ BEGIN
       lease_expires_at = NULL,
       updated_at = s.at
     FROM s
-    WHERE j.id = s.id AND j.lease_owner = s.worker_id AND j.status IN ('RUNNING', 'CANCELLING')
+    -- RUNNING or CANCELLING, written as the statuses it is not (the table's CHECK lists them all): the planner then
+    -- cannot read the held index, which would scan every held job of every worker, and finds each row by its key
+    WHERE j.id = s.id AND j.lease_owner = s.worker_id
+      AND j.status NOT IN ('CREATED', 'QUEUED', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
     RETURNING j.id, j.status, j.type, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
       s.result_value, s.at
   ), new_results AS (
