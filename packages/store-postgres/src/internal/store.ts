@@ -47,6 +47,10 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
     /** A hot-path function of migration 1. */
     const fn = (name: string) => sql(`${names.schema}.${names.prefix}${name}`)
     const terminal = sql.literal(`('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`)
+    // RUNNING or CANCELLING, written as the statuses it is not (the table's CHECK lists them all): a statement that
+    // names its jobs by id and says "held" this way is planned on the key, never on the held index, which holds the
+    // running jobs of every worker
+    const notHeld = sql.literal(`('CREATED', 'QUEUED', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`)
 
     // The worker's writes (claims, settlements, heartbeats, progress, logs, maintenance) commit without waiting for
     // the WAL flush: on this path the flush is most of a statement's latency. A server crash (not a restart, which
@@ -345,7 +349,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
               (mode) => sql<Row>`WITH commit_mode AS (${mode})
                 UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}::int8 FROM commit_mode
                 WHERE id = ANY(${options.ids}::text[]) AND lease_owner = ${options.workerId}::text
-                  AND status IN ('RUNNING', 'CANCELLING')
+                  AND status NOT IN ${notHeld}
                 RETURNING id, status`
             ),
             (rows): ReadonlyArray<StatusChange> =>
@@ -528,7 +532,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
               UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
               FROM json_to_recordset(${JSON.stringify(options.updates)}::json) AS u(id text, progress text), commit_mode
               WHERE j.id = u.id AND j.lease_owner = ${options.workerId}::text
-                AND j.status IN ('RUNNING', 'CANCELLING')`
+                AND j.status NOT IN ${notHeld}`
           ).pipe(Effect.asVoid)
 
     const appendLogs = (options: { readonly entries: ReadonlyArray<JobStore.NewLog>; readonly cap: number }) =>
