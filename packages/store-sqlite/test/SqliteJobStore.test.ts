@@ -200,6 +200,55 @@ describe("claims", () => {
       expect(rest.map((row) => row.priority)).toEqual([8, 1, 0])
     }).pipe(Effect.provide(SqliteJobStore.layerWith()))
   )
+
+  // a claim returns the columns most jobs leave NULL packed into one value: every one of them must come back
+  it.effect("return every column as stored, the rarely set ones and a BLOB where text belongs included", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* SqliteJobStore.make()
+      const queue = "columns"
+      const full = makeRow({
+        queue,
+        priority: 2,
+        owner: "owner-1",
+        idempotencyKey: "key-1",
+        terminalReason: "timeout",
+        batchId: "batch-1",
+        callbackUrl: "https://example.com/hook",
+        timeoutMs: 5000,
+        deadline: T0 + 9000,
+        finishedAt: T0 - 5,
+        lastError: `{"message":"it said \\"no\\"\\nthen"}`,
+        resultId: "result-1",
+        tags: ["a", "b"]
+      })
+      const plain = makeRow({ queue, priority: 1 })
+      const blob = makeRow({ queue, priority: 0 })
+      yield* store.insert({ jobs: [full, plain, blob] })
+      yield* sql`UPDATE jobloom_jobs SET last_error = X'6869' WHERE id = ${blob.id}`
+      const claimed = yield* store.claim({
+        workerId: "w",
+        now: T0,
+        leaseMs: 1000,
+        limit: 10,
+        queues: [queue],
+        typeLimits: {},
+        queueLimits: {}
+      })
+      expect(claimed.map((row) => row.id)).toEqual([full.id, plain.id, blob.id])
+      for (const row of claimed) expect(row).toEqual(Option.getOrThrow(yield* store.get({ id: row.id })))
+      expect(claimed[0]).toEqual({
+        ...full,
+        status: "RUNNING",
+        attempt: 1,
+        startedAt: T0,
+        updatedAt: T0,
+        leaseOwner: "w",
+        leaseExpiresAt: T0 + 1000
+      })
+      expect(claimed[2]!.lastError).toBe("hi")
+    }).pipe(Effect.provide(hostClient(":memory:")))
+  )
 })
 
 describe("settle", () => {
