@@ -243,11 +243,15 @@ $fn$;
 -- LIMIT and the run_at bound, the planner would otherwise plan the statement anew at every call (a custom plan looks
 -- cheaper than a generic one), which costs more than running it. A generic plan knows no values, so it must not be
 -- left to estimates: the rows to update are found by key (id = ANY), never by a join the planner could get wrong, and
--- seq scans are off (without the LIMIT's value a scan and a sort of every queued job can look cheapest).
+-- seq scans, bitmap scans and sorts are off (without the LIMIT's value, reading and sorting every due job can look
+-- cheapest; a sort stays where no index gives the order, as across queues). JIT is off here and in the other hot-path
+-- functions: a plan that must keep a disabled step is costed above jit_above_cost, and compiling it would take longer
+-- than any claim.
 CREATE FUNCTION ${fn("claim")}(
   p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
   p_queue_limits json, p_async boolean
-) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off
+  SET enable_sort = off SET jit = off AS $fn$
 #variable_conflict use_column
 DECLARE
   v_types text[] := '{}';
@@ -288,6 +292,19 @@ BEGIN
       FOR NO KEY UPDATE SKIP LOCKED
     ))
     RETURNING j.*;
+  ELSIF cardinality(p_queues) = 1 THEN
+    -- one queue, limits none of whose jobs is due: the same walk, leaving limited jobs out
+    v_queue := p_queues[1];
+    RETURN QUERY
+    UPDATE ${jobs} j SET ${claimSet}
+    WHERE j.id = ANY(ARRAY(
+      SELECT id FROM ${jobs}
+      WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now
+        AND type <> ALL(v_types) AND queue <> ALL(v_queues)
+      ORDER BY priority DESC, run_at, id LIMIT p_limit
+      FOR NO KEY UPDATE SKIP LOCKED
+    ))
+    RETURNING j.*;
   ELSE
     RETURN QUERY
     UPDATE ${jobs} j SET ${claimSet}
@@ -313,7 +330,8 @@ $fn$;
 CREATE FUNCTION ${fn("claim_limited")}(
   p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
   p_queue_limits json, v_types text[], v_queues text[], v_due_types text[], v_due_queues text[]
-) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = auto SET enable_seqscan = on SET enable_bitmapscan = on AS $fn$
+) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = auto SET enable_seqscan = on SET enable_bitmapscan = on
+  SET enable_sort = on SET jit = off AS $fn$
 #variable_conflict use_column
 BEGIN
   PERFORM pg_advisory_xact_lock(k) FROM (
@@ -382,7 +400,7 @@ $fn$;
 -- size when the plan was made (see append_logs).
 CREATE FUNCTION ${fn("settle")}(
   p_rows json, p_async boolean, p_limited_types text[], p_limited_queues text[], p_logs json, p_cap integer
-) RETURNS TABLE (id text, status text) LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
+) RETURNS TABLE (id text, status text) LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$
 #variable_conflict use_column
 BEGIN
   IF p_async THEN
@@ -452,7 +470,7 @@ $fn$;
 -- enable_seqscan off: a plan is cached per session, and one made while the logs table was small (a seq scan then
 -- looks cheapest) would scan the whole table at every call once it is large; every statement here has an index path.
 CREATE FUNCTION ${fn("append_logs")}(p_rows json, p_cap integer, p_async boolean) RETURNS void
-LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $fn$
 #variable_conflict use_column
 DECLARE
   v_jobs text[];
