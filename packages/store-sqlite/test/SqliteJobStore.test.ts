@@ -83,7 +83,7 @@ describe("migrations", () => {
 })
 
 describe("connection", () => {
-  it.effect("opens its connection with WAL, synchronous NORMAL, a busy timeout and foreign keys on", () =>
+  it.effect("opens its connection with WAL, synchronous NORMAL, a busy timeout, a 2 MB cache and foreign keys on", () =>
     Effect.gen(function* () {
       const filename = tempFile()
       const issued: Array<string> = []
@@ -98,9 +98,18 @@ describe("connection", () => {
         expect.arrayContaining([
           "PRAGMA synchronous = NORMAL",
           "PRAGMA busy_timeout = 2000",
+          "PRAGMA cache_size = -2000",
           "PRAGMA foreign_keys = ON"
         ])
       )
+      const sized: Array<string> = []
+      yield* Effect.scoped(Layer.build(SqliteJobStore.layer({ filename, cacheSizeKiB: 64_000 }))).pipe(
+        Statement.withTransformer((statement) => {
+          sized.push(statement.compile()[0])
+          return Effect.succeed(statement)
+        })
+      )
+      expect(sized).toContain("PRAGMA cache_size = -64000")
       // WAL is a property of the file, so a second connection sees it
       const [mode] = yield* Effect.provide(
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ journal_mode: string }>`PRAGMA journal_mode`),
