@@ -156,7 +156,11 @@ class Driver {
 
   static async spawn(engine: EngineName, profile: boolean): Promise<Driver> {
     // tuning aid: BENCH_NODE_FLAGS="--trace-gc" adds flags to every driver process alike
-    const execArgv = ["--enable-source-maps", "--expose-gc", ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? [])]
+    const execArgv = [
+      "--enable-source-maps",
+      "--expose-gc",
+      ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
+    ]
     if (profile) {
       mkdirSync(path.join(outDir, "prof"), { recursive: true })
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "prof")}`)

@@ -1213,6 +1213,53 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
       })
     )
 
+    it.effect(
+      "a batch of Completes settles RUNNING jobs SUCCEEDED and a CANCELLING one CANCELLED, storing no result for it",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* JobStore
+          const workerId = unique("w")
+          const done = yield* runningJob({ workerId })
+          const cancelling = yield* runningJob({ workerId })
+          yield* markCancelling(cancelling.id, T0 + 1)
+          const bare = yield* runningJob({ workerId })
+          const [doneResult, lateResult] = [uuidv7(), uuidv7()]
+          const changes = yield* store.settle({
+            workerId,
+            now: T0 + 10,
+            settlements: [
+              complete(done.id, { id: doneResult, value: "1" }),
+              complete(cancelling.id, { id: lateResult, value: "2" }),
+              complete(bare.id)
+            ]
+          })
+          expect(sortedChanges(changes), "settle: Completes report SUCCEEDED, a CANCELLING job CANCELLED").toEqual(
+            sortedChanges([
+              { id: done.id, status: "SUCCEEDED" },
+              { id: cancelling.id, status: "CANCELLED" },
+              { id: bare.id, status: "SUCCEEDED" }
+            ])
+          )
+          const rows = [yield* getRow(done.id), yield* getRow(cancelling.id), yield* getRow(bare.id)]
+          expect(
+            rows.map((r) => [r.status, r.terminalReason, r.resultId, r.finishedAt, r.leaseOwner]),
+            "settle: Completes write status, reason, resultId, finishedAt and clear the lease"
+          ).toEqual([
+            ["SUCCEEDED", null, doneResult, T0 + 10, null],
+            ["CANCELLED", "user", null, T0 + 10, null],
+            ["SUCCEEDED", null, null, T0 + 10, null]
+          ])
+          expect(
+            Option.map(yield* store.getResult({ resultId: doneResult }), (r) => r.value),
+            "settle: the Complete's result is stored"
+          ).toEqual(Option.some("1"))
+          expect(
+            Option.isNone(yield* store.getResult({ resultId: lateResult })),
+            "settle: a late Complete on a CANCELLING job stores no result"
+          ).toBe(true)
+        })
+    )
+
     it.effect("settle by a worker without the lease changes nothing", () =>
       Effect.gen(function* () {
         const store = yield* JobStore
