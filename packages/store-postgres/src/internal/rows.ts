@@ -115,10 +115,16 @@ export const jobColumns = [
   ["lease_expires_at", "leaseExpiresAt"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow]>
 
-/** A job row as a JSON object keyed by column, for `json_to_recordset`. */
+/**
+ * A job row as a JSON object keyed by column, for `json_to_recordset`. A null column is left out: the function reads
+ * a missing key as NULL, and most jobs leave a third of the columns null.
+ */
 export const toJsonRow = (row: JobStore.JobRow): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
-  for (const [column, field] of jobColumns) out[column] = row[field]
+  for (const [column, field] of jobColumns) {
+    const value = row[field]
+    if (value !== null) out[column] = value
+  }
   return out
 }
 
