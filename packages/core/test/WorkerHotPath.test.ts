@@ -1,7 +1,7 @@
 // The worker's fast paths (handlers started on a runtime that already holds their services, synchronous Schema
 // work, attempts started on the claimer's stack) keep the behaviour of the general path.
 import { assert, describe, expect, it } from "@effect/vitest"
-import { JobType, Jobs, Worker } from "@jobloom/core"
+import { JobStore, JobType, Jobs, MemoryJobStore, Worker } from "@jobloom/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -9,7 +9,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { awaitStatus, engine, logMessages } from "./WorkerSupport.js"
+import { awaitStatus, engine, logMessages, settle } from "./WorkerSupport.js"
 
 class Greeting extends Context.Tag("test/Greeting")<Greeting, string>() {}
 
@@ -145,5 +145,60 @@ describe("Worker hot path", () => {
       Effect.scoped,
       Effect.provide(Layer.merge(engine([Failing], handler), capture))
     )
+  })
+
+  it.effect("a handler that returns nothing stores no result; one that returns null stores null", () => {
+    const Quiet = JobType.make({ key: "quiet", retry: { maxAttempts: 1 } })
+    const Nil = JobType.make({ key: "nil", retry: { maxAttempts: 1 } })
+    const handlers = Layer.mergeAll(
+      JobType.toLayer(Quiet, () => Effect.void),
+      JobType.toLayer(Nil, () => Effect.succeed(null))
+    )
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make()
+      const quiet = yield* jobs.enqueue({ type: "quiet" })
+      const nil = yield* jobs.enqueue({ type: "nil" })
+      const done = yield* awaitStatus(quiet.id, "SUCCEEDED")
+      yield* awaitStatus(nil.id, "SUCCEEDED")
+      assert.isNull(done.resultId)
+      const missing = yield* Effect.flip(jobs.result(quiet.id))
+      assert.strictEqual(missing._tag, "ResultNotFound")
+      assert.isNull((yield* jobs.result(nil.id)).value)
+      expect(yield* logMessages(quiet.id)).toEqual([
+        expect.stringMatching(/^attempt 1\/1 started on worker /),
+        "attempt 1/1 succeeded"
+      ])
+    }).pipe(Effect.scoped, Effect.provide(engine([Quiet, Nil], handlers)))
+  })
+
+  it.effect("after a claim that took every due job, ending and settling jobs do not send the worker claiming", () => {
+    const Quick = JobType.make({ key: "quick", retry: { maxAttempts: 1 } })
+    const handler = JobType.toLayer(Quick, () => Effect.void)
+    let claims = 0
+    const counting = Layer.effect(
+      JobStore.JobStore,
+      Effect.map(JobStore.JobStore, (store) => ({
+        ...store,
+        claim: (options: Parameters<typeof store.claim>[0]) =>
+          Effect.suspend(() => {
+            claims++
+            return store.claim(options)
+          })
+      }))
+    ).pipe(Layer.provide(MemoryJobStore.layer))
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      yield* Worker.make({ pollInterval: "1 hour" })
+      yield* settle
+      const before = claims
+      for (let i = 0; i < 20; i++) {
+        const job = yield* jobs.enqueue({ type: "quick" })
+        yield* awaitStatus(job.id, "SUCCEEDED")
+        yield* settle
+      }
+      // one claim per enqueue (its signal wakes the worker); none for the job's end or its settlement
+      assert.strictEqual(claims - before, 20)
+    }).pipe(Effect.scoped, Effect.provide(engine([Quick], handler, counting)))
   })
 })

@@ -471,7 +471,7 @@ export const make = (
         settleArmed = true
         settleWake.unsafeOffer(undefined)
       }
-      claimWake.unsafeOffer(undefined)
+      roomMade()
     }
 
     /**
@@ -625,7 +625,7 @@ export const make = (
       }
       if (terminalWithCallback) callbackWake.unsafeOffer(undefined)
       // type and queue limits count jobs until they are settled: a settle may open room for a claim
-      claimWake.unsafeOffer(undefined)
+      roomMade()
       return events.length === 0 ? Effect.void : hub.publishAll(events)
     }
 
@@ -690,11 +690,26 @@ export const make = (
 
     // --- claiming --------------------------------------------------------------------------------------------------
 
+    /**
+     * Whether due jobs may be left that a free slot could take: the last claim filled every slot it asked for,
+     * failed, or could not ask. After a short claim every due job was taken, so a slot freed by an ending or settled
+     * job wakes nobody: new jobs announce themselves (signals), and the poll finds the rest (retries coming due).
+     * Under type or queue limits a short claim may only mean a full limit, so room always wakes the claim loop.
+     */
+    let backlog = true
+    const limited = Object.keys(config.typeLimits).length > 0 || Object.keys(config.queueLimits).length > 0
+    const roomMade = (): void => {
+      if (backlog || limited) claimWake.unsafeOffer(undefined)
+    }
+
     /** One claim: true when it filled every free slot (more may be due). */
     const claimOnce: Effect.Effect<boolean> = Effect.suspend(() => {
       // backpressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
       const free = Math.min(config.concurrency - executing, maxHeld - held.size)
-      if (free <= 0 || config.queues.length === 0) return Effect.succeed(false)
+      if (free <= 0 || config.queues.length === 0) {
+        backlog = true
+        return Effect.succeed(false)
+      }
       const now = clock.unsafeCurrentTimeMillis()
       return store
         .claim({
@@ -707,12 +722,14 @@ export const make = (
           queueLimits: config.queueLimits
         })
         .pipe(
-          Effect.catchAll((error) =>
-            Effect.as(Effect.logWarning("jobloom: claim failed", error), [] as ReadonlyArray<JobRow>)
-          ),
-          Effect.flatMap((rows) =>
-            rows.length === 0 ? Effect.succeed(false) : Effect.as(start(rows, now), rows.length === free)
-          )
+          Effect.flatMap((rows) => {
+            if (rows.length < free) backlog = false
+            return rows.length === 0 ? Effect.succeed(false) : Effect.as(start(rows, now), rows.length === free)
+          }),
+          Effect.catchAll((error) => {
+            backlog = true
+            return Effect.as(Effect.logWarning("jobloom: claim failed", error), false)
+          })
         )
     })
 
