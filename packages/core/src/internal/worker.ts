@@ -1,9 +1,9 @@
 /**
  * The worker's engine room. One claim loop fills free slots in batches; each claimed job runs in its own fiber,
- * whose end is observed (not awaited) and handed to a settler that decides and writes every finished attempt in
- * batches; a flusher writes coalesced progress and log lines in batches; a heartbeat renews leases; a signal reader
- * wakes the claim loop and reacts to cancels. Nothing here sleeps on a hot path: every wait is on a queue, a latch or
- * a timer that the work itself arms.
+ * whose end is observed (not awaited) and decided at once; a settler writes every finished attempt in batches, with
+ * the pending log lines in the same write; a flusher writes coalesced progress and the log lines of running jobs in
+ * batches; a heartbeat renews leases; a signal reader wakes the claim loop and reacts to cancels. Nothing here sleeps
+ * on a hot path: every wait is on a queue, a latch or a timer that the work itself arms.
  *
  * The per-job path is kept off the Effect runtime wherever it can be: a job's fiber runs only its handler (and a
  * timer when the job has a timeout or deadline), params are decoded synchronously when the Schema allows, the
