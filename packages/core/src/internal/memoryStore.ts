@@ -425,23 +425,21 @@ export const make = Effect.gen(function* () {
     Effect.sync(() => appendLines(options))
 
   function appendLines(options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) {
-    {
-      const touched = new Set<Array<LogRow>>()
-      for (const entry of options.entries) {
-        if (!jobs.has(entry.jobId)) continue
-        let lines = logs.get(entry.jobId)
-        if (lines === undefined) {
-          lines = []
-          logs.set(entry.jobId, lines)
-        }
-        // zero-padded, so string order is insertion order
-        const id = String(++logCounter).padStart(LOG_ID_WIDTH, "0")
-        lines.push({ id, jobId: entry.jobId, at: entry.at, level: entry.level, message: entry.message })
-        touched.add(lines)
+    const touched = new Set<Array<LogRow>>()
+    for (const entry of options.entries) {
+      if (!jobs.has(entry.jobId)) continue
+      let lines = logs.get(entry.jobId)
+      if (lines === undefined) {
+        lines = []
+        logs.set(entry.jobId, lines)
       }
-      const cap = Math.max(0, options.cap)
-      for (const lines of touched) if (lines.length > cap) lines.splice(0, lines.length - cap)
+      // zero-padded, so string order is insertion order
+      const id = String(++logCounter).padStart(LOG_ID_WIDTH, "0")
+      lines.push({ id, jobId: entry.jobId, at: entry.at, level: entry.level, message: entry.message })
+      touched.add(lines)
     }
+    const cap = Math.max(0, options.cap)
+    for (const lines of touched) if (lines.length > cap) lines.splice(0, lines.length - cap)
   }
 
   const readLogs = (options: { readonly jobId: string; readonly limit: number; readonly cursor: string | null }) =>

@@ -115,8 +115,11 @@ class Entry {
   row: JobRow | undefined
   /** The handler's context, until the attempt is decided. */
   context: JobContext | undefined
-  /** How the attempt is settled once decided: null when it must not be written; undefined until decided. */
-  decision: Decision | null | undefined = undefined
+  /**
+   * How the attempt is settled, decided when it ends: null when it must not be written, an Effect when a Schema or a
+   * backoff schedule needs one (run by the settler); undefined while it runs.
+   */
+  decision: Decision | null | Effect.Effect<Decision | null> | undefined = undefined
   stop: StopReason | null = null
   /** The fiber running the handler, once it runs. */
   fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> | undefined = undefined
@@ -457,10 +460,10 @@ export const make = (
       // nothing interrupts a settling attempt: let the fiber go now rather than when its settlement is written (held
       // that long, every fiber would outlive a young-generation collection and fill the old generation)
       entry.fiber = undefined
-      // decide now when no Effect is needed (the common case), and let go of what only the decision needed
+      // decide now, and when no Effect is needed (the common case) let go of what only the decision needed
       const decision = decideEntry(entry)
+      entry.decision = decision
       if (decision === null || !Effect.isEffect(decision)) {
-        entry.decision = decision
         entry.row = undefined
         entry.context = undefined
         entry.exit = undefined
@@ -582,7 +585,7 @@ export const make = (
     ): Effect.Effect<Array<Pending>> => {
       for (let i = from; i < batch.length; i++) {
         const entry = batch[i]
-        const decision = entry.decision !== undefined ? entry.decision : decideEntry(entry)
+        const decision = entry.decision!
         if (decision !== null && Effect.isEffect(decision)) {
           return Effect.flatMap(decision, (decided) => {
             accept(entry, decided, pending)

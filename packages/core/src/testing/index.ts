@@ -243,6 +243,16 @@ const complete = (id: string, result: { readonly id: string; readonly value: str
 
 const errorText = (message: string) => JSON.stringify({ message, at: "2023-11-14T22:13:20.000Z" })
 
+/** A log line `m<i>` of a job, at `T0 + i`. */
+const logLine = (jobId: string, i: number) => ({ jobId, at: T0 + i, level: "info" as const, message: `m${i}` })
+
+/** A job's stored log messages, newest first (up to 100). */
+const logMessages = (jobId: string) =>
+  Effect.map(
+    Effect.flatMap(JobStore, (store) => store.logs({ jobId, limit: 100, cursor: null })),
+    (page) => page.rows.map((r) => r.message)
+  )
+
 // ---------------------------------------------------------------------------------------------------------------
 // the suite
 // ---------------------------------------------------------------------------------------------------------------
@@ -1287,45 +1297,47 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
       })
     )
 
-    it.effect("settle appends the given log lines in the same write, capped, before the settlements apply", () =>
+    it.effect("settle appends the given log lines in its own write, capped, whether or not a settlement applies", () =>
       Effect.gen(function* () {
         const store = yield* JobStore
         const workerId = unique("w")
         const job = yield* runningJob({ workerId })
         const other = makeRow()
         yield* insertRows([other])
-        const line = (jobId: string, i: number) => ({ jobId, at: T0 + i, level: "info" as const, message: `m${i}` })
-        yield* store.appendLogs({ entries: [line(job.id, 0), line(job.id, 1)], cap: 100 })
+        yield* store.appendLogs({ entries: [logLine(job.id, 0), logLine(job.id, 1)], cap: 100 })
         const changes = yield* store.settle({
           workerId,
           now: T0 + 10,
           settlements: [complete(job.id)],
           logs: {
-            entries: [line(job.id, 2), line(other.id, 0), line(uuidv7(), 9), line(job.id, 3), line(job.id, 4)],
+            entries: [
+              logLine(job.id, 2),
+              logLine(other.id, 0),
+              logLine(uuidv7(), 9),
+              logLine(job.id, 3),
+              logLine(job.id, 4)
+            ],
             cap: 3
           }
         })
         expect(changes, "settle with logs: the settlement applies").toEqual([{ id: job.id, status: "SUCCEEDED" }])
-        const page = yield* store.logs({ jobId: job.id, limit: 100, cursor: null })
         expect(
-          page.rows.map((r) => r.message),
+          yield* logMessages(job.id),
           "settle with logs: the settled job's lines are stored in order and capped"
         ).toEqual(["m4", "m3", "m2"])
-        const otherPage = yield* store.logs({ jobId: other.id, limit: 100, cursor: null })
         expect(
-          otherPage.rows.map((r) => r.message),
+          yield* logMessages(other.id),
           "settle with logs: lines of a job that is not settled are stored too"
         ).toEqual(["m0"])
         const foreign = yield* store.settle({
           workerId: unique("w"),
           now: T0 + 11,
           settlements: [complete(other.id)],
-          logs: { entries: [line(other.id, 1)], cap: 100 }
+          logs: { entries: [logLine(other.id, 1)], cap: 100 }
         })
         expect(foreign, "settle with logs: a failed guard settles nothing").toEqual([])
-        const after = yield* store.logs({ jobId: other.id, limit: 100, cursor: null })
         expect(
-          after.rows.map((r) => r.message),
+          yield* logMessages(other.id),
           "settle with logs: lines are appended even when no settlement applies"
         ).toEqual(["m1", "m0"])
       })
@@ -1475,22 +1487,19 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const job = makeRow()
         const small = makeRow()
         yield* insertRows([job, small])
-        const line = (jobId: string, i: number) => ({ jobId, at: T0 + i, level: "info" as const, message: `m${i}` })
-        yield* store.appendLogs({ entries: Array.from({ length: 8 }, (_, i) => line(job.id, i)), cap: 100 })
+        yield* store.appendLogs({ entries: Array.from({ length: 8 }, (_, i) => logLine(job.id, i)), cap: 100 })
         yield* store.appendLogs({
-          entries: [line(job.id, 8), line(job.id, 9), line(small.id, 0), line(small.id, 1)],
+          entries: [logLine(job.id, 8), logLine(job.id, 9), logLine(small.id, 0), logLine(small.id, 1)],
           cap: 5
         })
-        const page = yield* store.logs({ jobId: job.id, limit: 100, cursor: null })
-        expect(
-          page.rows.map((r) => r.message),
-          "appendLogs: the cap keeps the newest lines of the job"
-        ).toEqual(["m9", "m8", "m7", "m6", "m5"])
-        const smallPage = yield* store.logs({ jobId: small.id, limit: 100, cursor: null })
-        expect(
-          smallPage.rows.map((r) => r.message),
-          "appendLogs: a job under the cap keeps every line"
-        ).toEqual(["m1", "m0"])
+        expect(yield* logMessages(job.id), "appendLogs: the cap keeps the newest lines of the job").toEqual([
+          "m9",
+          "m8",
+          "m7",
+          "m6",
+          "m5"
+        ])
+        expect(yield* logMessages(small.id), "appendLogs: a job under the cap keeps every line").toEqual(["m1", "m0"])
       })
     )
 
