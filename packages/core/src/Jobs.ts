@@ -33,6 +33,21 @@ export const TimeInput = Schema.String.pipe(
   Schema.annotations({ identifier: "TimeInput", jsonSchema: { type: "string", format: "date-time" } })
 )
 
+/** An http(s) URL without credentials (a secret in a URL ends up in logs; sign with the worker's secret instead). */
+const CallbackUrl = Schema.String.pipe(
+  Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" }),
+  Schema.filter((s) => {
+    let url: URL
+    try {
+      url = new URL(s)
+    } catch {
+      return "must be an http(s) URL"
+    }
+    return (url.username === "" && url.password === "") || "must not carry credentials (user:password@)"
+  }),
+  Schema.annotations({ jsonSchema: { type: "string", format: "uri", pattern: "^https?://\\S+$" } })
+)
+
 const NonEmpty = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
 
 /** The body that creates one job. Every field but `type` overrides the type's default. */
@@ -49,9 +64,7 @@ export const CreateJob = Schema.Struct({
   deadline: Schema.optional(Schema.NullOr(TimeInput)),
   timeoutMs: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.positive()))),
   maxAttempts: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-  callbackUrl: Schema.optional(
-    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" })))
-  ),
+  callbackUrl: Schema.optional(Schema.NullOr(CallbackUrl)),
   idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty))
 }).annotations({ identifier: "CreateJob" })
 /** The body that creates one job. */
