@@ -19,6 +19,9 @@ export * as JobState from "./JobState.js"
 /** The store port. */
 export * as JobStore from "./JobStore.js"
 
+/** A caller's scope: the jobs one caller may see at all. */
+export * as JobScope from "./JobScope.js"
+
 /** The in-memory store, the reference implementation of the port. */
 export * as MemoryJobStore from "./MemoryJobStore.js"
 
