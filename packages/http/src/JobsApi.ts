@@ -22,6 +22,7 @@ import { bodyLimit } from "hono/body-limit"
 import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
+import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
 import * as Runner from "./internal/runner.js"
@@ -469,6 +470,47 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         },
         snapshot: (job) => view(c, job)
       })
+  )
+
+  app.on(
+    "GET",
+    paths("/events"),
+    describe({
+      operationId: "events",
+      tags: ["jobs"],
+      summary: "Server-Sent Events of every job matching a list filter",
+      description:
+        "Takes the filters of `GET /jobs`. Events: `snapshot` first (`{ items, nextCursor }`: the first page by " +
+        "`sort`, `order` and `limit`), then for matching jobs `created` and `entered` (the whole job: new, or " +
+        "brought into the filter by a status), `status`, `progress`, `log` (with `logs=true`), `left` (a status " +
+        "took it out of the filter) and `deleted`. Only jobs `authorize('view', job)` allows are streamed. The " +
+        "stream stays open; a reconnecting client gets a fresh snapshot.",
+      responses: {
+        "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+        ...problems(400, 403)
+      }
+    }),
+    query(Schemas.EventsQuery),
+    async (c) => {
+      const q = valid<typeof Schemas.EventsQuery.Type>(c, "query")
+      await guard(c, "view")
+      // SCOPE (#13): the one place the per-request store-side scope joins the filter of the collection stream
+      const filter = filters(q)
+      return CollectionEvents.respond(c, {
+        runner,
+        filter,
+        page: {
+          ...(q.sort === undefined ? {} : { sort: q.sort }),
+          ...(q.order === undefined ? {} : { order: q.order }),
+          ...(q.limit === undefined ? {} : { limit: q.limit })
+        },
+        logs: q.logs ?? false,
+        mayView: (job) => allowed(c, "view", job),
+        view: (job) => view(c, job),
+        keepAlive: Duration.times(pollInterval, 15),
+        toError: toProblemError
+      })
+    }
   )
 
   app.on(
