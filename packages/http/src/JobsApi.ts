@@ -22,6 +22,7 @@ import { bodyLimit } from "hono/body-limit"
 import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
+import * as Dashboard from "./dashboard/Dashboard.js"
 import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
@@ -629,6 +630,15 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       url: `${basePath(c, "/docs")}/openapi.json`,
       pageTitle: options.info?.title ?? "jobloom API"
     })) as unknown as MiddlewareHandler<E>
+  )
+
+  // the dashboard page talks to this router, wherever the host mounted it
+  app.route(
+    "/dashboard",
+    Dashboard.make({
+      api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+      ...(options.info?.title === undefined ? {} : { title: options.info.title })
+    })
   )
 
   return app
