@@ -633,13 +633,11 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   )
 
   // the dashboard page talks to this router, wherever the host mounted it
-  app.route(
-    "/dashboard",
-    Dashboard.make({
-      api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
-      ...(options.info?.title === undefined ? {} : { title: options.info.title })
-    })
-  )
+  const dashboard = Dashboard.make<E>({
+    api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+    ...(options.info?.title === undefined ? {} : { title: options.info.title })
+  })
+  for (const path of paths("/dashboard")) app.route(path, dashboard)
 
   return app
 }
