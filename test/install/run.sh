@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 export npm_config_nodedir="${npm_config_nodedir:-/usr}" npm_config_audit=false npm_config_fund=false
-export npm_config_update_notifier=false JOBS=max
+export npm_config_update_notifier=false
 step() { printf '\n== install test: %s\n' "$*"; }
 
 step "pack"

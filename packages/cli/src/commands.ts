@@ -2,10 +2,7 @@
  * The commands: `serve`, `worker`, `migrate` and `jobs list|get|cancel|retry|delete`. Each resolves with the
  * process's exit code; errors are thrown and printed by `main` as one line.
  */
-import { serve as listen } from "@hono/node-server"
 import type { Job, Jobloom, Jobs } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
-import { Hono } from "hono"
 import type * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Args from "./args.js"
@@ -67,7 +64,10 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   const host = Args.string(parsed, "host") ?? (process.env["HOST"] || undefined)
   const noWorker = parsed.values["no-worker"] === true
   const worker = noWorker ? false : workerOptions(parsed)
+  // the HTTP stack loads while the store opens
+  const http = Promise.all([import("@hono/node-server"), import("@jobloom/http"), import("hono")])
   const { jobloom, database } = await open(parsed, { types: typesOf(parsed), worker })
+  const [{ serve: listen }, { jobsApi }, { Hono }] = await http
   const app = new Hono()
   app.get("/", (c) => c.redirect("/api"))
   app.route("/api", jobsApi({ runtime: jobloom.runtime }))

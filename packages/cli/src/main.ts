@@ -2,15 +2,15 @@
  * `jobloom <command>`: dispatches to the command, prints `--help`, and turns every failure into one line on stderr
  * with exit code 1 (it failed) or 2 (bad command line).
  */
-import * as Commands from "./commands.js"
 import { ExitCode, oneLine, UsageError } from "./errors.js"
 import { help } from "./help.js"
 
+// loaded on use: `--help` and a usage error answer without loading Effect, the stores or the HTTP stack
 const commands: Record<string, (argv: ReadonlyArray<string>) => Promise<number>> = {
-  serve: Commands.serve,
-  worker: Commands.worker,
-  migrate: Commands.migrate,
-  jobs: Commands.jobs
+  serve: async (argv) => (await import("./commands.js")).serve(argv),
+  worker: async (argv) => (await import("./commands.js")).worker(argv),
+  migrate: async (argv) => (await import("./commands.js")).migrate(argv),
+  jobs: async (argv) => (await import("./commands.js")).jobs(argv)
 }
 
 /** The help key of a command line (`jobs list` for subcommands), when it asks for help. */
