@@ -31,6 +31,9 @@ export interface HandlerSpec<P = any, R = any> {
   readonly handler: (params: P, context: JobType.PromiseJobContext) => Promise<R>
 }
 
+/** An Effect handler as `JobType.toLayer` builds it, its own services provided (or provided through `layers`). */
+export type HandlerLayer = Layer.Layer<never, unknown, any>
+
 /** Pairs a type with its async handler, inferring the params and result types. */
 export const handler = <P, PI, R, RI>(
   type: JobType.JobType<P, PI, R, RI>,
@@ -43,8 +46,13 @@ export interface Options {
   readonly store: Layer.Layer<JobStore, unknown>
   /** Type definitions this process knows (also the ones only created here and run elsewhere). */
   readonly types?: ReadonlyArray<JobType.Any>
-  /** Handlers this process runs; their types are registered too. */
-  readonly handlers?: ReadonlyArray<HandlerSpec>
+  /**
+   * Handlers this process runs; their types are registered too. Each is an async handler ({@link handler}) or an
+   * Effect handler as a layer (`JobType.toLayer(type, run)`, with its services provided, or given in `layers`).
+   */
+  readonly handlers?: ReadonlyArray<HandlerSpec | HandlerLayer>
+  /** Services the handler layers need (e.g. `Layer.succeed(Mailer, mailer)`), provided to each of them. */
+  readonly layers?: Layer.Layer<any, unknown>
   /** Options of the worker, or `false` for a process that only creates and reads jobs. Default: a worker. */
   readonly worker?: Worker.WorkerOptions | false
   /** Log lines kept per job when the engine writes one. Default 10 000. */
@@ -111,11 +119,18 @@ const rejection = (cause: Cause.Cause<unknown>): unknown =>
 const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>, UnknownJobType> => {
   const known = new Map<string, JobType.Any>([[Delay.key, Delay.jobType]])
   for (const type of options.types ?? []) known.set(type.key, type)
-  const handlerLayers: Array<Layer.Layer<never, never, JobType.JobRegistry>> = []
+  const handlerLayers: Array<Layer.Layer<never, unknown, JobType.JobRegistry>> = []
   for (const spec of options.handlers ?? []) {
-    const type = typeof spec.type === "string" ? known.get(spec.type) : spec.type
-    if (type === undefined) return Either.left(new UnknownJobType({ type: String(spec.type) }))
-    handlerLayers.push(JobType.toLayerPromise(type, spec.handler))
+    if (Layer.isLayer(spec)) {
+      // the services come from `layers`; what neither provides fails at start-up as a missing service
+      const layer = spec as Layer.Layer<never, unknown, JobType.JobRegistry>
+      handlerLayers.push(options.layers === undefined ? layer : layer.pipe(Layer.provide(options.layers)))
+      continue
+    }
+    const { type: key, handler: run } = spec as HandlerSpec
+    const type = typeof key === "string" ? known.get(key) : key
+    if (type === undefined) return Either.left(new UnknownJobType({ type: String(key) }))
+    handlerLayers.push(JobType.toLayerPromise(type, run))
   }
   const engine = Jobs.layer({
     ...(options.types === undefined ? {} : { types: options.types }),

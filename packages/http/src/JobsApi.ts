@@ -103,7 +103,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     runner.runFork(Effect.logError("jobloom http: request failed", cause))
   }
 
-  const respond = (c: Context, problem: Problem.Problem, headers?: HeadersInit) =>
+  const respond = (c: Context, problem: Problem.Problem, headers?: Problem.HeadersInit) =>
     Problem.toResponse(problem, { instance: c.req.path, ...(headers === undefined ? {} : { headers }) })
 
   app.onError((error, c) => {

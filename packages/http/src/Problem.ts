@@ -225,11 +225,14 @@ const statusTitles: Record<number, string> = {
   503: "Service Unavailable"
 }
 
+/** Headers as `new Headers(...)` takes them (named here: the DOM's `HeadersInit` is not a Node global). */
+export type HeadersInit = ConstructorParameters<typeof Headers>[0]
+
 /** The response of a problem, with `instance` set to the request path. */
 export const toResponse = (
   problem: Problem,
   options?: { readonly instance?: string; readonly headers?: HeadersInit }
-) => {
+): Response => {
   const headers = new Headers(options?.headers)
   headers.set("content-type", contentType)
   const body = options?.instance === undefined ? problem : { ...problem, instance: options.instance }
