@@ -27,9 +27,11 @@ import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
 import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 import type { JobScope } from "./JobScope.js"
 
-/** A time a client may send: any ISO 8601 date-time. */
+const isoTime = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
+/** A time a client may send: an ISO 8601 date or date-time (never Date.parse's guesses, such as `1` for 2001). */
 export const TimeInput = Schema.String.pipe(
-  Schema.filter((s) => Number.isFinite(Date.parse(s)) || "must be an ISO 8601 date-time"),
+  Schema.filter((s) => (isoTime.test(s) && Number.isFinite(Date.parse(s))) || "must be an ISO 8601 date or date-time"),
   Schema.annotations({ identifier: "TimeInput", jsonSchema: { type: "string", format: "date-time" } })
 )
 

@@ -29,6 +29,7 @@ import * as Dashboard from "./dashboard/Dashboard.js"
 import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
+import * as QueryText from "./internal/queryText.js"
 import * as Runner from "./internal/runner.js"
 import * as Schemas from "./internal/schemas.js"
 import * as Problem from "./Problem.js"
@@ -136,7 +137,12 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && Problem.isEngineError(failure.value)) {
       const problem = Problem.fromError(failure.value)
-      if (problem.status >= 500) logFailure(cause)
+      if (problem.status === 503) {
+        // one line per request: the store is down for every request alike, a stack each would bury the log
+        const error = failure.value as { readonly message?: unknown }
+        const message = String(error.message ?? "").replace(/\s+/g, " ")
+        runner.runFork(Effect.logWarning(`jobloom http: store unavailable: ${message}`))
+      } else if (problem.status >= 500) logFailure(cause)
       return new ProblemError(problem)
     }
     logFailure(cause)
@@ -188,6 +194,11 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       onError: (c) => respond(c, Problem.payloadTooLarge(limit), { connection: "close" })
     })
   )
+  app.use("*", async (c, next) => {
+    const bad = QueryText.errors(c)
+    if (bad.length > 0) throw new ProblemError(Problem.validation(bad))
+    return next()
+  })
   app.use("*", async (c, next) => {
     const header = c.req.header("content-type")
     const media = header?.split(";")[0]?.trim().toLowerCase() ?? ""
@@ -737,7 +748,7 @@ const filters = (q: {
   ...(q.finishedBefore === undefined ? {} : { finishedBefore: q.finishedBefore })
 })
 
-/** Standard Schema issues as field errors: `path` dotted, Effect's `Expected undefined` noise of optional fields gone. */
+/** Standard Schema issues as field errors: `path` dotted, the `Expected undefined`/`null` noise of optional fields gone. */
 const fieldErrors = (
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
   data: unknown
@@ -751,7 +762,8 @@ const fieldErrors = (
   }
   const seen = new Set<string>()
   return all.filter((error) => {
-    if (error.message.startsWith("Expected undefined") && all.some((o) => o.path === error.path && o !== error)) {
+    // a nullable field's union also reports its null member: noise beside the real message
+    if (/^Expected (undefined|null)\b/.test(error.message) && all.some((o) => o.path === error.path && o !== error)) {
       return false
     }
     const key = `${error.path}\u0000${error.message}`

@@ -2,7 +2,17 @@ import { describe, expect, it } from "@effect/vitest"
 import { Jobs } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
+import { stores } from "./stores.js"
 import { createJob, withApi } from "./support.js"
+
+const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url")
+
+/** `[[[…]]]` (or `{"a":{…}}`) nested `depth` deep. */
+const nested = (depth: number, object: boolean) =>
+  object ? '{"a":'.repeat(depth) + "1" + "}".repeat(depth) : "[".repeat(depth) + "1" + "]".repeat(depth)
+
+/** Strings no store keeps as given: NUL and lone surrogates, alone or inside text. */
+const hostileText = fc.constantFrom("\u0000", "a\u0000b", "\ud800", "x\udc00", "\udbff\u0000", "ok\ud83d")
 
 /** Every route; `{id}` is filled with a real id, an unknown one or garbage. */
 const routes: ReadonlyArray<readonly [string, string]> = [
@@ -70,7 +80,22 @@ const nasty = [
   "true",
   "yes",
   "active,terminal",
-  "QUEUED,"
+  "QUEUED,",
+  "a%00b",
+  "%ED%A0%80",
+  "%F0%9F%98%80",
+  "1",
+  "2001",
+  "2024-13-45",
+  cursorOf({ id: "x", value: 1.5 }),
+  cursorOf({ id: "x", value: 1e300 }),
+  cursorOf({ id: "x", value: 3e9 }),
+  cursorOf({ id: "x", value: -3e9 }),
+  cursorOf({ id: "\u0000", value: 1 }),
+  cursorOf({ id: "x", value: "a\u0000" }),
+  cursorOf({ id: "x\ud800", value: "b" }),
+  cursorOf("99999999999999999999999"),
+  cursorOf("1\u0000")
 ]
 
 const queryValue = fc.oneof(
@@ -104,10 +129,35 @@ const almostValidJob = fc.record(
     tags: maybe(fc.array(fc.string({ minLength: 1, maxLength: 5 }), { maxLength: 3 })),
     runAt: maybe(fc.constant("2024-01-01T00:00:00Z")),
     maxAttempts: maybe(fc.integer({ min: 0, max: 5 })),
-    idempotencyKey: maybe(fc.constantFrom("k1", "k2"))
+    idempotencyKey: maybe(fc.constantFrom("k1", "k2")),
+    owner: maybe(fc.oneof(fc.string({ maxLength: 5 }), hostileText)),
+    metadata: maybe(fc.dictionary(fc.oneof(fc.string({ maxLength: 3 }), hostileText), hostileText, { maxKeys: 2 }))
   },
   { requiredKeys: ["type"] }
 )
+
+/** A create body with one hostile string somewhere. */
+const hostileJob = fc
+  .tuple(fc.constantFrom("name", "owner", "queue", "idempotencyKey", "tags", "params", "metadata"), hostileText)
+  .map(([field, text]) => {
+    const job: Record<string, unknown> = { type: "three-stages", params: { items: 1 } }
+    if (field === "tags") job.tags = ["ok", text]
+    else if (field === "params") job.params = { items: 1, [text]: text }
+    else if (field === "metadata") job.metadata = { [text]: text }
+    else job[field] = text
+    return job
+  })
+
+/** A create body whose params (or metadata) nest far too deep, or whose params carry a field the type lacks. */
+const deepBody = fc
+  .tuple(fc.constantFrom(65, 1_000, 20_000, 100_000), fc.boolean(), fc.constantFrom("params", "metadata", "jobs"))
+  .map(([depth, object, where]) =>
+    where === "params"
+      ? `{"type":"three-stages","params":${nested(depth, object)}}`
+      : where === "metadata"
+        ? `{"type":"delay","params":{"seconds":1},"metadata":{"m":${nested(depth, object)}}}`
+        : `{"jobs":[{"type":"three-stages","params":${nested(depth, object)}}]}`
+  )
 
 const validJob = fc.record(
   {
@@ -129,6 +179,12 @@ const body = fc.oneof(
     text: fc.array(almostValidJob, { maxLength: 3 }).map((jobs) => JSON.stringify({ jobs }))
   }),
   fc.record({ type: fc.constant("application/json"), text: fc.string({ maxLength: 40 }) }),
+  fc.record({ type: fc.constant("application/json"), text: hostileJob.map((v) => JSON.stringify(v)) }),
+  fc.record({ type: fc.constant("application/json"), text: deepBody }),
+  fc.record({
+    type: fc.constant("application/json"),
+    text: fc.constant(JSON.stringify({ type: "three-stages", params: { items: 1, fromat: "json" } }))
+  }),
   fc.record({
     type: fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "", "application/merge-patch+json"),
     text: fc.string({ maxLength: 40 })
@@ -149,7 +205,8 @@ const request = fc.record({
   // an index into the live jobs (re-seeded when deleted), or garbage
   id: fc.oneof(
     { weight: 4, arbitrary: fc.nat() },
-    { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map(encodeURIComponent) }
+    { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map(encodeURIComponent) },
+    { weight: 1, arbitrary: fc.constantFrom("%00", "a%00b", "%ED%A0%80", "%C0%80", "..", "%2F", "x".repeat(2000)) }
   ),
   query: queryString,
   body
@@ -160,7 +217,12 @@ const snapshot = Effect.flatMap(Jobs.Jobs, (jobs) =>
   Effect.map(jobs.list({ limit: 1000, sort: "createdAt", order: "asc" }), (page) => JSON.stringify(page.items))
 )
 
-describe("any request", () => {
+/** Responses per status class, per store, for the issue's figures (printed once each store's run ends). */
+const tally = new Map<string, Record<string, number>>()
+
+const runs = Number(process.env.JOBLOOM_FUZZ_RUNS ?? 400)
+
+describe.each(stores)("any request on %s", (storeName, store) => {
   it(
     "never gets a 5xx or a crash, errors are problems, and a refused request changes no stored job",
     () =>
@@ -203,17 +265,23 @@ describe("any request", () => {
               if (contentType.includes("text/event-stream")) await response.body?.cancel()
               else await response.arrayBuffer()
 
+              const counts = tally.get(storeName) ?? {}
+              const kind = `${Math.floor(response.status / 100)}xx`
+              counts[kind] = (counts[kind] ?? 0) + 1
+              tally.set(storeName, counts)
               expect(response.status).toBeLessThan(500)
               if (response.status >= 400) {
                 expect(contentType).toBe("application/problem+json")
                 expect(await run(snapshot)).toBe(before)
               }
             }),
-            { numRuns: 400 }
+            { numRuns: runs }
           )
+          console.log(`fuzz ${storeName}: ${runs} requests, by status class ${JSON.stringify(tally.get(storeName))}`)
         },
-        { bodyLimit: 64 * 1024 }
+        { bodyLimit: 256 * 1024 },
+        store()
       ),
-    120_000
+    600_000
   )
 })

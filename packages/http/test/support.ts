@@ -23,8 +23,10 @@ export const ThreeStages = JobType.make({
 })
 
 /** The engine and a fresh memory store, with `ThreeStages` registered (no worker). */
-export const engineLayer = (handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.empty) =>
-  handlers.pipe(Layer.provideMerge(Jobs.layer({ types: [ThreeStages] })), Layer.provideMerge(MemoryJobStore.layer))
+export const engineLayer = (
+  handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.empty,
+  store: Layer.Layer<JobStore.JobStore, unknown> = MemoryJobStore.layer
+) => handlers.pipe(Layer.provideMerge(Jobs.layer({ types: [ThreeStages] })), Layer.provideMerge(store))
 
 /** What the test runtime provides. */
 export type Services = Jobs.Jobs | JobStore.JobStore | JobType.JobRegistry
@@ -32,9 +34,10 @@ export type Services = Jobs.Jobs | JobStore.JobStore | JobType.JobRegistry
 /** Runs `f` with a fresh engine and the sub-app over it; disposes the runtime after. */
 export const withApi = async <A>(
   f: (api: { app: Hono; run: <B, E>(effect: Effect.Effect<B, E, Services>) => Promise<B> }) => Promise<A>,
-  options: Omit<JobsApi.Options, "runtime"> = {}
+  options: Omit<JobsApi.Options, "runtime"> = {},
+  store?: Layer.Layer<JobStore.JobStore, unknown>
 ): Promise<A> => {
-  const runtime = ManagedRuntime.make(engineLayer())
+  const runtime = ManagedRuntime.make(engineLayer(Layer.empty, store))
   try {
     const app = JobsApi.make({ runtime, ...options })
     return await f({ app, run: (effect) => runtime.runPromise(effect) })

@@ -38,6 +38,7 @@ import { type JobFilter, type JobPatch, type JobRow, JobStore, JobStoreError, ty
 import type { InsertOutcome, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as ScopedEvents from "./scopedEvents.js"
+import * as TextSafety from "./textSafety.js"
 
 /** Options of the engine. */
 export interface Options {
@@ -110,15 +111,32 @@ const decodeCursor = (text: string): unknown => {
   }
 }
 
-/** A list cursor from its opaque form, checked against the sort it continues. */
+/** The largest epoch millisecond a time column holds (the end of JavaScript dates). */
+const maxTime = 8.64e15
+
+/**
+ * A list cursor from its opaque form, checked against the sort it continues: a cursor is made by hand as easily as
+ * by us, so its values must be ones the sort's column can hold (an integer priority, a time in range, text a store
+ * keeps), or it is refused rather than handed to SQL.
+ */
 const parseListCursor = (text: string, sort: SortKey): ListCursor | undefined => {
+  if (text.length > 4096) return undefined
   const value = decodeCursor(text)
   if (typeof value !== "object" || value === null) return undefined
   const { id, value: position } = value as { id?: unknown; value?: unknown }
-  if (typeof id !== "string") return undefined
-  if (sort === "name" ? typeof position !== "string" : typeof position !== "number") return undefined
-  return { value: position as number | string, id }
+  if (typeof id !== "string" || id.length > 200 || TextSafety.isUnsafeText(id)) return undefined
+  if (sort === "name") {
+    if (typeof position !== "string" || position.length > 1000 || TextSafety.isUnsafeText(position)) return undefined
+  } else if (typeof position !== "number" || !Number.isSafeInteger(position)) {
+    return undefined
+  } else if (sort === "priority" ? Math.abs(position) > 1_000_000 : position < -1 || position > maxTime) {
+    return undefined
+  }
+  return { value: position, id }
 }
+
+/** An ISO 8601 date (`2024-05-01`) or date-time (`2024-05-01T10:00:00Z`, offset or fraction optional). */
+const isoTime = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
 const checkLimit = (issues: Array<Issue>, value: unknown, fallback: number, max: number): number => {
   if (value === undefined) return fallback
@@ -131,8 +149,9 @@ const checkLimit = (issues: Array<Issue>, value: unknown, fallback: number, max:
 
 const checkTime = (issues: Array<Issue>, path: string, value: unknown): number | undefined => {
   if (value === undefined) return undefined
-  const millis = typeof value === "string" ? Job.parseTime(value) : undefined
-  if (millis === undefined) issues.push({ path, message: "must be an ISO 8601 date-time" })
+  // Date.parse alone reads `1` as the year 2001: only ISO 8601 is taken
+  const millis = typeof value === "string" && isoTime.test(value) ? Job.parseTime(value) : undefined
+  if (millis === undefined) issues.push({ path, message: "must be an ISO 8601 date or date-time" })
   return millis
 }
 
@@ -167,6 +186,10 @@ const toFilter = (query: Jobs.JobQuery, issues: Array<Issue>): JobFilter => {
   for (const field of ["createdAfter", "createdBefore", "finishedBefore"] as const) {
     const value = checkTime(issues, field, query[field])
     if (value !== undefined) filter[field] = value
+  }
+  for (const field of ["types", "queues", "owner", "tag", "batchId", "q"] as const) {
+    const issue = TextSafety.inspect(filter[field], field)
+    if (issue !== undefined) issues.push(issue)
   }
   return { ...filter, ...JobScope.toFilter(query.scope) }
 }
@@ -296,7 +319,11 @@ export const make = (
       prefix: string
     ): Either.Either<string, ReadonlyArray<Issue>> => {
       const path = join(prefix, "params")
-      const decoded = Schema.decodeUnknownEither(type.params, { errors: "all" })(params)
+      // a field the type does not declare is an error, unless its Schema says otherwise (a record, or its own
+      // `parseOptions` annotation): the published JSON Schema says `additionalProperties: false`
+      const depth = TextSafety.inspect(params, path)
+      if (depth !== undefined) return Either.left([depth])
+      const decoded = Schema.decodeUnknownEither(type.params, { errors: "all", onExcessProperty: "error" })(params)
       if (Either.isLeft(decoded)) return Either.left(issuesOf(decoded.left, path))
       const encoded = Schema.encodeEither(type.params, { errors: "all" })(decoded.right)
       if (Either.isLeft(encoded)) return Either.left(issuesOf(encoded.left, path))
@@ -313,6 +340,8 @@ export const make = (
       batchId: string | null,
       scope: JobScope.JobScope | undefined
     ): Either.Either<JobRow, Rejection> => {
+      const unsafe = TextSafety.inspect(input, prefix)
+      if (unsafe !== undefined) return Either.left({ _tag: "Input", issues: [unsafe] })
       const decoded = decodeCreate(input)
       if (Either.isLeft(decoded)) return Either.left({ _tag: "Input", issues: issuesOf(decoded.left, prefix) })
       const create = decoded.right
@@ -378,9 +407,12 @@ export const make = (
     }
 
     const getRow = (id: string): Effect.Effect<JobRow, JobNotFound | JobStoreError> =>
-      Effect.flatMap(store.get({ id }), (row) =>
-        Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new JobNotFound({ jobId: id }))
-      )
+      // no job has an id no store can hold: not found, on every store alike
+      TextSafety.isUnsafeText(id) || id.length > 1000
+        ? Effect.fail(new JobNotFound({ jobId: id }))
+        : Effect.flatMap(store.get({ id }), (row) =>
+            Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new JobNotFound({ jobId: id }))
+          )
 
     const conflict = (id: string, action: string) =>
       new JobStoreError({
@@ -513,6 +545,8 @@ export const make = (
 
     const update: Jobs.Jobs["update"] = (id, input) =>
       Effect.gen(function* () {
+        const unsafe = TextSafety.inspect(input, "")
+        if (unsafe !== undefined) return yield* new InvalidInput({ issues: [unsafe] })
         const decoded = decodeUpdate(input)
         if (Either.isLeft(decoded)) return yield* new InvalidInput({ issues: issuesOf(decoded.left, "") })
         const edit = decoded.right
@@ -604,7 +638,8 @@ export const make = (
         let cursor: string | null = null
         if (logOptions.cursor !== undefined && logOptions.cursor !== "") {
           const decoded = typeof logOptions.cursor === "string" ? decodeCursor(logOptions.cursor) : undefined
-          if (typeof decoded === "string") cursor = decoded
+          // log ids are integers every store can compare (below 2^63): anything else is no cursor of ours
+          if (typeof decoded === "string" && /^[0-9]{1,18}$/.test(decoded)) cursor = decoded
           else issues.push({ path: "cursor", message: "is not a cursor of this log" })
         }
         if (issues.length > 0) return yield* new InvalidInput({ issues })
@@ -641,9 +676,11 @@ export const make = (
     }
 
     const getResult = (resultId: string, jobId: string | null) =>
-      Effect.flatMap(store.getResult({ resultId }), (row) =>
-        Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new ResultNotFound({ resultId, jobId }))
-      )
+      TextSafety.isUnsafeText(resultId) || resultId.length > 1000
+        ? Effect.fail(new ResultNotFound({ resultId, jobId }))
+        : Effect.flatMap(store.getResult({ resultId }), (row) =>
+            Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new ResultNotFound({ resultId, jobId }))
+          )
 
     const result: Jobs.Jobs["result"] = (id, resultOptions) =>
       Effect.gen(function* () {
@@ -712,6 +749,7 @@ export const make = (
 
     const batch: Jobs.Jobs["batch"] = (batchId, batchOptions) =>
       Effect.gen(function* () {
+        if (TextSafety.isUnsafeText(batchId) || batchId.length > 1000) return yield* new BatchNotFound({ batchId })
         const { byStatus, total } = yield* countFilter({ batchId, ...JobScope.toFilter(batchOptions?.scope) })
         if (total === 0) return yield* new BatchNotFound({ batchId })
         const active = Job.activeStatuses.reduce((n, status) => n + byStatus[status], 0)

@@ -95,10 +95,13 @@ const Text = (description: string) =>
     description
   })
 
+/** An ISO 8601 date or date-time; `Date.parse` alone would read `1` as the year 2001. */
+const isoTime = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
 const Time = (description: string) =>
   Schema.String.pipe(
-    Schema.filter((s) => Number.isFinite(Date.parse(s)), {
-      message: () => "must be an ISO 8601 date-time",
+    Schema.filter((s) => isoTime.test(s) && Number.isFinite(Date.parse(s)), {
+      message: () => "must be an ISO 8601 date or date-time",
       jsonSchema: { type: "string", format: "date-time", description }
     })
   )

@@ -161,7 +161,10 @@ export const isUnavailable = (error: SqlError.SqlError): boolean => {
   const { code, message } = describe(error.cause)
   if (code !== undefined && unavailableNodeCodes.has(code)) return true
   // a SQLSTATE says exactly what happened: trust it over the message
-  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith("08") || unavailableCodes.has(code)
+  // class 28: authentication failed (a rotated password, a dropped role); 3D000: the database is gone
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    return code.startsWith("08") || code.startsWith("28") || code === "3D000" || unavailableCodes.has(code)
+  }
   return /connect|terminat|not queryable|timeout|timed out|ended|shutting down|closed/i.test(
     `${error.message} ${message}`
   )
