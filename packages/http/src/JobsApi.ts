@@ -508,7 +508,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         logs: q.logs ?? false,
         mayView: (job) => allowed(c, "view", job),
         view: (job) => view(c, job),
-        keepAlive: Duration.times(pollInterval, 15),
+        pollInterval,
         toError: toProblemError
       })
     }
