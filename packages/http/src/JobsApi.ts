@@ -57,6 +57,8 @@ export interface Options<E extends Env = any> {
   readonly bodyLimit?: number
   /** How often an event stream polls its job for changes made by other processes; default 1 second. */
   readonly pollInterval?: Duration.DurationInput
+  /** Serve the dashboard page at `/dashboard`; default true. */
+  readonly dashboard?: boolean
   /** The OpenAPI document's `info`. */
   readonly info?: { readonly title?: string; readonly version?: string; readonly description?: string }
 }
@@ -633,11 +635,13 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   )
 
   // the dashboard page talks to this router, wherever the host mounted it
-  const dashboard = Dashboard.make<E>({
-    api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
-    ...(options.info?.title === undefined ? {} : { title: options.info.title })
-  })
-  for (const path of paths("/dashboard")) app.route(path, dashboard)
+  if (options.dashboard !== false) {
+    const dashboard = Dashboard.make<E>({
+      api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+      ...(options.info?.title === undefined ? {} : { title: options.info.title })
+    })
+    for (const path of paths("/dashboard")) app.route(path, dashboard)
+  }
 
   return app
 }
