@@ -187,13 +187,22 @@ export const renderList = (root, query, { fixed = {}, title = "Jobs", onChange =
     )
   )
 
+  // folded on a phone-width screen unless a filter is set, so the rows come first
+  const set = filterKeys.filter((k) => filters[k] !== "" && !(k in fixed)).length
+  const filterBox = h(
+    "details",
+    { class: "filter-box", open: set > 0 || !matchMedia("(max-width: 700px)").matches },
+    h("summary", {}, set > 0 ? `Filters (${set} set)` : "Filters"),
+    form
+  )
   replace(
     root,
     h("div", { class: "heading" }, h("h1", {}, title), h("a", { class: "button", href: "#/new" }, "New job")),
     counts,
-    form,
+    filterBox,
     notice,
-    h("div", { class: "table-wrap" }, table),
+    // focusable, so a keyboard can scroll it when it is wider than the screen
+    h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": title }, table),
     empty,
     pager
   )

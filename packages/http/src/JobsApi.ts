@@ -75,6 +75,8 @@ export interface Options<E extends Env = any> {
   readonly bodyLimit?: number
   /** How often an event stream polls its job for changes made by other processes; default 1 second. */
   readonly pollInterval?: Duration.DurationInput
+  /** Serve the dashboard page at `/dashboard`; default true. */
+  readonly dashboard?: boolean
   /** The OpenAPI document's `info`. */
   readonly info?: { readonly title?: string; readonly version?: string; readonly description?: string }
 }
@@ -560,7 +562,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         logs: q.logs ?? false,
         mayView: (job) => allowed(c, "view", job),
         view: (job) => view(c, job),
-        keepAlive: Duration.times(pollInterval, 15),
+        pollInterval,
         toError: toProblemError
       })
     }
@@ -688,11 +690,13 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   )
 
   // the dashboard page talks to this router, wherever the host mounted it
-  const dashboard = Dashboard.make<E>({
-    api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
-    ...(options.info?.title === undefined ? {} : { title: options.info.title })
-  })
-  for (const path of paths("/dashboard")) app.route(path, dashboard)
+  if (options.dashboard !== false) {
+    const dashboard = Dashboard.make<E>({
+      api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+      ...(options.info?.title === undefined ? {} : { title: options.info.title })
+    })
+    for (const path of paths("/dashboard")) app.route(path, dashboard)
+  }
 
   return app
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Job } from "@jobloom/core"
+import { Job, JobStore, Jobs } from "@jobloom/core"
+import * as Effect from "effect/Effect"
 import { createJob, expectProblem, json, withApi, withWorkerApi } from "./support.js"
 import { sseReader, type SseEvent } from "./sse.js"
 
@@ -109,6 +110,36 @@ describe("GET /events", () => {
         await stream.cancel()
       },
       { authorize: (action, job) => action !== "view" || job?.owner !== "secret" }
+    ))
+
+  it("sends changes made past the engine's events (another process) by polling the store", () =>
+    withApi(
+      async ({ app, run }) => {
+        const shown = await run(createJob({ type: "delay", params: { seconds: 5 } }))
+        const outside = await run(createJob({ type: "delay", params: { seconds: 5 } }))
+        await run(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.run(outside.id)))
+        const stream = sseReader(await app.request("/events?status=CREATED,CANCELLED"))
+        expect((await stream.next())?.data.items.map((j: Job.Job) => j.id)).toEqual([shown.id])
+        // written straight to the store, as another process would: no in-process event is published
+        const write = (id: string, from: Job.JobStatus, status: Job.JobStatus) =>
+          run(
+            Effect.flatMap(JobStore.JobStore, (store) =>
+              store.update({ id, from: [from], patch: { status, terminalReason: "user" }, now: Date.now() + 1 })
+            )
+          )
+        await new Promise((resolve) => setTimeout(resolve, 60))
+        await write(shown.id, "CREATED", "QUEUED")
+        const left = await stream.until((e) => e.event === "left")
+        expect(left.map((e) => [e.event, e.data.jobId, e.data.status])).toEqual([
+          ["status", shown.id, "QUEUED"],
+          ["left", shown.id, undefined]
+        ])
+        await write(outside.id, "QUEUED", "CANCELLED")
+        const entered = await stream.until((e) => e.event === "entered")
+        expect(entered.map((e) => [e.event, e.data.id, e.data.status])).toEqual([["entered", outside.id, "CANCELLED"]])
+        await stream.cancel()
+      },
+      { pollInterval: "20 millis" }
     ))
 
   it("gives a reconnecting client a fresh snapshot", () =>

@@ -60,6 +60,15 @@ describe("the dashboard", () => {
       }
     }))
 
+  it("is left out when the router is made with dashboard: false", () =>
+    withApi(
+      async ({ app }) => {
+        expect((await app.request("/dashboard")).status).toBe(404)
+        expect((await app.request("/dashboard/assets/app.js")).status).toBe(404)
+      },
+      { dashboard: false }
+    ))
+
   it("mounts on a path of its own, pointed at the API", async () => {
     const host = new Hono().route("/ui", Dashboard.make({ api: "/jobs-api/", title: "Ops <jobs>" }))
     const html = await (await host.request("/ui")).text()

@@ -10,6 +10,10 @@
  * the job (read once, its status kept up to date from status events) and whether the caller may view it. A job is
  * streamed while it matches the filter and `authorize("view", job)` allows it; a status that brings a job into the
  * filter sends the whole job (`entered`), one that takes it out sends the status and then `left`.
+ *
+ * Events of other processes do not reach the in-process hub: while the hub is silent for a poll interval, the store
+ * is asked for the most recently updated jobs of the filter (statuses aside, so that jobs leaving it are seen too),
+ * and what changed since the last poll is sent the same way. A job another process deletes is not noticed.
  */
 import { Job, Jobs } from "@jobloom/core"
 import type * as Cause from "effect/Cause"
@@ -39,14 +43,20 @@ export interface CollectionEventsOptions {
   readonly mayView: (job: Job.Job) => Promise<boolean>
   /** A job as the response shows it (with `userPermissions`). */
   readonly view: (job: Job.Job) => Promise<unknown>
-  /** How long the stream may be silent before a keep-alive comment. */
-  readonly keepAlive: Duration.Duration
+  /** How long the hub may be silent before the store is polled for other processes' changes. */
+  readonly pollInterval: Duration.Duration
   /** The error to throw (before the response starts) when the snapshot could not be read. */
   readonly toError: (cause: Cause.Cause<unknown>) => Error
 }
 
 /** The most jobs a stream remembers; past it, the oldest are forgotten (and read again when they speak). */
 const rememberAtMost = 10_000
+
+/** Jobs read by one poll: the most recently updated of the filter (its statuses aside). */
+const pollLimit = 100
+
+/** Keep-alive comments every this many silent polls, so proxies keep the connection and a gone client is noticed. */
+const keepAliveEvery = 15
 
 /** Whether a job matches every given field of the filter (the stores' rule, on a decoded job). */
 export const matches = (filter: Jobs.JobQuery, job: Job.Job): boolean => {
@@ -241,10 +251,61 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
         retry: 1000
       })
     )
+    // the jobs updated since the last poll, oldest first; the first poll only sets where the next one starts
+    const { statuses: _, ...pollFilter } = filter
+    let since = ""
+    const recentlyUpdated = Effect.gen(function* () {
+      const read = yield* Effect.either(
+        Effect.flatMap(Jobs.Jobs, (jobs) =>
+          jobs.list({ ...pollFilter, sort: "updatedAt", order: "desc", limit: pollLimit })
+        )
+      )
+      if (Either.isLeft(read)) return []
+      const fresh = read.right.items.filter((job) => job.updatedAt >= since).reverse()
+      if (read.right.items.length > 0) since = read.right.items[0]!.updatedAt
+      return fresh
+    })
+    /** Sends what the store says changed; true when anything was sent. */
+    const poll = Effect.gen(function* () {
+      const sentBefore = sequence
+      for (const job of yield* recentlyUpdated) {
+        const before = known.get(job.id)
+        const wasShown = before !== undefined && shown(before)
+        if (before !== undefined && before.job.updatedAt === job.updatedAt && before.job.status === job.status) continue
+        const entry = before === undefined ? yield* remember(job) : known.set(job, before.visible)
+        if (!shown(entry)) {
+          if (!wasShown) continue
+          yield* send("status", { jobId: job.id, status: job.status, terminalReason: job.terminalReason })
+          yield* send("left", { jobId: job.id })
+        } else if (!wasShown) {
+          yield* send("entered", yield* Effect.tryPromise(() => options.view(job)))
+        } else {
+          if (progressKey(job.progress) !== progressKey(before.job.progress)) {
+            yield* send("progress", { jobId: job.id, progress: job.progress })
+          }
+          if (job.status !== before.job.status) {
+            yield* send("status", { jobId: job.id, status: job.status, terminalReason: job.terminalReason })
+          }
+        }
+      }
+      return sequence > sentBefore
+    })
+
+    yield* recentlyUpdated
+    let heardSincePoll = false
+    let silentPolls = 0
     for (;;) {
-      const next = yield* Effect.timeoutOption(Queue.take(queue), options.keepAlive)
-      if (Option.isSome(next)) yield* handle(next.value)
-      else yield* Effect.tryPromise(() => stream.write(": keep-alive\n\n"))
+      const next = yield* Effect.timeoutOption(Queue.take(queue), options.pollInterval)
+      if (Option.isSome(next)) {
+        heardSincePoll = true
+        yield* handle(next.value)
+        continue
+      }
+      // while the hub speaks, it alone is the source: mixing in polled rows could reorder what it says
+      const sent = heardSincePoll ? false : yield* poll
+      heardSincePoll = false
+      if (!sent && ++silentPolls % keepAliveEvery === 0)
+        yield* Effect.tryPromise(() => stream.write(": keep-alive\n\n"))
     }
   }).pipe(
     // a write fails only when the client went away (or the hook threw): the stream just ends
