@@ -10,6 +10,9 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 const Images = JobType.make({
   key: "images",
   name: "Process images",
@@ -42,6 +45,7 @@ const claim = (queue: string) =>
   Effect.gen(function* () {
     const store = yield* JobStore.JobStore
     const rows = yield* store.claim({
+      token: TOKEN,
       workerId: "w1",
       now: yield* Effect.clockWith((clock) => clock.currentTimeMillis),
       leaseMs: 60_000,
@@ -87,6 +91,7 @@ const jobIn = (status: Job.JobStatus) =>
         yield* settle({
           _tag: "Complete",
           id: job.id,
+          token: TOKEN,
           progress: null,
           result: { id: `r-${job.id}`, value: JSON.stringify({ detections: ["moth", "beetle"] }) }
         })
@@ -97,6 +102,7 @@ const jobIn = (status: Job.JobStatus) =>
         yield* settle({
           _tag: "Fail",
           id: job.id,
+          token: TOKEN,
           status,
           reason: status === "FAILED" ? "error" : "timeout",
           lastError: JSON.stringify({ message: "boom", at: Job.formatTime(0) }),
@@ -461,6 +467,7 @@ describe("Jobs", () => {
                         if (!raced) {
                           raced = true
                           yield* store.claim({
+                            token: TOKEN,
                             workerId: "w1",
                             now: options.now,
                             leaseMs: 60_000,
@@ -647,11 +654,11 @@ describe("Jobs", () => {
         yield* jobs.cancel(created[0].id)
         expect((yield* jobs.batch(batchId)).state).toBe("RUNNING")
         yield* claim("b")
-        yield* settle({ _tag: "Complete", id: created[1].id, progress: null, result: null })
+        yield* settle({ _tag: "Complete", id: created[1].id, token: TOKEN, progress: null, result: null })
         expect(yield* jobs.batch(batchId)).toMatchObject({ state: "PARTIAL_FAILURE", byStatus: { SUCCEEDED: 1 } })
         yield* jobs.retry(created[0].id)
         yield* claim("b")
-        yield* settle({ _tag: "Complete", id: created[0].id, progress: null, result: null })
+        yield* settle({ _tag: "Complete", id: created[0].id, token: TOKEN, progress: null, result: null })
         expect((yield* jobs.batch(batchId)).state).toBe("COMPLETED")
         yield* jobs.retry(created[0].id)
         yield* jobs.retry(created[1].id)

@@ -194,10 +194,10 @@ export class AttemptProgress {
 export interface ContextHost<Owner> {
   /** The attempt's progress changed. */
   readonly markDirty: (owner: Owner) => void
-  /** Buffers one log line for the flusher. */
-  readonly log: (jobId: string, at: number, level: LogLevel, message: string) => void
-  /** Extends the lease now. */
-  readonly heartbeat: (jobId: string) => Effect.Effect<void>
+  /** Buffers one log line of the attempt for the flusher. */
+  readonly log: (owner: Owner, at: number, level: LogLevel, message: string) => void
+  /** Extends the attempt's lease now. */
+  readonly heartbeat: (owner: Owner) => Effect.Effect<void>
 }
 
 /**
@@ -275,9 +275,9 @@ class AttemptContext<Owner> implements JobType.JobContext {
 
   get log(): JobType.JobContext["log"] {
     if (this.cachedLog === undefined) {
-      const { host, row } = this
+      const { host, owner } = this
       const write = (level: LogLevel, message: string): Effect.Effect<void> =>
-        Effect.map(Clock.currentTimeMillis, (now) => host.log(row.id, now, level, message))
+        Effect.map(Clock.currentTimeMillis, (now) => host.log(owner, now, level, message))
       this.cachedLog = {
         info: (message) => write("info", message),
         warn: (message) => write("warn", message),
@@ -289,7 +289,7 @@ class AttemptContext<Owner> implements JobType.JobContext {
   }
 
   get heartbeat(): Effect.Effect<void> {
-    if (this.cachedHeartbeat === undefined) this.cachedHeartbeat = this.host.heartbeat(this.row.id)
+    if (this.cachedHeartbeat === undefined) this.cachedHeartbeat = this.host.heartbeat(this.owner)
     return this.cachedHeartbeat
   }
 }

@@ -358,7 +358,8 @@ export const make = (
         lastError: null,
         resultId: null,
         leaseOwner: null,
-        leaseExpiresAt: null
+        leaseExpiresAt: null,
+        leaseToken: null
       })
     }
 

@@ -24,6 +24,9 @@ import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 /** Worker options with every interval short, for live-time tests. */
 export const fastWorkerOptions = (queue: string): Worker.WorkerOptions => ({
   queues: [queue],
@@ -268,6 +271,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
         const store = yield* JobStore
         const job = yield* jobs.enqueue({ type: Echo.key })
         const claimed = yield* store.claim({
+          token: TOKEN,
           workerId: unique("ghost"),
           now: yield* Clock.currentTimeMillis,
           leaseMs: 300,
@@ -326,6 +330,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
         // the job is claimable again
         const store = yield* JobStore
         const reclaimed = yield* store.claim({
+          token: TOKEN,
           workerId: unique("next"),
           now: yield* Clock.currentTimeMillis,
           leaseMs: 1000,
