@@ -23,6 +23,7 @@ import { JobStore, type StoreSignal } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
+import { fleetTests } from "./fleet.js"
 
 /** The claim token of this file's claims (every worker write names its claim's token). */
 const TOKEN = "test-claim"
@@ -76,6 +77,8 @@ const awaitFlag = (check: () => boolean, what: string, seconds = 15) =>
 /** Registers the engine conformance suite (a vitest `describe` block) for one store. */
 export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobStore, unknown>): void =>
   layer(storeLayer, { excludeTestServices: true, timeout: 60_000 })(`${name} engine`, (it) => {
+    fleetTests(it)
+
     it.effect("runs jobs to SUCCEEDED and stores their results", () => {
       const queue = unique("q")
       const Double = JobType.make({
