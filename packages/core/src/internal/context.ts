@@ -15,6 +15,7 @@ import type { ItemCounts, JobStatus, LogLevel, Progress, Stage, StageParam, Stag
 import * as Job from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
+import { closeStages } from "./stages.js"
 
 interface MutableStage {
   readonly key: string
@@ -156,13 +157,17 @@ export class AttemptProgress {
 
   /** A snapshot as the public `Progress`; `summaryOverride` forces the summary (1 on success). */
   toProgress(status: JobStatus, summaryOverride?: number): Progress {
-    const stages: Array<Stage> = this.stages.map((s) => ({
-      key: s.key,
-      name: s.name,
-      status: s.status,
-      progress: s.progress,
-      params: s.params.slice()
-    }))
+    // at a terminal status the open stages are closed (a FAILED job shows no stage RUNNING)
+    const stages = closeStages(
+      this.stages.map((s): Stage => ({
+        key: s.key,
+        name: s.name,
+        status: s.status,
+        progress: s.progress,
+        params: s.params.slice()
+      })),
+      status
+    )
     let items: ItemCounts | null = null
     if (this.items !== null) {
       const { completed, failed, total } = this.items
