@@ -20,6 +20,9 @@ import pg from "pg"
 import { Bench } from "tinybench"
 import { uuidv7 } from "uuidv7"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 const args = process.argv.slice(2).filter((a) => a !== "--")
 const flag = (name: string): string | undefined => {
   const k = args.indexOf(`--${name}`)
@@ -62,7 +65,8 @@ const row = (queue: string, now: number): JobStore.JobRow => ({
   lastError: null,
   resultId: null,
   leaseOwner: null,
-  leaseExpiresAt: null
+  leaseExpiresAt: null,
+  leaseToken: null
 })
 
 const benchStore = async (name: string, layer: Layer.Layer<JobStore.JobStore, unknown>) => {
@@ -71,6 +75,7 @@ const benchStore = async (name: string, layer: Layer.Layer<JobStore.JobStore, un
   const run = <A>(effect: Effect.Effect<A, unknown>) => runtime.runPromise(effect)
   const [claimer, settler, progressWorker] = ["micro-claim", "micro-settle", "micro-progress"]
   const claimOptions = (queue: string, limit: number, workerId = claimer) => ({
+    token: TOKEN,
     workerId,
     now: Date.now(),
     leaseMs: 60_000,
@@ -128,7 +133,7 @@ const benchStore = async (name: string, layer: Layer.Layer<JobStore.JobStore, un
           store.settle({
             workerId: settler,
             now: Date.now(),
-            settlements: ids.map((id) => ({ _tag: "Complete", id, progress: null, result: null }))
+            settlements: ids.map((id) => ({ _tag: "Complete", id, token: TOKEN, progress: null, result: null }))
           })
         )
       },
@@ -141,7 +146,7 @@ const benchStore = async (name: string, layer: Layer.Layer<JobStore.JobStore, un
         store.saveProgress({
           workerId: progressWorker,
           now: Date.now(),
-          updates: progressIds.slice(0, size).map((id) => ({ id, progress: progressJson }))
+          updates: progressIds.slice(0, size).map((id) => ({ id, token: TOKEN, progress: progressJson }))
         })
       )
     )

@@ -17,7 +17,8 @@ const run = (file: string, env: Record<string, string> = {}) =>
 
 const children = [
   run("./api.ts"),
-  ...Array.from({ length: workers }, (_, i) => run("./worker.ts", { WORKER_ID: `worker-${i + 1}` }))
+  // no WORKER_ID: each worker process names itself uniquely (a restarted worker is a new worker, never the old one)
+  ...Array.from({ length: workers }, () => run("./worker.ts"))
 ]
 let stopping = false
 const stop = (signal: NodeJS.Signals) => {

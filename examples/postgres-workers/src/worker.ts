@@ -8,6 +8,7 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { randomUUID } from "node:crypto"
 import * as Os from "node:os"
 import * as Render from "./Render.js"
 import { runMain, serveUntilSignal } from "./Process.js"
@@ -15,7 +16,10 @@ import * as Settings from "./Settings.js"
 
 const WorkerLive = Layer.unwrapEffect(
   Effect.gen(function* () {
-    const workerId = yield* Config.string("WORKER_ID").pipe(Config.withDefault(`${Os.hostname()}-${process.pid}`))
+    // unique per process unless the host names it: host, pid and a random suffix (pids are reused after restarts)
+    const workerId = yield* Config.string("WORKER_ID").pipe(
+      Config.withDefault(`${Os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`)
+    )
     const concurrency = yield* Config.integer("WORKER_CONCURRENCY").pipe(Config.withDefault(4))
     const gracePeriod = yield* Config.number("WORKER_GRACE_PERIOD").pipe(Config.withDefault(10))
     yield* Console.log(`worker ${workerId} running up to ${concurrency} jobs`)

@@ -59,6 +59,11 @@ export interface JobRow {
   readonly resultId: string | null
   readonly leaseOwner: string | null
   readonly leaseExpiresAt: number | null
+  /**
+   * The token of the claim that holds the lease (`ClaimOptions.token`), null when none does. Every worker write
+   * names it, so a late write about an older claim of the same job, even by the same worker, changes nothing.
+   */
+  readonly leaseToken: string | null
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
@@ -129,21 +134,37 @@ export interface ListPage {
 /** Options of `claim`. */
 export interface ClaimOptions {
   readonly workerId: string
+  /**
+   * The claim's token, never used before for any claim (a UUID): each claimed job's `leaseToken`. The pair (job id,
+   * token) names one claim of one job, and every later worker write about it is guarded by that pair.
+   */
+  readonly token: string
   readonly now: number
   readonly leaseMs: number
   /** How many jobs at most (the worker's free slots). */
   readonly limit: number
   /** Claim only from these queues. */
   readonly queues: ReadonlyArray<string>
+  /**
+   * Claim only jobs of these types (the ones the worker has handlers for); absent: any type. Jobs of other types stay
+   * QUEUED for a worker that can run them.
+   */
+  readonly types?: ReadonlyArray<string>
   /** Limits on RUNNING + CANCELLING jobs per type, across every worker of the store. */
   readonly typeLimits: Readonly<Record<string, number>>
   /** Limits on RUNNING + CANCELLING jobs per queue, across every worker of the store. */
   readonly queueLimits: Readonly<Record<string, number>>
 }
 
+/** One claim of one job: the job's id and the token of the claim (`ClaimOptions.token`). */
+export interface LeaseRef {
+  readonly id: string
+  readonly token: string
+}
+
 /**
- * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker
- * and whose status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always
+ * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker,
+ * whose `leaseToken` is the settlement's `token`, and whose status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always
  * becomes CANCELLED (`user`), whatever the settlement says (a late success never overwrites a cancel). Every
  * settlement clears the lease and sets `progress` when given.
  */
@@ -155,6 +176,7 @@ export type Settlement =
   | {
       readonly _tag: "Complete"
       readonly id: string
+      readonly token: string
       readonly progress: string | null
       readonly result: { readonly id: string; readonly value: string } | null
     }
@@ -162,6 +184,7 @@ export type Settlement =
   | {
       readonly _tag: "Retry"
       readonly id: string
+      readonly token: string
       readonly runAt: number
       readonly lastError: string
       readonly progress: string | null
@@ -170,18 +193,19 @@ export type Settlement =
   | {
       readonly _tag: "Fail"
       readonly id: string
+      readonly token: string
       readonly status: "FAILED" | "TIMED_OUT"
       readonly reason: TerminalReason
       readonly lastError: string
       readonly progress: string | null
     }
   /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
-  | { readonly _tag: "Cancelled"; readonly id: string; readonly progress: string | null }
+  | { readonly _tag: "Cancelled"; readonly id: string; readonly token: string; readonly progress: string | null }
   /**
    * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
    * `Enqueued`.
    */
-  | { readonly _tag: "Release"; readonly id: string; readonly progress: string | null }
+  | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
 
 /** A status change the store made. */
 export interface StatusChange {
@@ -198,8 +222,11 @@ export interface LogRow {
   readonly message: string
 }
 
-/** A log line to append. */
-export type NewLog = Omit<LogRow, "id">
+/**
+ * A log line to append. A line with a `token` is a worker's line about one claim: it is appended only while that
+ * claim holds the job (or with the claim's own settlement in the same `settle` call), never after a newer claim.
+ */
+export type NewLog = Omit<LogRow, "id"> & { readonly token?: string }
 
 /** A stored result: `value` is JSON text. */
 export interface ResultRow {
@@ -279,21 +306,22 @@ export interface JobStore {
   }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
 
   /**
-   * Claims up to `limit` due jobs (QUEUED, `runAt` <= now, in `queues`) in one transaction, ordered by priority
+   * Claims up to `limit` due jobs (QUEUED, `runAt` <= now, in `queues`, of `types` when given) in one transaction, ordered by priority
    * desc, `runAt` asc, id asc, respecting `typeLimits` and `queueLimits` across all workers. Each claimed job becomes
-   * RUNNING with `attempt` + 1, `startedAt` = now, the lease (`workerId`, now + `leaseMs`), and `updatedAt` = now.
+   * RUNNING with `attempt` + 1, `startedAt` = now, the lease (`workerId`, now + `leaseMs`, `token`), and
+   * `updatedAt` = now.
    * No job is ever claimed by two workers.
    */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<JobRow>, JobStoreError>
 
   /**
-   * Extends the leases the worker still holds on `ids` to now + `leaseMs`. Returns the status of each job the
-   * worker still holds (RUNNING or CANCELLING); an id missing from the answer has been lost (rescued, expired,
-   * deleted). `updatedAt` is not changed (a lease refresh is not a change users see).
+   * Extends the leases the worker still holds by these claims to now + `leaseMs`. Returns the status of each job the
+   * worker still holds by its claim (RUNNING or CANCELLING); a job missing from the answer has been lost (rescued,
+   * expired, deleted, or claimed again). `updatedAt` is not changed (a lease refresh is not a change users see).
    */
   readonly heartbeat: (options: {
     readonly workerId: string
-    readonly ids: ReadonlyArray<string>
+    readonly leases: ReadonlyArray<LeaseRef>
     readonly now: number
     readonly leaseMs: number
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
@@ -320,16 +348,19 @@ export interface JobStore {
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
   /**
-   * Writes progress (and `updatedAt` = now) of jobs the worker holds (status RUNNING or CANCELLING, lease owner
-   * `workerId`); others are skipped.
+   * Writes progress (and `updatedAt` = now) of jobs the worker holds by the update's claim (status RUNNING or
+   * CANCELLING, lease owner `workerId`, lease token `token`); others are skipped.
    */
   readonly saveProgress: (options: {
     readonly workerId: string
     readonly now: number
-    readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+    readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
   }) => Effect.Effect<void, JobStoreError>
 
-  /** Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of missing (deleted) jobs are dropped. */
+  /**
+   * Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of missing (deleted) jobs are dropped, and
+   * so are lines whose `token` is not the job's current lease token.
+   */
   readonly appendLogs: (options: {
     readonly entries: ReadonlyArray<NewLog>
     readonly cap: number
@@ -361,7 +392,8 @@ export interface JobStore {
   readonly deleteMany: (options: { readonly filter: JobFilter }) => Effect.Effect<number, JobStoreError>
 
   /**
-   * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` = now) when
+   * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` kept: a
+   * rescued job keeps its place in the queue) when
    * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`,
    * `finishedAt` = now). Every change sets `updatedAt` = now and publishes `Changed`; re-queued jobs also `Enqueued`.
    */

@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { Job, LogLevel, StageStatus, TerminalReason } from "./Job.js"
+import { fromAbortable } from "./internal/promiseHandler.js"
 
 /** A value a stage reports, declared up front so a new job already shows it. */
 export interface StageParamSpec {
@@ -243,17 +244,20 @@ export const toLayer = <P, PI, R, RI, E, Req>(
     })
   )
 
-/** Attaches an async-function handler; it is interrupted through its `AbortSignal`. */
+/**
+ * Attaches an async-function handler; it is interrupted through its `AbortSignal`, and its attempt ends when its
+ * promise settles (or when the worker abandons it, see `WorkerOptions.abandonAfter`).
+ */
 export const toLayerPromise = <P, PI, R, RI>(
   type: JobType<P, PI, R, RI>,
   handler: (params: P, context: PromiseJobContext) => Promise<R>
 ): Layer.Layer<never, never, JobRegistry> =>
   toLayer(type, (params, context) =>
-    Effect.tryPromise({
-      try: (signal) => handler(params, toPromiseContext(context, signal)),
-      catch: (cause) =>
+    fromAbortable(
+      (signal) => handler(params, toPromiseContext(context, signal)),
+      (cause) =>
         cause instanceof JobFailure ? cause : new JobFailure({ message: errorMessage(cause), retryable: true })
-    })
+    )
   )
 
 const errorMessage = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))

@@ -55,7 +55,7 @@ export interface Options {
   readonly layers?: Layer.Layer<any, unknown>
   /** Options of the worker, or `false` for a process that only creates and reads jobs. Default: a worker. */
   readonly worker?: Worker.WorkerOptions | false
-  /** Log lines kept per job when the engine writes one. Default 10 000. */
+  /** Log lines kept per job (the engine's and, unless `worker.logCap` says otherwise, the worker's). Default 10 000. */
   readonly logCap?: number
 }
 
@@ -78,7 +78,7 @@ export interface Jobloom {
   readonly createMany: (
     inputs: ReadonlyArray<Jobs.CreateJob>,
     options?: Jobs.CreateOptions
-  ) => Promise<{ readonly batchId: string; readonly jobs: ReadonlyArray<Job> }>
+  ) => Promise<{ readonly batchId: string | null; readonly jobs: ReadonlyArray<Job> }>
   readonly enqueue: (input: Jobs.CreateJob) => Promise<Job>
   readonly get: (id: string) => Promise<Job>
   readonly list: (query?: Jobs.ListQuery) => Promise<Jobs.JobPage>
@@ -141,7 +141,9 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
     engine
   )
   if (options.worker === false) return Either.right(registered)
-  return Either.right(Layer.provideMerge(Worker.layer(options.worker ?? {}), registered))
+  // the facade's logCap is the worker's default too: the worker writes most of a job's lines
+  const worker = { ...(options.logCap === undefined ? {} : { logCap: options.logCap }), ...options.worker }
+  return Either.right(Layer.provideMerge(Worker.layer(worker), registered))
 }
 
 /**

@@ -155,7 +155,11 @@ export const BatchSummary = Schema.Struct({
   batchId: Schema.String,
   total: Schema.Number,
   byStatus: Schema.Record({ key: JobStatus, value: Schema.Number }),
-  state: Schema.Literal("RUNNING", "COMPLETED", "FAILED", "PARTIAL_FAILURE")
+  /**
+   * `CREATED`: its unfinished jobs all wait to be run (none queued or running yet); `RUNNING`: some are queued or
+   * running; then, once every job is terminal, `COMPLETED`, `FAILED` (none succeeded) or `PARTIAL_FAILURE`.
+   */
+  state: Schema.Literal("CREATED", "RUNNING", "COMPLETED", "FAILED", "PARTIAL_FAILURE")
 }).annotations({ identifier: "BatchSummary" })
 /** A batch's counts and overall state. */
 export type BatchSummary = typeof BatchSummary.Type
@@ -206,12 +210,16 @@ export interface Jobs {
     { readonly job: Job; readonly created: boolean },
     UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
   >
-  /** Creates many jobs atomically, sharing a new `batchId`. */
+  /**
+   * Creates many jobs atomically, sharing a new `batchId`. When every job hit a held idempotency key (nothing was
+   * inserted), `batchId` is the holders' batch when they share one (a repeated request answers the first one's
+   * batch), else null: the answer never names a batch that does not exist.
+   */
   readonly createMany: (
     inputs: ReadonlyArray<CreateJob>,
     options?: CreateOptions
   ) => Effect.Effect<
-    { readonly batchId: string; readonly jobs: ReadonlyArray<Job> },
+    { readonly batchId: string | null; readonly jobs: ReadonlyArray<Job> },
     UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
   >
   /** Creates one job QUEUED at once. */

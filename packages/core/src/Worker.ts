@@ -16,7 +16,10 @@ import type { Jobs } from "./Jobs.js"
 
 /** Options of `Worker.layer`. */
 export interface WorkerOptions {
-  /** Identifies this worker in leases. Default: hostname, pid and a random suffix. */
+  /**
+   * Identifies this worker in leases. Default: hostname, pid and a random suffix, unique per process (a fixed id
+   * reused across restarts is allowed, since every write is also guarded by its claim's token, but it blurs logs).
+   */
   readonly workerId?: string
   /** Jobs run at once by this worker. Default 10. */
   readonly concurrency?: number
@@ -36,6 +39,11 @@ export interface WorkerOptions {
   readonly flushInterval?: Duration.DurationInput
   /** Running jobs get this long to finish on shutdown before they are interrupted and released. Default 10 s. */
   readonly gracePeriod?: Duration.DurationInput
+  /**
+   * How long a stopped handler (cancelled, timed out, shut down, lost) may take to end before it is abandoned: its
+   * attempt is then settled and its slot freed while it may still run, with a warning. Default 30 s.
+   */
+  readonly abandonAfter?: Duration.DurationInput
   /** Log lines kept per job. Default 10 000. */
   readonly logCap?: number
   /** Run maintenance (rescue every 5 s, expire every 1 s, callbacks) in this worker. Default true. */

@@ -104,8 +104,10 @@ describe("Jobloom", () => {
       { type: "greet", params: { name: "a" } },
       { type: "delay", params: { seconds: 1 } }
     ])
-    expect((await jobloom.batch(batchId)).state).toBe("RUNNING")
+    // nothing of a batch created without startNow runs yet
+    expect((await jobloom.batch(batchId!)).state).toBe("CREATED")
     expect((await jobloom.run(jobs[0].id)).status).toBe("QUEUED")
+    expect((await jobloom.batch(batchId!)).state).toBe("RUNNING")
     expect((await jobloom.pause(jobs[0].id)).status).toBe("PAUSED")
     expect((await jobloom.update(jobs[0].id, { name: "renamed" })).name).toBe("renamed")
     expect((await jobloom.resume(jobs[0].id)).status).toBe("QUEUED")

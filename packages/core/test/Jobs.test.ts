@@ -10,6 +10,9 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 const Images = JobType.make({
   key: "images",
   name: "Process images",
@@ -42,6 +45,7 @@ const claim = (queue: string) =>
   Effect.gen(function* () {
     const store = yield* JobStore.JobStore
     const rows = yield* store.claim({
+      token: TOKEN,
       workerId: "w1",
       now: yield* Effect.clockWith((clock) => clock.currentTimeMillis),
       leaseMs: 60_000,
@@ -87,6 +91,7 @@ const jobIn = (status: Job.JobStatus) =>
         yield* settle({
           _tag: "Complete",
           id: job.id,
+          token: TOKEN,
           progress: null,
           result: { id: `r-${job.id}`, value: JSON.stringify({ detections: ["moth", "beetle"] }) }
         })
@@ -97,6 +102,7 @@ const jobIn = (status: Job.JobStatus) =>
         yield* settle({
           _tag: "Fail",
           id: job.id,
+          token: TOKEN,
           status,
           reason: status === "FAILED" ? "error" : "timeout",
           lastError: JSON.stringify({ message: "boom", at: Job.formatTime(0) }),
@@ -271,7 +277,7 @@ describe("Jobs", () => {
         expect(created).toHaveLength(3)
         expect(created.map((job) => job.batchId)).toEqual([batchId, batchId, batchId])
         expect(created.map((job) => job.status)).toEqual(["QUEUED", "QUEUED", "QUEUED"])
-        const listed = yield* jobs.list({ batchId })
+        const listed = yield* jobs.list({ batchId: batchId! })
         expect(listed.items.map((job) => job.id).sort()).toEqual(created.map((job) => job.id).sort())
       }).pipe(Effect.provide(TestLayer))
     )
@@ -461,6 +467,7 @@ describe("Jobs", () => {
                         if (!raced) {
                           raced = true
                           yield* store.claim({
+                            token: TOKEN,
                             workerId: "w1",
                             now: options.now,
                             leaseMs: 60_000,
@@ -643,23 +650,23 @@ describe("Jobs", () => {
         const { batchId, jobs: created } = yield* jobs.createMany([images({ queue: "b" }), images({ queue: "b" })], {
           startNow: true
         })
-        expect(yield* jobs.batch(batchId)).toMatchObject({ total: 2, state: "RUNNING", byStatus: { QUEUED: 2 } })
+        expect(yield* jobs.batch(batchId!)).toMatchObject({ total: 2, state: "RUNNING", byStatus: { QUEUED: 2 } })
         yield* jobs.cancel(created[0].id)
-        expect((yield* jobs.batch(batchId)).state).toBe("RUNNING")
+        expect((yield* jobs.batch(batchId!)).state).toBe("RUNNING")
         yield* claim("b")
-        yield* settle({ _tag: "Complete", id: created[1].id, progress: null, result: null })
-        expect(yield* jobs.batch(batchId)).toMatchObject({ state: "PARTIAL_FAILURE", byStatus: { SUCCEEDED: 1 } })
+        yield* settle({ _tag: "Complete", id: created[1].id, token: TOKEN, progress: null, result: null })
+        expect(yield* jobs.batch(batchId!)).toMatchObject({ state: "PARTIAL_FAILURE", byStatus: { SUCCEEDED: 1 } })
         yield* jobs.retry(created[0].id)
         yield* claim("b")
-        yield* settle({ _tag: "Complete", id: created[0].id, progress: null, result: null })
-        expect((yield* jobs.batch(batchId)).state).toBe("COMPLETED")
+        yield* settle({ _tag: "Complete", id: created[0].id, token: TOKEN, progress: null, result: null })
+        expect((yield* jobs.batch(batchId!)).state).toBe("COMPLETED")
         yield* jobs.retry(created[0].id)
         yield* jobs.retry(created[1].id)
         yield* jobs.cancel(created[0].id)
         yield* jobs.cancel(created[1].id)
-        expect((yield* jobs.batch(batchId)).state).toBe("FAILED")
+        expect((yield* jobs.batch(batchId!)).state).toBe("FAILED")
         expect(yield* Effect.flip(jobs.batch("nope"))).toMatchObject({ _tag: "BatchNotFound", batchId: "nope" })
-        expect(yield* store.stats({ filter: { batchId } })).toHaveLength(1)
+        expect(yield* store.stats({ filter: { batchId: batchId! } })).toHaveLength(1)
       }).pipe(Effect.provide(TestLayer))
     )
 

@@ -58,7 +58,7 @@ const seed = Effect.gen(function* () {
         status,
         createdAt: now,
         name: job.name,
-        batchId: created.batchId
+        batchId: created.batchId!
       })
     }
   }

@@ -6,12 +6,16 @@ import type { ClaimOptions, JobRow, JobStore } from "../src/JobStore.js"
 import * as MemoryJobStore from "../src/MemoryJobStore.js"
 import { makeRow } from "../src/testing/index.js"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 /** A QUEUED row at time 0 (the shared conformance row factory, with this file's id). */
 const row = (id: string, overrides: Partial<JobRow> = {}): JobRow =>
   makeRow({ id, runAt: 0, createdAt: 0, updatedAt: 0, queuedAt: 0, ...overrides })
 
 const claimOptions = (limit: number, now = 100): ClaimOptions => ({
   workerId: "w",
+  token: TOKEN,
   now,
   leaseMs: 1000,
   limit,
@@ -64,7 +68,7 @@ describe("MemoryJobStore claim order", () => {
       yield* store.settle({
         workerId: "w",
         now: 100,
-        settlements: [{ _tag: "Retry", id: "first", runAt: 100, lastError: "{}", progress: null }]
+        settlements: [{ _tag: "Retry", id: "first", token: TOKEN, runAt: 100, lastError: "{}", progress: null }]
       })
       // runAt 100 now sorts it after the jobs due at 0
       expect(yield* claimIds(store, 10)).toEqual(["second", "third", "first"])

@@ -342,7 +342,7 @@ describe("results and batches", () => {
         await app.request("/jobs", json("POST", { jobs: [{ type: "delay", params: { seconds: 1 } }] }))
       ).json()
       const batch = await (await app.request(`/batches/${created.batchId}`)).json()
-      expect(batch).toMatchObject({ batchId: created.batchId, total: 1, state: "RUNNING" })
+      expect(batch).toMatchObject({ batchId: created.batchId, total: 1, state: "CREATED" })
       expect(batch.byStatus.CREATED).toBe(1)
     }))
 })

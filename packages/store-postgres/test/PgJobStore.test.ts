@@ -17,6 +17,9 @@ import type * as Scope from "effect/Scope"
 import * as PgJobStore from "../src/PgJobStore.js"
 import { adminQuery, clientLayer, databaseUrl, freshSchema } from "./utils.js"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 /** A QUEUED row with a fresh id: the conformance suite's factory. */
 const row = (overrides: Partial<JobStore.JobRow> = {}): JobStore.JobRow => makeRow(overrides)
 
@@ -116,6 +119,7 @@ describe("PgJobStore", () => {
       expect(enqueued).toEqual(Option.some({ _tag: "Enqueued", queue: "q1" }))
 
       const [claimed] = yield* writer.claim({
+        token: TOKEN,
         workerId: "w",
         now: T0,
         leaseMs: 1000,
@@ -260,7 +264,7 @@ describe("PgJobStore", () => {
           const queues = k % 2 === 0 ? ["default", "narrow"] : ["other", "narrow"]
           let total = 0
           while (true) {
-            const rows = yield* store.claim({ ...options, queues, workerId: `w${k}`, limit: 2 })
+            const rows = yield* store.claim({ token: TOKEN, ...options, queues, workerId: `w${k}`, limit: 2 })
             if (rows.length === 0) return total
             total += rows.length
           }
@@ -295,7 +299,7 @@ describe("PgJobStore", () => {
       yield* stores[1]!.settle({
         workerId: first.leaseOwner!,
         now: T0 + 1,
-        settlements: [{ _tag: "Complete", id: first.id, progress: null, result: null }]
+        settlements: [{ _tag: "Complete", id: first.id, token: TOKEN, progress: null, result: null }]
       })
       const more = yield* Effect.all(
         stores.map((store, i) => claimer(store, 100 + i)),
@@ -328,6 +332,7 @@ describe("PgJobStore", () => {
             Effect.zipRight(
               go.await,
               store.claim({
+                token: TOKEN,
                 workerId: `w${i}-${j}`,
                 now: T0,
                 leaseMs: 60_000,
@@ -356,7 +361,7 @@ describe("PgJobStore", () => {
           stores[0]!.settle({
             workerId: job.leaseOwner!,
             now: T0,
-            settlements: [{ _tag: "Complete", id: job.id, progress: null, result: null }]
+            settlements: [{ _tag: "Complete", id: job.id, token: TOKEN, progress: null, result: null }]
           })
         )
       }
@@ -372,6 +377,7 @@ describe("PgJobStore", () => {
       yield* store.insert({ jobs: Array.from({ length: 30 }, () => row({ type: "free" })) })
       const [urgent] = yield* store.insert({ jobs: [row({ type: "free", priority: 5 })] })
       const claimed = yield* store.claim({
+        token: TOKEN,
         workerId: "w",
         now: T0,
         leaseMs: 60_000,

@@ -20,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Migrate from "./internal/migrate.js"
 import * as internal from "./internal/store.js"
@@ -123,6 +124,17 @@ export const layerWith = (
     JobStore.JobStore,
     Effect.gen(function* () {
       const filename = options.filename ?? ":memory:"
+      // the file's directory is created as needed, as the quickstart does (not for `:memory:` or `file:` URIs)
+      if (!isPrivate(filename) && !filename.startsWith("file:")) {
+        yield* Effect.try({
+          try: () => Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true }),
+          catch: (error) =>
+            new JobStore.JobStoreError({
+              reason: "Unavailable",
+              message: `cannot create the directory of SQLite database ${filename}: ${error instanceof Error ? error.message : String(error)}`
+            })
+        })
+      }
       const client = yield* SqliteClient.make({ filename }).pipe(
         // better-sqlite3 throws when the file cannot be opened (missing directory, not a database)
         Effect.catchAllDefect((defect) =>

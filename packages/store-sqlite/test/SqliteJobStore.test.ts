@@ -15,6 +15,9 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { SqliteJobStore } from "../src/index.js"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobloom-sqlite-"))
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
 let files = 0
@@ -159,6 +162,7 @@ describe("claims", () => {
           while (true) {
             // half the claimers use limits, so multi-statement claim transactions interleave with single ones
             const claimed = yield* store.claim({
+              token: TOKEN,
               workerId: `w${index}`,
               now: T0,
               leaseMs: 60_000,
@@ -202,8 +206,8 @@ describe("claims", () => {
         typeLimits: { heavy: 2 },
         queueLimits: {}
       }
-      const one = yield* store.claim({ ...options, workerId: "a", limit: 1 })
-      const rest = yield* store.claim({ ...options, workerId: "b", limit: 10 })
+      const one = yield* store.claim({ token: TOKEN, ...options, workerId: "a", limit: 1 })
+      const rest = yield* store.claim({ token: TOKEN, ...options, workerId: "b", limit: 10 })
       expect(one.map((row) => row.priority)).toEqual([9])
       // one heavy slot left: the second heavy job fits, the third waits; both light jobs follow in order
       expect(rest.map((row) => row.priority)).toEqual([8, 1, 0])
@@ -236,6 +240,7 @@ describe("claims", () => {
       yield* store.insert({ jobs: [full, plain, blob] })
       yield* sql`UPDATE jobloom_jobs SET last_error = X'6869' WHERE id = ${blob.id}`
       const claimed = yield* store.claim({
+        token: TOKEN,
         workerId: "w",
         now: T0,
         leaseMs: 1000,
@@ -253,7 +258,8 @@ describe("claims", () => {
         startedAt: T0,
         updatedAt: T0,
         leaseOwner: "w",
-        leaseExpiresAt: T0 + 1000
+        leaseExpiresAt: T0 + 1000,
+        leaseToken: TOKEN
       })
       expect(claimed[2]!.lastError).toBe("hi")
     }).pipe(Effect.provide(hostClient(":memory:")))
@@ -271,7 +277,7 @@ describe("settle", () => {
     ([, mixed]) =>
       Effect.gen(function* () {
         const store = yield* JobStore.JobStore
-        const held = { leaseOwner: "w", leaseExpiresAt: T0 + 1000, attempt: 1, startedAt: T0 }
+        const held = { leaseOwner: "w", leaseExpiresAt: T0 + 1000, leaseToken: TOKEN, attempt: 1, startedAt: T0 }
         const running = makeRow({ ...held, status: "RUNNING" })
         const cancelling = makeRow({ ...held, status: "CANCELLING" })
         const foreign = makeRow({ ...held, status: "RUNNING", leaseOwner: "other" })
@@ -281,11 +287,20 @@ describe("settle", () => {
           workerId: "w",
           now: T0 + 5,
           settlements: [
-            { _tag: "Complete", id: running.id, progress: "p1", result: { id: "res-1", value: "1" } },
-            { _tag: "Complete", id: cancelling.id, progress: null, result: { id: "res-2", value: "2" } },
-            { _tag: "Complete", id: foreign.id, progress: null, result: null },
+            { _tag: "Complete", id: running.id, token: TOKEN, progress: "p1", result: { id: "res-1", value: "1" } },
+            { _tag: "Complete", id: cancelling.id, token: TOKEN, progress: null, result: { id: "res-2", value: "2" } },
+            { _tag: "Complete", id: foreign.id, token: TOKEN, progress: null, result: null },
             ...(mixed
-              ? [{ _tag: "Retry" as const, id: retried.id, runAt: T0 + 50, lastError: "{}", progress: null }]
+              ? [
+                  {
+                    _tag: "Retry" as const,
+                    id: retried.id,
+                    token: TOKEN,
+                    runAt: T0 + 50,
+                    lastError: "{}",
+                    progress: null
+                  }
+                ]
               : [])
           ]
         })
@@ -295,7 +310,7 @@ describe("settle", () => {
           ...(mixed ? [{ id: retried.id, status: "QUEUED" }] : [])
         ])
         const get = (id: string) => Effect.map(store.get({ id }), Option.getOrThrow)
-        const done = { finishedAt: T0 + 5, updatedAt: T0 + 5, leaseOwner: null, leaseExpiresAt: null }
+        const done = { finishedAt: T0 + 5, updatedAt: T0 + 5, leaseOwner: null, leaseExpiresAt: null, leaseToken: null }
         expect(yield* get(running.id)).toEqual({
           ...running,
           ...done,
@@ -385,6 +400,7 @@ describe("host client", () => {
       const row = makeRow({ callbackUrl: "https://example.com/hook" })
       yield* store.insert({ jobs: [row] })
       yield* store.claim({
+        token: TOKEN,
         workerId: "w",
         now: T0,
         leaseMs: 1000,
@@ -397,7 +413,9 @@ describe("host client", () => {
       yield* store.settle({
         workerId: "w",
         now: T0 + 1,
-        settlements: [{ _tag: "Complete", id: row.id, progress: null, result: { id: "r-1", value: "42" } }]
+        settlements: [
+          { _tag: "Complete", id: row.id, token: TOKEN, progress: null, result: { id: "r-1", value: "42" } }
+        ]
       })
       const count = (table: string) =>
         Effect.map(sql<{ n: number }>`SELECT count(*) AS n FROM ${sql(table)}`, (rows) => rows[0]?.n)

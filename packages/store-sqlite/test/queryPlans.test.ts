@@ -7,6 +7,9 @@ import { makeRow, T0 } from "./support.js"
 import * as Effect from "effect/Effect"
 import { SqliteJobStore } from "../src/index.js"
 
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
+
 /**
  * The plans SQLite picks for the statements the store really runs: each store call is run once while its compiled
  * statements are captured, then each captured statement matching `pick` is explained with the same parameters.
@@ -53,6 +56,7 @@ const seed = Effect.gen(function* () {
 
 const claimOptions: JobStore.ClaimOptions = {
   workerId: "w",
+  token: TOKEN,
   now: T0,
   leaseMs: 1000,
   limit: 10,
@@ -178,8 +182,8 @@ describe.each([
 
   // a batch of Completes only has a statement of its own; any other batch the general one
   it.effect.each([
-    ["of Completes", { _tag: "Complete", id: "x", progress: null, result: null }],
-    ["of other settlements", { _tag: "Release", id: "x", progress: null }]
+    ["of Completes", { _tag: "Complete", id: "x", token: TOKEN, progress: null, result: null }],
+    ["of other settlements", { _tag: "Release", id: "x", token: TOKEN, progress: null }]
   ] as const)("settling a batch %s looks each job up by its primary key", ([, settlement]) =>
     Effect.gen(function* () {
       const [plan] = yield* plans(
@@ -195,11 +199,21 @@ describe.each([
     Effect.gen(function* () {
       const found = [
         ...(yield* plans(
-          (store) => store.heartbeat({ workerId: "w", ids: ["a", "b"], now: T0, leaseMs: 5 }),
+          (store) =>
+            store.heartbeat({
+              workerId: "w",
+              leases: [
+                { id: "a", token: TOKEN },
+                { id: "b", token: TOKEN }
+              ],
+              now: T0,
+              leaseMs: 5
+            }),
           /^UPDATE/
         )),
         ...(yield* plans(
-          (store) => store.saveProgress({ workerId: "w", now: T0, updates: [{ id: "a", progress: "{}" }] }),
+          (store) =>
+            store.saveProgress({ workerId: "w", now: T0, updates: [{ id: "a", token: TOKEN, progress: "{}" }] }),
           /^UPDATE/
         )),
         ...(yield* plans((store) => store.statuses({ ids: ["a", "b"] }), /^SELECT/))

@@ -15,6 +15,7 @@ import type { ItemCounts, JobStatus, LogLevel, Progress, Stage, StageParam, Stag
 import * as Job from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
+import { closeStages } from "./stages.js"
 
 interface MutableStage {
   readonly key: string
@@ -156,13 +157,17 @@ export class AttemptProgress {
 
   /** A snapshot as the public `Progress`; `summaryOverride` forces the summary (1 on success). */
   toProgress(status: JobStatus, summaryOverride?: number): Progress {
-    const stages: Array<Stage> = this.stages.map((s) => ({
-      key: s.key,
-      name: s.name,
-      status: s.status,
-      progress: s.progress,
-      params: s.params.slice()
-    }))
+    // at a terminal status the open stages are closed (a FAILED job shows no stage RUNNING)
+    const stages = closeStages(
+      this.stages.map((s): Stage => ({
+        key: s.key,
+        name: s.name,
+        status: s.status,
+        progress: s.progress,
+        params: s.params.slice()
+      })),
+      status
+    )
     let items: ItemCounts | null = null
     if (this.items !== null) {
       const { completed, failed, total } = this.items
@@ -194,10 +199,10 @@ export class AttemptProgress {
 export interface ContextHost<Owner> {
   /** The attempt's progress changed. */
   readonly markDirty: (owner: Owner) => void
-  /** Buffers one log line for the flusher. */
-  readonly log: (jobId: string, at: number, level: LogLevel, message: string) => void
-  /** Extends the lease now. */
-  readonly heartbeat: (jobId: string) => Effect.Effect<void>
+  /** Buffers one log line of the attempt for the flusher. */
+  readonly log: (owner: Owner, at: number, level: LogLevel, message: string) => void
+  /** Extends the attempt's lease now. */
+  readonly heartbeat: (owner: Owner) => Effect.Effect<void>
 }
 
 /**
@@ -275,9 +280,9 @@ class AttemptContext<Owner> implements JobType.JobContext {
 
   get log(): JobType.JobContext["log"] {
     if (this.cachedLog === undefined) {
-      const { host, row } = this
+      const { host, owner } = this
       const write = (level: LogLevel, message: string): Effect.Effect<void> =>
-        Effect.map(Clock.currentTimeMillis, (now) => host.log(row.id, now, level, message))
+        Effect.map(Clock.currentTimeMillis, (now) => host.log(owner, now, level, message))
       this.cachedLog = {
         info: (message) => write("info", message),
         warn: (message) => write("warn", message),
@@ -289,7 +294,7 @@ class AttemptContext<Owner> implements JobType.JobContext {
   }
 
   get heartbeat(): Effect.Effect<void> {
-    if (this.cachedHeartbeat === undefined) this.cachedHeartbeat = this.host.heartbeat(this.row.id)
+    if (this.cachedHeartbeat === undefined) this.cachedHeartbeat = this.host.heartbeat(this.owner)
     return this.cachedHeartbeat
   }
 }

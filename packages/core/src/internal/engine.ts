@@ -39,6 +39,8 @@ import type { InsertOutcome, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as ScopedEvents from "./scopedEvents.js"
 import * as TextSafety from "./textSafety.js"
+import { deleteAll } from "./bulkDelete.js"
+import { closeProgressText } from "./stages.js"
 
 /** Options of the engine. */
 export interface Options {
@@ -402,7 +404,8 @@ export const make = (
         lastError: null,
         resultId: null,
         leaseOwner: null,
-        leaseExpiresAt: null
+        leaseExpiresAt: null,
+        leaseToken: null
       })
     }
 
@@ -528,7 +531,11 @@ export const make = (
         for (let i = 0; i < jobs.length; i++) {
           if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })
         }
-        return { batchId, jobs }
+        if (outcomes.some((outcome) => outcome.inserted)) return { batchId, jobs }
+        // nothing inserted: no job carries the new id, so answer the holders' batch when they share one
+        const held = new Set(jobs.map((job) => job.batchId))
+        const [only] = held
+        return { batchId: held.size === 1 && only !== undefined ? only : null, jobs }
       })
 
     const cancel: Jobs.Jobs["cancel"] = (id) =>
@@ -539,7 +546,14 @@ export const make = (
           // a running job becomes CANCELLING; the worker holding it interrupts the handler and settles it
           row.status === "RUNNING"
             ? {}
-            : { terminalReason: "user", finishedAt: now, leaseOwner: null, leaseExpiresAt: null },
+            : {
+                terminalReason: "user",
+                finishedAt: now,
+                leaseOwner: null,
+                leaseExpiresAt: null,
+                // a paused job's running stage is closed with it
+                progress: closeProgressText(row.progress, "CANCELLED") ?? undefined
+              },
         (row) => (row.status === "CANCELLING" ? "cancel requested" : "cancelled")
       )
 
@@ -754,8 +768,17 @@ export const make = (
         if (total === 0) return yield* new BatchNotFound({ batchId })
         const active = Job.activeStatuses.reduce((n, status) => n + byStatus[status], 0)
         const succeeded = byStatus.SUCCEEDED
+        // a batch created without startNow is not running until a job of it is queued
         const state =
-          active > 0 ? "RUNNING" : succeeded === total ? "COMPLETED" : succeeded === 0 ? "FAILED" : "PARTIAL_FAILURE"
+          active > 0
+            ? active === byStatus.CREATED
+              ? "CREATED"
+              : "RUNNING"
+            : succeeded === total
+              ? "COMPLETED"
+              : succeeded === 0
+                ? "FAILED"
+                : "PARTIAL_FAILURE"
         return { batchId, total, byStatus, state } as const
       })
 
@@ -782,7 +805,9 @@ export const make = (
         if (issues.length > 0) return yield* new InvalidInput({ issues })
         // running and queued jobs are never bulk-deleted: they need a cancel first
         const statuses = (filter.statuses ?? deletable).filter((status) => deletable.includes(status))
-        return yield* store.deleteMany({ filter: { ...filter, statuses } })
+        return yield* deleteAll(store, { ...filter, statuses }, (ids) =>
+          Effect.forEach(ids, (jobId) => publish({ _tag: "deleted", jobId }), { discard: true })
+        )
       })
 
     const paramsSchema = (type: JobType.Any): unknown => {

@@ -7,8 +7,10 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { TerminalReason } from "../Job.js"
-import type { JobStore, StatusChange } from "../JobStore.js"
+import * as Option from "effect/Option"
+import type { JobStore, JobStoreError, StatusChange } from "../JobStore.js"
 import type { Jobs } from "../Jobs.js"
+import { closeProgressText } from "./stages.js"
 
 /** Options of the maintenance loops. */
 export interface MaintenanceOptions {
@@ -35,10 +37,30 @@ const publishChanges = (
 
 const hasTerminal = (changes: ReadonlyArray<StatusChange>) => changes.some((c) => c.status !== "QUEUED")
 
+/**
+ * Closes the open stages of jobs the store just made terminal (DESIGN §4.4): the store wrote the status without
+ * reading the progress, so core rewrites it, guarded by that status (a retry meanwhile wins).
+ */
+const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): Effect.Effect<void, JobStoreError> =>
+  Effect.forEach(
+    changes.filter((c) => c.status !== "QUEUED"),
+    (change) =>
+      Effect.gen(function* () {
+        const row = yield* store.get({ id: change.id })
+        if (Option.isNone(row) || row.value.status !== change.status) return
+        const progress = closeProgressText(row.value.progress, change.status)
+        if (progress === null) return
+        const now = yield* Clock.currentTimeMillis
+        yield* store.update({ id: change.id, from: [change.status], patch: { progress }, now })
+      }),
+    { discard: true }
+  )
+
 /** One pass of the rescuer; store failures are logged, never raised. */
 export const rescue = (store: JobStore, jobs: Jobs, onTerminal: Effect.Effect<void>): Effect.Effect<void> =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.rescue({ now })),
+    Effect.tap((changes) => closeStagesOf(store, changes)),
     Effect.tap((changes) => publishChanges(jobs, changes, rescueReason)),
     Effect.tap((changes) => (hasTerminal(changes) ? onTerminal : Effect.void)),
     Effect.catchAll((error) => Effect.logWarning("jobloom: rescue failed", error)),
@@ -49,6 +71,7 @@ export const rescue = (store: JobStore, jobs: Jobs, onTerminal: Effect.Effect<vo
 export const expire = (store: JobStore, jobs: Jobs, onTerminal: Effect.Effect<void>): Effect.Effect<void> =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.expire({ now })),
+    Effect.tap((changes) => closeStagesOf(store, changes)),
     Effect.tap((changes) => publishChanges(jobs, changes, () => "expired")),
     Effect.tap((changes) => (changes.length > 0 ? onTerminal : Effect.void)),
     Effect.catchAll((error) => Effect.logWarning("jobloom: expire failed", error)),

@@ -11,6 +11,9 @@ import type { JobStatus } from "../Job.js"
 import { isTerminal } from "../Job.js"
 import type {
   CallbackRow,
+  ClaimOptions,
+  LeaseRef,
+  NewLog,
   JobFilter,
   JobPatch,
   JobRow,
@@ -259,17 +262,10 @@ export const make = Effect.gen(function* () {
       return Effect.as(publish(signals), Option.some(next))
     })
 
-  const claim = (options: {
-    readonly workerId: string
-    readonly now: number
-    readonly leaseMs: number
-    readonly limit: number
-    readonly queues: ReadonlyArray<string>
-    readonly typeLimits: Readonly<Record<string, number>>
-    readonly queueLimits: Readonly<Record<string, number>>
-  }) =>
+  const claim = (options: ClaimOptions) =>
     Effect.sync(() => {
-      if (options.limit <= 0 || options.queues.length === 0) return []
+      if (options.limit <= 0 || options.queues.length === 0 || options.types?.length === 0) return []
+      const types = options.types === undefined ? undefined : new Set(options.types)
       const byType = new Map<string, number>()
       const byQueue = new Map<string, number>()
       for (const row of running.values()) {
@@ -282,6 +278,7 @@ export const make = Effect.gen(function* () {
         if (chosen.length >= options.limit) break
         if (!isCurrent(row)) continue
         if (row.runAt > options.now || !options.queues.includes(row.queue)) continue
+        if (types !== undefined && !types.has(row.type)) continue
         const typeLimit = options.typeLimits[row.type]
         const queueLimit = options.queueLimits[row.queue]
         const typeCount = byType.get(row.type) ?? 0
@@ -300,6 +297,7 @@ export const make = Effect.gen(function* () {
           startedAt: options.now,
           leaseOwner: options.workerId,
           leaseExpiresAt: options.now + options.leaseMs,
+          leaseToken: options.token,
           updatedAt: options.now
         }
         write(row, next, options.now)
@@ -315,17 +313,23 @@ export const make = Effect.gen(function* () {
       return claimed
     })
 
+  /** Whether the worker holds the job by this claim. */
+  const holds = (row: JobRow | undefined, workerId: string, token: string): row is JobRow =>
+    row !== undefined && row.leaseOwner === workerId && row.leaseToken === token && held(row.status)
+
   const heartbeat = (options: {
     readonly workerId: string
-    readonly ids: ReadonlyArray<string>
+    readonly leases: ReadonlyArray<LeaseRef>
     readonly now: number
     readonly leaseMs: number
   }) =>
     Effect.sync(() => {
       const changes: Array<StatusChange> = []
-      for (const id of new Set(options.ids)) {
+      const seen = new Set<string>()
+      for (const { id, token } of options.leases) {
         const row = jobs.get(id)
-        if (row === undefined || row.leaseOwner !== options.workerId || !held(row.status)) continue
+        if (seen.has(id) || !holds(row, options.workerId, token)) continue
+        seen.add(id)
         // updatedAt is left alone: a lease refresh is not a change anyone sees
         put({ ...row, leaseExpiresAt: options.now + options.leaseMs })
         changes.push({ id, status: row.status })
@@ -345,11 +349,12 @@ export const make = Effect.gen(function* () {
 
   const settleOne = (workerId: string, now: number, settlement: Settlement): JobRow | undefined => {
     const prev = jobs.get(settlement.id)
-    if (prev === undefined || prev.leaseOwner !== workerId || !held(prev.status)) return undefined
+    if (!holds(prev, workerId, settlement.token)) return undefined
     const base = {
       ...prev,
       leaseOwner: null,
       leaseExpiresAt: null,
+      leaseToken: null,
       updatedAt: now,
       progress: settlement.progress ?? prev.progress
     }
@@ -401,7 +406,7 @@ export const make = Effect.gen(function* () {
     readonly workerId: string
     readonly now: number
     readonly settlements: ReadonlyArray<Settlement>
-    readonly logs?: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }
+    readonly logs?: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }
   }) =>
     Effect.suspend(() => {
       if (options.logs !== undefined) appendLines(options.logs)
@@ -419,23 +424,26 @@ export const make = Effect.gen(function* () {
   const saveProgress = (options: {
     readonly workerId: string
     readonly now: number
-    readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+    readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
   }) =>
     Effect.sync(() => {
-      for (const { id, progress } of options.updates) {
+      for (const { id, progress, token } of options.updates) {
         const row = jobs.get(id)
-        if (row === undefined || row.leaseOwner !== options.workerId || !held(row.status)) continue
+        if (!holds(row, options.workerId, token)) continue
         put({ ...row, progress, updatedAt: options.now })
       }
     })
 
-  const appendLogs = (options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) =>
+  const appendLogs = (options: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }) =>
     Effect.sync(() => appendLines(options))
 
-  function appendLines(options: { readonly entries: ReadonlyArray<Omit<LogRow, "id">>; readonly cap: number }) {
+  function appendLines(options: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }) {
     const touched = new Set<Array<LogRow>>()
     for (const entry of options.entries) {
-      if (!jobs.has(entry.jobId)) continue
+      const job = jobs.get(entry.jobId)
+      if (job === undefined) continue
+      // a worker's line about a claim that no longer holds the job is late: dropped
+      if (entry.token !== undefined && (job.leaseToken !== entry.token || !held(job.status))) continue
       let lines = logs.get(entry.jobId)
       if (lines === undefined) {
         lines = []
@@ -500,12 +508,13 @@ export const make = Effect.gen(function* () {
       const queues: Array<string> = []
       for (const prev of Array.from(jobs.values())) {
         if (!held(prev.status) || prev.leaseExpiresAt === null || prev.leaseExpiresAt > now) continue
-        const base = { ...prev, leaseOwner: null, leaseExpiresAt: null, updatedAt: now }
+        const base = { ...prev, leaseOwner: null, leaseExpiresAt: null, leaseToken: null, updatedAt: now }
+        // a re-queued job keeps its runAt, so it keeps its place ahead of work queued after it
         const next: JobRow =
           prev.status === "CANCELLING"
             ? { ...base, status: "CANCELLED", terminalReason: "user", finishedAt: now }
             : prev.attempt < prev.maxAttempts
-              ? { ...base, status: "QUEUED", runAt: now }
+              ? { ...base, status: "QUEUED" }
               : { ...base, status: "FAILED", terminalReason: "stalled", finishedAt: now }
         write(prev, next, now)
         changes.push({ id: next.id, status: next.status })
@@ -530,6 +539,7 @@ export const make = Effect.gen(function* () {
             terminalReason: "expired",
             leaseOwner: null,
             leaseExpiresAt: null,
+            leaseToken: null,
             finishedAt: now,
             updatedAt: now
           },

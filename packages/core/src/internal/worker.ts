@@ -9,6 +9,7 @@
  * timer when the job has a timeout or deadline), params are decoded synchronously when the Schema allows, the
  * decision and the attempt's log lines are plain values, and events are built only when someone listens.
  */
+import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
@@ -65,6 +66,8 @@ interface Config {
   readonly workerId: string
   readonly concurrency: number
   readonly queues: ReadonlyArray<string>
+  /** The types this worker has handlers for: the only ones it claims. */
+  readonly types: ReadonlyArray<string>
   readonly queueLimits: Readonly<Record<string, number>>
   readonly typeLimits: Readonly<Record<string, number>>
   readonly leaseMs: number
@@ -73,6 +76,7 @@ interface Config {
   readonly cancelPoll: Duration.Duration
   readonly flush: Duration.Duration
   readonly grace: Duration.Duration
+  readonly abandonAfter: Duration.Duration
   readonly logCap: number
   readonly maintenance: boolean
   readonly rescueInterval: Duration.Duration
@@ -87,6 +91,7 @@ const resolve = (options: WorkerOptions, registry: JobRegistry): Config => {
     workerId: options.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? 10)),
     queues: options.queues ?? Array.from(new Set(["default", ...handlerTypes.map((t) => t.queue)])),
+    types: handlerTypes.map((t) => t.key),
     queueLimits: options.queueLimits ?? {},
     typeLimits,
     leaseMs: Duration.toMillis(options.leaseDuration ?? Duration.seconds(30)),
@@ -95,6 +100,7 @@ const resolve = (options: WorkerOptions, registry: JobRegistry): Config => {
     cancelPoll: Duration.decode(options.cancelPollInterval ?? Duration.millis(500)),
     flush: Duration.decode(options.flushInterval ?? Duration.millis(250)),
     grace: Duration.decode(options.gracePeriod ?? Duration.seconds(10)),
+    abandonAfter: Duration.decode(options.abandonAfter ?? Duration.seconds(30)),
     logCap: options.logCap ?? 10_000,
     maintenance: options.maintenance ?? true,
     rescueInterval: Duration.decode(options.rescueInterval ?? Maintenance.defaults.rescueInterval),
@@ -109,6 +115,8 @@ const resolve = (options: WorkerOptions, registry: JobRegistry): Config => {
  */
 class Entry {
   readonly id: string
+  /** The token of the claim that took the job: every write about this attempt is guarded by it. */
+  readonly token: string
   readonly callbackUrl: string | null
   readonly progress: AttemptProgress
   /** The claimed row, until the attempt is decided. */
@@ -129,14 +137,18 @@ class Entry {
   exit: Exit.Exit<unknown, unknown> | undefined = undefined
   /** When the attempt ended (epoch ms). */
   endedAt = 0
+  /** The timer that abandons a stopped handler that does not end (see `abandonAfter`). */
+  abandon: Fiber.RuntimeFiber<void> | undefined = undefined
 
   constructor(
     row: JobRow,
+    token: string,
     readonly handler: Handler | undefined,
     readonly type: AnyJobType | undefined,
     host: ContextHost<Entry>
   ) {
     this.id = row.id
+    this.token = token
     this.callbackUrl = row.callbackUrl
     this.row = row
     this.progress = new AttemptProgress(type)
@@ -193,7 +205,13 @@ export const make = (
     // claiming pauses only when settling falls a whole batch behind
     const maxHeld = config.concurrency + settleChunk
 
+    /** The attempt of each job this worker holds (the newest, when it claimed a job again after losing it). */
     const held = new Map<string, Entry>()
+    /**
+     * Every attempt not yet done: held ones, and older attempts of a job claimed again whose handlers still run (their
+     * slots stay taken and the shutdown waits for them too).
+     */
+    const attempts = new Set<Entry>()
     let executing = 0
     let draining = false
     const idle = yield* Effect.makeLatch(true)
@@ -217,23 +235,28 @@ export const make = (
         flushWake.unsafeOffer(undefined)
       }
     }
-    const pushLog = (jobId: string, at: number, level: LogLevel, message: string) => {
-      logBuffer.push({ jobId, at, level, message })
+    /** Buffers a line; an attempt's lines carry its claim's token, so a late line of a lost attempt is dropped. */
+    const pushLog = (jobId: string, at: number, level: LogLevel, message: string, token?: string) => {
+      logBuffer.push(token === undefined ? { jobId, at, level, message } : { jobId, at, level, message, token })
       armFlush()
     }
 
     const hold = (entry: Entry) => {
+      const previous = held.get(entry.id)
+      // claimed again while an older attempt still runs here: that attempt lost its lease, so stop it
+      if (previous !== undefined) stop(previous, "lost")
       held.set(entry.id, entry)
-      if (held.size === 1) {
+      attempts.add(entry)
+      if (attempts.size === 1) {
         idle.unsafeClose()
         busy.unsafeOpen()
       }
     }
     const release = (entry: Entry) => {
-      if (held.get(entry.id) !== entry) return
-      held.delete(entry.id)
+      if (!attempts.delete(entry)) return
+      if (held.get(entry.id) === entry) held.delete(entry.id)
       dirty.delete(entry)
-      if (held.size === 0) {
+      if (attempts.size === 0) {
         busy.unsafeClose()
         idle.unsafeOpen()
       }
@@ -270,14 +293,14 @@ export const make = (
 
     const flushProgress = Effect.suspend(() => {
       if (dirty.size === 0) return Effect.void
-      const updates: Array<{ readonly id: string; readonly progress: string }> = []
+      const updates: Array<{ readonly id: string; readonly token: string; readonly progress: string }> = []
       const events: Array<JobEvent> = []
       const listening = hub.listening()
       for (const entry of dirty) {
         if (entry.phase !== "running") continue
         const progress = entry.progress.toProgress("RUNNING")
         entry.progress.dirty = false
-        updates.push({ id: entry.id, progress: JSON.stringify(progress) })
+        updates.push({ id: entry.id, token: entry.token, progress: JSON.stringify(progress) })
         if (listening) events.push({ _tag: "progress", jobId: entry.id, progress })
       }
       dirty.clear()
@@ -305,32 +328,60 @@ export const make = (
 
     // --- stopping attempts -----------------------------------------------------------------------------------------
 
-    /** Stops a running attempt: the first reason wins, and the fiber (once it runs) is interrupted, never awaited. */
+    // the abandon timers run on the worker's runtime (TestClock in tests); they are rare, so Effect is fine here
+    const timerRuntime = yield* Effect.runtime<never>()
+
+    /**
+     * Stops a running attempt: the first reason wins, and the fiber (once it runs) is interrupted, never awaited. The
+     * attempt ends when the handler has really ended (a Promise handler's promise settled, finalizers run); one that
+     * has not after `abandonAfter` is abandoned: its attempt ends without it, with a warning.
+     */
     const stop = (entry: Entry, reason: StopReason): void => {
       if (entry.stop !== null || entry.phase !== "running") return
       entry.stop = reason
       entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+      entry.abandon = Runtime.runFork(timerRuntime)(
+        Effect.sleep(config.abandonAfter).pipe(
+          Effect.zipRight(
+            Effect.suspend(() =>
+              entry.phase !== "running"
+                ? Effect.void
+                : Effect.zipRight(
+                    Effect.logWarning(
+                      `jobloom: the handler of job ${entry.id} did not end within ${Duration.format(config.abandonAfter)} ` +
+                        `of being stopped (${reason}); abandoned, its slot is freed while it may still run`
+                    ),
+                    Effect.sync(() => ended(entry, Exit.interrupt(FiberId.none)))
+                  )
+            )
+          )
+        )
+      )
     }
 
-    /** Stops held jobs the store says this worker no longer runs as RUNNING. */
-    const react = (ids: ReadonlyArray<string>, answer: ReadonlyArray<StatusChange>): void => {
+    /** Stops held jobs the store says this worker no longer runs as RUNNING (by their claim). */
+    const react = (entries: ReadonlyArray<Entry>, answer: ReadonlyArray<StatusChange>): void => {
       const statuses = new Map(answer.map((c) => [c.id, c.status]))
-      for (const id of ids) {
-        const entry = held.get(id)
-        if (entry === undefined || entry.phase !== "running") continue
-        const status = statuses.get(id)
+      for (const entry of entries) {
+        if (entry.phase !== "running") continue
+        const status = statuses.get(entry.id)
         if (status === "RUNNING") continue
         stop(entry, status === "CANCELLING" ? "cancel" : "lost")
       }
     }
 
-    const renew = (ids: ReadonlyArray<string>): Effect.Effect<void> =>
-      ids.length === 0
+    const renew = (entries: ReadonlyArray<Entry>): Effect.Effect<void> =>
+      entries.length === 0
         ? Effect.void
         : Effect.suspend(() =>
-            store.heartbeat({ workerId, ids, now: clock.unsafeCurrentTimeMillis(), leaseMs: config.leaseMs })
+            store.heartbeat({
+              workerId,
+              leases: entries.map((e) => ({ id: e.id, token: e.token })),
+              now: clock.unsafeCurrentTimeMillis(),
+              leaseMs: config.leaseMs
+            })
           ).pipe(
-            Effect.map((answer) => react(ids, answer)),
+            Effect.map((answer) => react(entries, answer)),
             Effect.catchAll((error) => Effect.logWarning("jobloom: heartbeat failed", error))
           )
 
@@ -339,8 +390,8 @@ export const make = (
         dirty.add(entry)
         armFlush()
       },
-      log: pushLog,
-      heartbeat: (id) => Effect.suspend(() => renew([id]))
+      log: (entry, at, level, message) => pushLog(entry.id, at, level, message, entry.token),
+      heartbeat: (entry) => Effect.suspend(() => renew([entry]))
     }
 
     // --- running attempts ------------------------------------------------------------------------------------------
@@ -454,6 +505,10 @@ export const make = (
     /** The attempt ended (its fiber's observer, or at once when it could not run): hand it to the settler. */
     const ended = (entry: Entry, exit: Exit.Exit<unknown, unknown>): void => {
       if (entry.phase !== "running") return
+      if (entry.abandon !== undefined) {
+        entry.abandon.unsafeInterruptAsFork(FiberId.none)
+        entry.abandon = undefined
+      }
       entry.exit = exit
       entry.endedAt = clock.unsafeCurrentTimeMillis()
       entry.phase = "settling"
@@ -518,19 +573,19 @@ export const make = (
       if (entry.stop !== null && entry.phase === "running") fiber.unsafeInterruptAsFork(FiberId.none)
     }
 
-    const launch = (rows: ReadonlyArray<JobRow>, now: number): void => {
+    const launch = (rows: ReadonlyArray<JobRow>, token: string, now: number): void => {
       for (const row of rows) {
         const handler = registry.handlers.get(row.type)
-        const entry = new Entry(row, handler, handler?.type ?? registry.types.get(row.type), host)
+        const entry = new Entry(row, token, handler, handler?.type ?? registry.types.get(row.type), host)
         hold(entry)
         executing++
-        pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`)
+        pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`, token)
         run(entry, row, entry.context!, now)
       }
     }
 
-    const start = (rows: ReadonlyArray<JobRow>, now: number): Effect.Effect<void> => {
-      const go = Effect.sync(() => launch(rows, now))
+    const start = (rows: ReadonlyArray<JobRow>, token: string, now: number): Effect.Effect<void> => {
+      const go = Effect.sync(() => launch(rows, token, now))
       if (!hub.listening()) return go
       // RUNNING is published before any attempt can settle, so subscribers see the statuses in order
       const events = rows.map((row): JobEvent => ({
@@ -551,6 +606,7 @@ export const make = (
       const decideWith = (exit: Exit.Exit<string | null, AttemptError>) =>
         decide({
           row: entry.row!,
+          token: entry.token,
           type: entry.type,
           exit,
           stop: entry.stop,
@@ -573,7 +629,7 @@ export const make = (
         release(entry)
         return
       }
-      pushLog(entry.id, entry.endedAt, decision.level, decision.message)
+      pushLog(entry.id, entry.endedAt, decision.level, decision.message, entry.token)
       pending.push({ entry, decision })
     }
 
@@ -708,26 +764,30 @@ export const make = (
     /** One claim: true when it filled every free slot (more may be due). */
     const claimOnce: Effect.Effect<boolean> = Effect.suspend(() => {
       // backpressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
-      const free = Math.min(config.concurrency - executing, maxHeld - held.size)
-      if (free <= 0 || config.queues.length === 0) {
+      const free = Math.min(config.concurrency - executing, maxHeld - attempts.size)
+      if (free <= 0 || config.queues.length === 0 || config.types.length === 0) {
         backlog = true
         return Effect.succeed(false)
       }
       const now = clock.unsafeCurrentTimeMillis()
+      // a fresh token per claim: the jobs it takes are held by it, and every later write about them names it
+      const token = randomUUID()
       return store
         .claim({
           workerId,
+          token,
           now,
           leaseMs: config.leaseMs,
           limit: free,
           queues: config.queues,
+          types: config.types,
           typeLimits: config.typeLimits,
           queueLimits: config.queueLimits
         })
         .pipe(
           Effect.flatMap((rows) => {
             if (rows.length < free) backlog = false
-            return rows.length === 0 ? Effect.succeed(false) : Effect.as(start(rows, now), rows.length === free)
+            return rows.length === 0 ? Effect.succeed(false) : Effect.as(start(rows, token, now), rows.length === free)
           }),
           Effect.catchAll((error) => {
             backlog = true
@@ -759,31 +819,32 @@ export const make = (
     const signalReader = Effect.forever(
       Effect.flatMap(Queue.takeBetween(signals, 1, 1000), (batch) => {
         let wake = false
-        const changed: Array<string> = []
+        const changed = new Set<Entry>()
         for (const signal of batch) {
           if (signal._tag === "Enqueued") {
             if (queueSet.has(signal.queue)) wake = true
-          } else if (signal.status !== "RUNNING" && held.get(signal.id)?.phase === "running") {
-            changed.push(signal.id)
+          } else if (signal.status !== "RUNNING") {
+            const entry = held.get(signal.id)
+            if (entry?.phase === "running") changed.add(entry)
           }
         }
         if (wake) claimWake.unsafeOffer(undefined)
         // signals are hints and may be stale: confirm with the store (lease owner included) before stopping anything
-        return renew(changed)
+        return renew(Array.from(changed))
       })
     )
 
     const heartbeats = Effect.forever(
       busy.await.pipe(
         Effect.zipRight(Effect.sleep(config.heartbeat)),
-        Effect.zipRight(Effect.suspend(() => renew(Array.from(held.keys()))))
+        Effect.zipRight(Effect.suspend(() => renew(Array.from(held.values()))))
       )
     )
 
-    const runningIds = () => {
-      const ids: Array<string> = []
-      for (const [id, entry] of held) if (entry.phase === "running") ids.push(id)
-      return ids
+    const runningEntries = () => {
+      const entries: Array<Entry> = []
+      for (const entry of held.values()) if (entry.phase === "running") entries.push(entry)
+      return entries
     }
 
     const cancelPoll = Effect.forever(
@@ -791,10 +852,10 @@ export const make = (
         Effect.zipRight(Effect.sleep(config.cancelPoll)),
         Effect.zipRight(
           Effect.suspend(() => {
-            const ids = runningIds()
-            if (ids.length === 0) return Effect.void
-            return store.statuses({ ids }).pipe(
-              Effect.map((answer) => react(ids, answer)),
+            const entries = runningEntries()
+            if (entries.length === 0) return Effect.void
+            return store.statuses({ ids: entries.map((e) => e.id) }).pipe(
+              Effect.map((answer) => react(entries, answer)),
               Effect.catchAll((error) => Effect.logWarning("jobloom: status poll failed", error))
             )
           })
@@ -846,7 +907,7 @@ export const make = (
         // finalizers run uninterruptibly, and the fiber closing this scope may carry a pending interrupt (runMain,
         // Layer.launch): only the inner wait is interruptible, so the timeout can end it, while the interrupt cannot
         yield* Effect.timeoutOption(Effect.interruptible(idle.await), config.grace)
-        for (const entry of held.values()) stop(entry, "shutdown")
+        for (const entry of attempts) stop(entry, "shutdown")
         yield* idle.await
         yield* flushAll
       })

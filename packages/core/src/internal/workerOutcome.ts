@@ -44,6 +44,8 @@ export type AttemptError = Unrunnable | HandlerFailed
 /** The end of an attempt as the worker saw it. */
 export interface AttemptEnd {
   readonly row: JobRow
+  /** The token of the claim that ran the attempt: the settlement is guarded by it. */
+  readonly token: string
   readonly type: JobType.Any | undefined
   /** The attempt's exit: the encoded result JSON on success, null when the handler returned nothing. */
   readonly exit: Exit.Exit<string | null, AttemptError>
@@ -102,6 +104,7 @@ const retryOr = (
     settlement: {
       _tag: "Fail",
       id: row.id,
+      token: end.token,
       status: terminal.status,
       reason: terminal.reason,
       lastError: error,
@@ -119,6 +122,7 @@ const retryOr = (
       settlement: {
         _tag: "Retry",
         id: row.id,
+        token: end.token,
         runAt: now + Math.max(0, Math.round(millis)),
         lastError: error,
         progress: end.progress.toJson("QUEUED")
@@ -134,6 +138,7 @@ const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", t
   settlement: {
     _tag: "Fail",
     id: end.row.id,
+    token: end.token,
     status: "FAILED",
     reason,
     lastError: lastError(message, end.now, tag),
@@ -159,6 +164,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
       settlement: {
         _tag: "Complete",
         id: row.id,
+        token: end.token,
         progress: end.progress.toJson("SUCCEEDED", 1),
         result: exit.value === null ? null : { id: end.newId(), value: exit.value }
       },
@@ -173,14 +179,14 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
     switch (stop) {
       case "cancel":
         return {
-          settlement: { _tag: "Cancelled", id: row.id, progress: end.progress.toJson("CANCELLED") },
+          settlement: { _tag: "Cancelled", id: row.id, token: end.token, progress: end.progress.toJson("CANCELLED") },
           level: "warn",
           message: `${attempt} cancelled`,
           reason: "user"
         }
       case "shutdown":
         return {
-          settlement: { _tag: "Release", id: row.id, progress: end.progress.toJson("QUEUED") },
+          settlement: { _tag: "Release", id: row.id, token: end.token, progress: end.progress.toJson("QUEUED") },
           level: "warn",
           message: `${attempt} interrupted by worker shutdown; released without spending the attempt`,
           reason: null
@@ -195,6 +201,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
           settlement: {
             _tag: "Fail",
             id: row.id,
+            token: end.token,
             status: "TIMED_OUT",
             reason: "expired",
             lastError: lastError("deadline passed", end.now, "Deadline"),

@@ -23,6 +23,10 @@ import { JobStore, type StoreSignal } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
+import { fleetTests } from "./fleet.js"
+
+/** The claim token of this file's claims (every worker write names its claim's token). */
+const TOKEN = "test-claim"
 
 /** Worker options with every interval short, for live-time tests. */
 export const fastWorkerOptions = (queue: string): Worker.WorkerOptions => ({
@@ -73,6 +77,8 @@ const awaitFlag = (check: () => boolean, what: string, seconds = 15) =>
 /** Registers the engine conformance suite (a vitest `describe` block) for one store. */
 export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobStore, unknown>): void =>
   layer(storeLayer, { excludeTestServices: true, timeout: 60_000 })(`${name} engine`, (it) => {
+    fleetTests(it)
+
     it.effect("runs jobs to SUCCEEDED and stores their results", () => {
       const queue = unique("q")
       const Double = JobType.make({
@@ -268,6 +274,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
         const store = yield* JobStore
         const job = yield* jobs.enqueue({ type: Echo.key })
         const claimed = yield* store.claim({
+          token: TOKEN,
           workerId: unique("ghost"),
           now: yield* Clock.currentTimeMillis,
           leaseMs: 300,
@@ -326,6 +333,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
         // the job is claimable again
         const store = yield* JobStore
         const reclaimed = yield* store.claim({
+          token: TOKEN,
           workerId: unique("next"),
           now: yield* Clock.currentTimeMillis,
           leaseMs: 1000,

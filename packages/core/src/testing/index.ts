@@ -30,9 +30,16 @@ import type {
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
 import { scopeConformance } from "./scope.js"
+import { workerWriteTests } from "./workerWrites.js"
 
 /** The base time of every row the suite builds (epoch ms); tests move forward from it. */
 export const T0 = 1_700_000_000_000
+
+/** The claim token of the suite's claims; tests of the token guard use tokens of their own. */
+export const TOKEN = "conformance-claim"
+
+/** Leases of jobs claimed with `TOKEN`, for `heartbeat`. */
+export const leasesOf = (ids: ReadonlyArray<string>, token = TOKEN) => ids.map((id) => ({ id, token }))
 
 /** A complete QUEUED row with a fresh UUIDv7 id and neutral values; `overrides` win. */
 export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
@@ -65,6 +72,7 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   resultId: null,
   leaseOwner: null,
   leaseExpiresAt: null,
+  leaseToken: null,
   ...overrides
 })
 
@@ -132,6 +140,7 @@ const runningJob = (options: {
     const row = makeRow({ queue: unique("q"), runAt: now, ...options.row })
     yield* store.insert({ jobs: [row] })
     const claimed = yield* store.claim({
+      token: TOKEN,
       workerId: options.workerId,
       now,
       leaseMs: options.leaseMs ?? 1_000,
@@ -240,6 +249,7 @@ const takeCallbacks = (jobIds: ReadonlyArray<string>, now: number, leaseMs = LEA
 const complete = (id: string, result: { readonly id: string; readonly value: string } | null = null): Settlement => ({
   _tag: "Complete",
   id,
+  token: TOKEN,
   progress: null,
   result
 })
@@ -264,6 +274,8 @@ const logMessages = (jobId: string) =>
 export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobStore, unknown>): void =>
   // the store takes `now` explicitly, so the suite needs no TestClock; live services keep drivers' own timers real
   layer(storeLayer, { excludeTestServices: true })(name, (it) => {
+    workerWriteTests(it)
+
     // -------------------------------------------------------------------------------------------------------------
     // insert and get
     // -------------------------------------------------------------------------------------------------------------
@@ -707,6 +719,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         ]
         yield* insertRows([dueEarly, dueNow, ...rest])
         const claimed = yield* store.claim({
+          token: TOKEN,
           workerId: "w-1",
           now,
           leaseMs: 5_000,
@@ -719,6 +732,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
           sortedIds([dueEarly, dueNow])
         )
         const none = yield* store.claim({
+          token: TOKEN,
           workerId: "w-1",
           now,
           leaseMs: 5_000,
@@ -742,6 +756,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         yield* store.insert({ jobs: [row] })
         const now = T0 + 123
         const [claimed] = yield* store.claim({
+          token: TOKEN,
           workerId: "w-lease",
           now,
           leaseMs: 4_000,
@@ -757,7 +772,8 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
           startedAt: now,
           updatedAt: now,
           leaseOwner: "w-lease",
-          leaseExpiresAt: now + 4_000
+          leaseExpiresAt: now + 4_000,
+          leaseToken: TOKEN
         })
         expect(comparable(claimed!), "claim: returns the claimed row as written").toEqual(expected)
         expect(comparable(yield* getRow(row.id)), "claim: the claimed row is stored").toEqual(expected)
@@ -783,6 +799,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const order: Array<string> = []
         for (let i = 0; i < 6; i++) {
           const claimed = yield* store.claim({
+            token: TOKEN,
             workerId: "w-order",
             now: T0 + 10,
             leaseMs: 1_000,
@@ -799,6 +816,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const queue2 = unique("q")
         yield* insertRows(Array.from({ length: 5 }, () => makeRow({ queue: queue2 })))
         const some = yield* store.claim({
+          token: TOKEN,
           workerId: "w-order",
           now: T0 + 10,
           leaseMs: 1_000,
@@ -822,6 +840,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             const mine: Array<JobRow> = []
             for (;;) {
               const claimed = yield* store.claim({
+                token: TOKEN,
                 workerId,
                 now: T0,
                 leaseMs: 60_000,
@@ -869,6 +888,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const free = Array.from({ length: 2 }, () => makeRow({ type: freeType, queue }))
         yield* insertRows([...held, ...queued, ...free])
         const claimed = yield* store.claim({
+          token: TOKEN,
           workerId: "w-types",
           now: T0,
           leaseMs: 1_000,
@@ -886,6 +906,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
           "claim: a type without a limit is not held back"
         ).toBe(2)
         const more = yield* store.claim({
+          token: TOKEN,
           workerId: "w-types-2",
           now: T0,
           leaseMs: 1_000,
@@ -896,6 +917,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         })
         expect(more, "claim: a full type limit holds across workers").toEqual([])
         const zero = yield* store.claim({
+          token: TOKEN,
           workerId: "w-types-3",
           now: T0,
           leaseMs: 1_000,
@@ -921,6 +943,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const others = Array.from({ length: 3 }, () => makeRow({ queue: otherQueue }))
         yield* insertRows([...held, ...queued, ...others])
         const claimed = yield* store.claim({
+          token: TOKEN,
           workerId: "w-queues",
           now: T0,
           leaseMs: 1_000,
@@ -938,6 +961,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
           "claim: a queue without a limit is not held back"
         ).toBe(3)
         const more = yield* store.claim({
+          token: TOKEN,
           workerId: "w-queues-2",
           now: T0,
           leaseMs: 1_000,
@@ -963,7 +987,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const foreign = yield* runningJob({ workerId: unique("w") })
         const changes = yield* store.heartbeat({
           workerId,
-          ids: [j1.id, j2.id, foreign.id, uuidv7()],
+          leases: leasesOf([j1.id, j2.id, foreign.id, uuidv7()]),
           now: T0 + 500,
           leaseMs: 2_000
         })
@@ -980,7 +1004,12 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         yield* markCancelling(j2.id, T0 + 600)
         const deleted = yield* store.delete({ id: j1.id, from: ["RUNNING"] })
         expect(deleted, "delete: a RUNNING job is deleted when from allows it").toBe(true)
-        const later = yield* store.heartbeat({ workerId, ids: [j1.id, j2.id], now: T0 + 700, leaseMs: 2_000 })
+        const later = yield* store.heartbeat({
+          workerId,
+          leases: leasesOf([j1.id, j2.id]),
+          now: T0 + 700,
+          leaseMs: 2_000
+        })
         expect(later, "heartbeat: a CANCELLING job is still held; a deleted one is lost").toEqual([
           { id: j2.id, status: "CANCELLING" }
         ])
@@ -1018,7 +1047,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const changes = yield* store.settle({
           workerId,
           now: T0 + 10,
-          settlements: [{ _tag: "Complete", id: job.id, progress, result: { id: resultId, value } }]
+          settlements: [{ _tag: "Complete", id: job.id, token: TOKEN, progress, result: { id: resultId, value } }]
         })
         expect(changes, "settle: a Complete reports SUCCEEDED").toEqual([{ id: job.id, status: "SUCCEEDED" }])
         const row = yield* getRow(job.id)
@@ -1032,7 +1061,8 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             updatedAt: T0 + 10,
             progress,
             leaseOwner: null,
-            leaseExpiresAt: null
+            leaseExpiresAt: null,
+            leaseToken: null
           })
         )
         const result = yield* store.getResult({ resultId })
@@ -1065,7 +1095,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const changes = yield* store.settle({
           workerId,
           now: T0 + 10,
-          settlements: [{ _tag: "Retry", id: job.id, runAt: T0 + 5_000, lastError, progress: null }]
+          settlements: [{ _tag: "Retry", id: job.id, token: TOKEN, runAt: T0 + 5_000, lastError, progress: null }]
         })
         expect(changes, "settle: a Retry reports QUEUED").toEqual([{ id: job.id, status: "QUEUED" }])
         const row = yield* getRow(job.id)
@@ -1107,6 +1137,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             {
               _tag: "Fail",
               id: failed.id,
+              token: TOKEN,
               status: "FAILED",
               reason: "threshold",
               lastError: errorText("bad"),
@@ -1115,6 +1146,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             {
               _tag: "Fail",
               id: timedOut.id,
+              token: TOKEN,
               status: "TIMED_OUT",
               reason: "timeout",
               lastError: errorText("slow"),
@@ -1149,7 +1181,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const changes = yield* store.settle({
           workerId,
           now: T0 + 10,
-          settlements: [{ _tag: "Cancelled", id: job.id, progress: null }]
+          settlements: [{ _tag: "Cancelled", id: job.id, token: TOKEN, progress: null }]
         })
         expect(changes, "settle: Cancelled reports CANCELLED").toEqual([{ id: job.id, status: "CANCELLED" }])
         const row = yield* getRow(job.id)
@@ -1169,7 +1201,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const changes = yield* store.settle({
           workerId,
           now: T0 + 10,
-          settlements: [{ _tag: "Release", id: job.id, progress: null }]
+          settlements: [{ _tag: "Release", id: job.id, token: TOKEN, progress: null }]
         })
         expect(changes, "settle: Release reports QUEUED").toEqual([{ id: job.id, status: "QUEUED" }])
         const row = yield* getRow(job.id)
@@ -1187,18 +1219,27 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const resultId = uuidv7()
         const settlements = (ids: ReadonlyArray<string>): ReadonlyArray<Settlement> => [
           complete(ids[0]!, { id: resultId, value: "1" }),
-          { _tag: "Retry", id: ids[1]!, runAt: T0 + 99, lastError: errorText("x"), progress: null },
-          { _tag: "Fail", id: ids[2]!, status: "FAILED", reason: "error", lastError: errorText("x"), progress: null },
+          { _tag: "Retry", id: ids[1]!, token: TOKEN, runAt: T0 + 99, lastError: errorText("x"), progress: null },
+          {
+            _tag: "Fail",
+            id: ids[2]!,
+            token: TOKEN,
+            status: "FAILED",
+            reason: "error",
+            lastError: errorText("x"),
+            progress: null
+          },
           {
             _tag: "Fail",
             id: ids[3]!,
+            token: TOKEN,
             status: "TIMED_OUT",
             reason: "timeout",
             lastError: errorText("x"),
             progress: null
           },
-          { _tag: "Release", id: ids[4]!, progress: null },
-          { _tag: "Cancelled", id: ids[5]!, progress: null }
+          { _tag: "Release", id: ids[4]!, token: TOKEN, progress: null },
+          { _tag: "Cancelled", id: ids[5]!, token: TOKEN, progress: null }
         ]
         const jobs: Array<JobRow> = []
         for (let i = 0; i < 6; i++) {
@@ -1284,7 +1325,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const changes = yield* store.settle({
           workerId: intruder,
           now: T0 + 10,
-          settlements: [complete(job.id), { _tag: "Release", id: queued.id, progress: null }]
+          settlements: [complete(job.id), { _tag: "Release", id: queued.id, token: TOKEN, progress: null }]
         })
         expect(changes, "settle: a foreign lease is not settled").toEqual([])
         expect(comparable(yield* getRow(job.id)), "settle: the foreign job is unchanged").toEqual(comparable(job))
@@ -1354,6 +1395,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         const job = yield* runningJob({ workerId: late, leaseMs: 1_000 })
         yield* store.rescue({ now: T0 + 1_000 })
         const [reclaimed] = yield* store.claim({
+          token: TOKEN,
           workerId: next,
           now: T0 + 1_000,
           leaseMs: 1_000,
@@ -1389,11 +1431,19 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
           now: T0 + 10,
           settlements: [
             complete(a!.id, { id: uuidv7(), value: "true" }),
-            { _tag: "Retry", id: b!.id, runAt: T0 + 100, lastError: errorText("x"), progress: null },
-            { _tag: "Fail", id: c!.id, status: "FAILED", reason: "error", lastError: errorText("y"), progress: null },
+            { _tag: "Retry", id: b!.id, token: TOKEN, runAt: T0 + 100, lastError: errorText("x"), progress: null },
+            {
+              _tag: "Fail",
+              id: c!.id,
+              token: TOKEN,
+              status: "FAILED",
+              reason: "error",
+              lastError: errorText("y"),
+              progress: null
+            },
             complete(d!.id),
             // the second settlement of one job finds no lease any more
-            { _tag: "Release", id: a!.id, progress: null }
+            { _tag: "Release", id: a!.id, token: TOKEN, progress: null }
           ]
         })
         expect(sortedChanges(changes), "settle: a batch reports exactly the settlements applied").toEqual(
@@ -1426,7 +1476,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         yield* store.saveProgress({
           workerId,
           now: T0 + 20,
-          updates: [mine, cancelling, foreign, queued].map((r) => ({ id: r.id, progress }))
+          updates: [mine, cancelling, foreign, queued].map((r) => ({ id: r.id, token: TOKEN, progress }))
         })
         expect(parse((yield* getRow(mine.id)).progress), "saveProgress: own RUNNING job written").toEqual(
           parse(progress)
@@ -1653,9 +1703,9 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         )
         const r = yield* getRow(retryable.id)
         expect(
-          [r.status, r.runAt, r.attempt, r.leaseOwner, r.leaseExpiresAt, r.finishedAt, r.updatedAt],
-          "rescue: RUNNING with attempts left → QUEUED, runAt = now, lease cleared, attempt kept"
-        ).toEqual(["QUEUED", now, 1, null, null, null, now])
+          [r.status, r.runAt, r.attempt, r.leaseOwner, r.leaseExpiresAt, r.leaseToken, r.finishedAt, r.updatedAt],
+          "rescue: RUNNING with attempts left → QUEUED, runAt kept (its place in the queue), lease cleared, attempt kept"
+        ).toEqual(["QUEUED", retryable.runAt, 1, null, null, null, null, now])
         const s = yield* getRow(spent.id)
         expect(
           [s.status, s.terminalReason, s.finishedAt, s.leaseOwner],
@@ -1703,7 +1753,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             `expire: a ${row.status} job (deadline ${row.deadline! - now}) stays`
           ).toBe(row.status)
         }
-        const lost = yield* store.heartbeat({ workerId, ids: [running.id], now, leaseMs: 1_000 })
+        const lost = yield* store.heartbeat({ workerId, leases: leasesOf([running.id]), now, leaseMs: 1_000 })
         expect(lost, "heartbeat: an expired job is lost to its worker").toEqual([])
       })
     )
@@ -1742,13 +1792,21 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
             {
               _tag: "Fail",
               id: failed.id,
+              token: TOKEN,
               status: "FAILED",
               reason: "error",
               lastError: errorText("e"),
               progress: null
             },
             complete(lateCancel.id),
-            { _tag: "Retry", id: retried.id, runAt: T0 + 99_999, lastError: errorText("e"), progress: null },
+            {
+              _tag: "Retry",
+              id: retried.id,
+              token: TOKEN,
+              runAt: T0 + 99_999,
+              lastError: errorText("e"),
+              progress: null
+            },
             complete(silent.id)
           ]
         })

@@ -201,7 +201,8 @@ export const JobPageView = Schema.Struct({
 
 /** The answer to a many-jobs create. */
 export const BatchCreated = Schema.Struct({
-  batchId: Schema.String,
+  // null when no job was inserted (every one hit a held idempotency key) and the holders share no batch
+  batchId: Schema.NullOr(Schema.String),
   jobs: Schema.Array(JobView)
 }).annotations({ identifier: "BatchCreated" })
 

@@ -45,7 +45,8 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   lastError: strOrNull(r.last_error),
   resultId: strOrNull(r.result_id),
   leaseOwner: strOrNull(r.lease_owner),
-  leaseExpiresAt: numOrNull(r.lease_expires_at)
+  leaseExpiresAt: numOrNull(r.lease_expires_at),
+  leaseToken: strOrNull(r.lease_token)
 })
 
 const LOG_ID_WIDTH = 16
@@ -112,7 +113,8 @@ export const jobColumns = [
   ["last_error", "lastError"],
   ["result_id", "resultId"],
   ["lease_owner", "leaseOwner"],
-  ["lease_expires_at", "leaseExpiresAt"]
+  ["lease_expires_at", "leaseExpiresAt"],
+  ["lease_token", "leaseToken"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow]>
 
 /**

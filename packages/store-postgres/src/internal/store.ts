@@ -332,13 +332,14 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
     /** One round trip, limits or not: see the `claim` function of migration 1 for how limits are kept. */
     const claim = (options: JobStore.ClaimOptions) =>
       Effect.gen(function* () {
-        if (options.limit <= 0 || options.queues.length === 0) return []
+        if (options.limit <= 0 || options.queues.length === 0 || options.types?.length === 0) return []
         for (const type of Object.keys(options.typeLimits)) limitedTypes.add(type)
         for (const queue of Object.keys(options.queueLimits)) limitedQueues.add(queue)
         const asyncCommit = yield* asyncCommitNow
         const rows = yield* sql<Row>`SELECT * FROM ${fn("claim")}(
-          ${options.workerId}::text, ${options.now}::int8, ${options.leaseMs}::int8, ${options.limit}::int4,
-          ${options.queues}::text[], ${JSON.stringify(options.typeLimits)}::json,
+          ${options.workerId}::text, ${options.token}::text, ${options.now}::int8, ${options.leaseMs}::int8,
+          ${options.limit}::int4, ${options.queues}::text[], ${options.types ?? null}::text[],
+          ${JSON.stringify(options.typeLimits)}::json,
           ${JSON.stringify(options.queueLimits)}::json, ${asyncCommit}::boolean
         )`
         return rows.map(toJobRow).sort(claimOrder)
@@ -346,20 +347,23 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
 
     const heartbeat = (options: {
       readonly workerId: string
-      readonly ids: ReadonlyArray<string>
+      readonly leases: ReadonlyArray<JobStore.LeaseRef>
       readonly now: number
       readonly leaseMs: number
     }) =>
-      options.ids.length === 0
+      options.leases.length === 0
         ? Effect.succeed([])
         : Effect.map(
             // updatedAt is left alone: a lease refresh is not a change anyone sees
             workerWrite(
-              (mode) => sql<Row>`WITH commit_mode AS (${mode})
-                UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}::int8 FROM commit_mode
-                WHERE id = ANY(${options.ids}::text[]) AND lease_owner = ${options.workerId}::text
-                  AND status NOT IN ${notHeld}
-                RETURNING id, status`
+              (mode) => sql<Row>`WITH commit_mode AS (${mode}), l AS (
+                  SELECT DISTINCT ON (id) id, token FROM json_to_recordset(${JSON.stringify(options.leases)}::json)
+                    AS l(id text, token text)
+                )
+                UPDATE ${jobs} j SET lease_expires_at = ${options.now + options.leaseMs}::int8 FROM commit_mode, l
+                WHERE j.id = l.id AND j.lease_token = l.token AND j.lease_owner = ${options.workerId}::text
+                  AND j.status NOT IN ${notHeld}
+                RETURNING j.id, j.status`
             ),
             (rows): ReadonlyArray<StatusChange> =>
               rows.map((r) => ({ id: r.id as string, status: r.status as JobStatus }))
@@ -387,6 +391,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       // as NULL, and a Complete, the usual settlement, travels as five keys rather than eleven
       const input = batch.map(({ now, settlement: s, workerId }) => ({
         worker_id: workerId,
+        token: s.token,
         at: now,
         kind: s._tag,
         id: s.id,
@@ -532,15 +537,16 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
     const saveProgress = (options: {
       readonly workerId: string
       readonly now: number
-      readonly updates: ReadonlyArray<{ readonly id: string; readonly progress: string }>
+      readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
     }) =>
       options.updates.length === 0
         ? Effect.void
         : workerWrite(
             (mode) => sql`WITH commit_mode AS (${mode})
               UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
-              FROM json_to_recordset(${JSON.stringify(options.updates)}::json) AS u(id text, progress text), commit_mode
-              WHERE j.id = u.id AND j.lease_owner = ${options.workerId}::text
+              FROM json_to_recordset(${JSON.stringify(options.updates)}::json) AS u(id text, token text, progress text),
+                commit_mode
+              WHERE j.id = u.id AND j.lease_token = u.token AND j.lease_owner = ${options.workerId}::text
                 AND j.status NOT IN ${notHeld}`
           ).pipe(Effect.asVoid)
 
@@ -587,10 +593,10 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
                 WHEN j.attempt < j.max_attempts THEN j.terminal_reason ELSE 'stalled' END,
               finished_at = CASE WHEN j.status = 'CANCELLING' OR j.attempt >= j.max_attempts
                 THEN ${options.now}::int8 ELSE j.finished_at END,
-              run_at = CASE WHEN j.status = 'RUNNING' AND j.attempt < j.max_attempts
-                THEN ${options.now}::int8 ELSE j.run_at END,
+              -- run_at is kept: a re-queued job keeps its place ahead of work queued after it
               lease_owner = NULL,
               lease_expires_at = NULL,
+              lease_token = NULL,
               updated_at = ${options.now}::int8
             FROM due, commit_mode WHERE j.id = due.id
             RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
@@ -619,6 +625,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
               finished_at = ${options.now}::int8,
               lease_owner = NULL,
               lease_expires_at = NULL,
+              lease_token = NULL,
               updated_at = ${options.now}::int8
             FROM due, commit_mode WHERE j.id = due.id
             RETURNING j.id, j.status, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,

@@ -57,7 +57,9 @@ export const make = (names: Names) =>
         last_error text,
         result_id text,
         lease_owner text,
-        lease_expires_at bigint
+        lease_expires_at bigint,
+        -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
+        lease_token text
       )`
     // the claim: walked in claim order, so a claim reads only the rows it takes (plus rows not yet due)
     yield* sql`CREATE INDEX ${sql(names.index("jobs_due"))} ON ${jobs} (queue, priority DESC, run_at, id)
@@ -140,15 +142,17 @@ const functions = (names: Names): string => {
   const lockPrefix = literal(names.lockKey("", "").slice(0, -2))
   const columns = `id, type, name, queue, owner, idempotency_key, status, terminal_reason, priority, params, metadata,
     tags, batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at, updated_at, queued_at,
-    started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at`
+    started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at, lease_token`
   const columnTypes = `id text, type text, name text, queue text, owner text, idempotency_key text, status text,
     terminal_reason text, priority integer, params text, metadata text, tags text[], batch_id text, callback_url text,
     attempt integer, max_attempts integer, timeout_ms bigint, deadline bigint, run_at bigint, created_at bigint,
     updated_at bigint, queued_at bigint, started_at bigint, finished_at bigint, progress text, last_error text,
-    result_id text, lease_owner text, lease_expires_at bigint`
+    result_id text, lease_owner text, lease_expires_at bigint, lease_token text`
   const terminal = `('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`
   const claimSet = `status = 'RUNNING', attempt = j.attempt + 1, started_at = p_now, lease_owner = p_worker,
-    lease_expires_at = p_now + p_lease_ms, updated_at = p_now`
+    lease_expires_at = p_now + p_lease_ms, lease_token = p_token, updated_at = p_now`
+  // the types the claiming worker has handlers for (null: any type)
+  const ofTypes = `(p_types IS NULL OR type = ANY(p_types))`
   // a callback row for each row of "updated" that just became terminal with a callback URL
   const newCallbacks = (at: string) => `
     INSERT INTO ${callbacks} (id, job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
@@ -240,7 +244,8 @@ BEGIN
 END
 $fn$;
 
--- Claims up to p_limit due jobs, in claim order (priority desc, run_at, id).
+-- Claims up to p_limit due jobs of p_types (null: any), in claim order (priority desc, run_at, id), each under the
+-- claim's token p_token.
 -- Without limits, or while no job of a limited type or queue is due: one UPDATE of the rows a sub-select takes off the
 -- due index, SKIP LOCKED (NO KEY UPDATE is the weakest lock that excludes other claimers; SKIP LOCKED lets them pass
 -- each other); see claim_limited for the rest. Its plans are generic, made once per session: with parameters in the
@@ -252,8 +257,8 @@ $fn$;
 -- functions: a plan that must keep a disabled step is costed above jit_above_cost, and compiling it would take longer
 -- than any claim.
 CREATE FUNCTION ${fn("claim")}(
-  p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
-  p_queue_limits json, p_async boolean
+  p_worker text, p_token text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_types text[],
+  p_type_limits json, p_queue_limits json, p_async boolean
 ) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off
   SET enable_sort = off SET jit = off AS $fn$
 #variable_conflict use_column
@@ -270,16 +275,16 @@ BEGIN
   IF p_type_limits::text <> '{}' OR p_queue_limits::text <> '{}' THEN
     v_types := ARRAY(SELECT json_object_keys(p_type_limits));
     v_queues := ARRAY(SELECT k FROM json_object_keys(p_queue_limits) AS k WHERE k = ANY(p_queues));
-    v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE EXISTS (
+    v_due_types := ARRAY(SELECT t FROM unnest(v_types) AS t WHERE (p_types IS NULL OR t = ANY(p_types)) AND EXISTS (
       SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND type = t AND run_at <= p_now AND queue = ANY(p_queues)));
     v_due_queues := ARRAY(SELECT k FROM unnest(v_queues) AS k WHERE EXISTS (
-      SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now));
+      SELECT 1 FROM ${jobs} WHERE status = 'QUEUED' AND queue = k AND run_at <= p_now AND ${ofTypes}));
   END IF;
 
   IF cardinality(v_due_types) > 0 OR cardinality(v_due_queues) > 0 THEN
     RETURN QUERY SELECT * FROM ${fn("claim_limited")}(
-      p_worker, p_now, p_lease_ms, p_limit, p_queues, p_type_limits, p_queue_limits, v_types, v_queues, v_due_types,
-      v_due_queues
+      p_worker, p_token, p_now, p_lease_ms, p_limit, p_queues, p_types, p_type_limits, p_queue_limits, v_types,
+      v_queues, v_due_types, v_due_queues
     );
     RETURN;
   END IF;
@@ -291,7 +296,7 @@ BEGIN
     RETURN QUERY
     UPDATE ${jobs} j SET ${claimSet}
     WHERE j.id = ANY(ARRAY(
-      SELECT id FROM ${jobs} WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now
+      SELECT id FROM ${jobs} WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now AND ${ofTypes}
       ORDER BY priority DESC, run_at, id LIMIT p_limit
       FOR NO KEY UPDATE SKIP LOCKED
     ))
@@ -303,7 +308,7 @@ BEGIN
     UPDATE ${jobs} j SET ${claimSet}
     WHERE j.id = ANY(ARRAY(
       SELECT id FROM ${jobs}
-      WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now
+      WHERE status = 'QUEUED' AND queue = v_queue AND run_at <= p_now AND ${ofTypes}
         AND type <> ALL(v_types) AND queue <> ALL(v_queues)
       ORDER BY priority DESC, run_at, id LIMIT p_limit
       FOR NO KEY UPDATE SKIP LOCKED
@@ -314,7 +319,7 @@ BEGIN
     UPDATE ${jobs} j SET ${claimSet}
     WHERE j.id = ANY(ARRAY(
       SELECT id FROM ${jobs}
-      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues) AND ${ofTypes}
         AND type <> ALL(v_types) AND queue <> ALL(v_queues)
       ORDER BY priority DESC, run_at, id LIMIT p_limit
       FOR NO KEY UPDATE SKIP LOCKED
@@ -332,8 +337,8 @@ $fn$;
 -- claim order (row_number per key): never above a limit, at worst a slot short until the next claim, and no job
 -- starved by a stream of free ones ranked below it. Planned as any statement is (its joins need the actual values).
 CREATE FUNCTION ${fn("claim_limited")}(
-  p_worker text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_type_limits json,
-  p_queue_limits json, v_types text[], v_queues text[], v_due_types text[], v_due_queues text[]
+  p_worker text, p_token text, p_now bigint, p_lease_ms bigint, p_limit integer, p_queues text[], p_types text[],
+  p_type_limits json, p_queue_limits json, v_types text[], v_queues text[], v_due_types text[], v_due_queues text[]
 ) RETURNS SETOF ${jobs} LANGUAGE plpgsql SET plan_cache_mode = auto SET enable_seqscan = on SET enable_bitmapscan = on
   SET enable_sort = on SET jit = off AS $fn$
 #variable_conflict use_column
@@ -348,7 +353,7 @@ BEGIN
   RETURN QUERY
   WITH free AS (
     SELECT id, type, queue, priority, run_at FROM ${jobs}
-    WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues)
+    WHERE status = 'QUEUED' AND run_at <= p_now AND queue = ANY(p_queues) AND ${ofTypes}
       AND type <> ALL(v_types) AND queue <> ALL(v_queues)
     ORDER BY priority DESC, run_at, id LIMIT p_limit
     FOR NO KEY UPDATE SKIP LOCKED
@@ -371,7 +376,7 @@ BEGIN
     UNION
     SELECT c.* FROM queue_room r, LATERAL (
       SELECT id, type, queue, priority, run_at FROM ${jobs}
-      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = r.key
+      WHERE status = 'QUEUED' AND run_at <= p_now AND queue = r.key AND ${ofTypes}
         AND (type <> ALL(v_types) OR type = ANY(v_due_types))
       ORDER BY priority DESC, run_at, id LIMIT greatest(r.room, 0)
     ) c
@@ -395,7 +400,8 @@ END
 $fn$;
 
 
--- Applies settlements (see the port's Settlement): only to rows the settling worker holds; a CANCELLING row always
+-- Applies settlements (see the port's Settlement): only to rows the settling claim holds (lease owner and token); a
+-- CANCELLING row always
 -- becomes CANCELLED. One call carries any mix of settlements, of any number of workers; each job at most once.
 -- p_logs (or null): log lines appended first, in the same transaction (see append_logs).
 -- Announces Enqueued for each queue that gained a QUEUED job, and for each queue of a settled job whose type or
@@ -416,7 +422,7 @@ BEGIN
   RETURN QUERY
   WITH s AS (
     SELECT * FROM json_to_recordset(p_rows) AS s(
-      worker_id text, at bigint, kind text, id text, progress text, run_at bigint, last_error text,
+      worker_id text, token text, at bigint, kind text, id text, progress text, run_at bigint, last_error text,
       fail_status text, reason text, result_id text, result_value text
     )
   ), updated AS (
@@ -445,11 +451,12 @@ BEGIN
       progress = COALESCE(s.progress, j.progress),
       lease_owner = NULL,
       lease_expires_at = NULL,
+      lease_token = NULL,
       updated_at = s.at
     FROM s
     -- RUNNING or CANCELLING, written as the statuses it is not (the table's CHECK lists them all): the planner then
     -- cannot read the held index, which would scan every held job of every worker, and finds each row by its key
-    WHERE j.id = s.id AND j.lease_owner = s.worker_id
+    WHERE j.id = s.id AND j.lease_token = s.token AND j.lease_owner = s.worker_id
       AND j.status NOT IN ('CREATED', 'QUEUED', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
     RETURNING j.id, j.status, j.type, j.queue, j.callback_url, j.terminal_reason, j.result_id, j.finished_at,
       s.result_value, s.at
@@ -469,7 +476,7 @@ BEGIN
 END
 $fn$;
 
--- Appends log lines (of existing jobs only), then drops each touched job's oldest lines beyond its cap: the line's
+-- Appends log lines (of existing jobs only; a line with a token only while that claim holds its job), then drops each touched job's oldest lines beyond its cap: the line's
 -- own "cap" when it carries one (lines of workers with different caps may share a call), else p_cap.
 -- enable_seqscan off: a plan is cached per session, and one made while the logs table was small (a seq scan then
 -- looks cheapest) would scan the whole table at every call once it is large; every statement here has an index path.
@@ -487,12 +494,14 @@ BEGIN
   -- the jobs of the input and their caps come out of the same parse of p_rows
   WITH input AS (
     SELECT * FROM ROWS FROM (
-      json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text, cap integer)
-    ) WITH ORDINALITY AS u(job_id, at, level, message, cap, ord)
+      json_to_recordset(p_rows) AS ("jobId" text, at bigint, level text, message text, cap integer, token text)
+    ) WITH ORDINALITY AS u(job_id, at, level, message, cap, token, ord)
   ), inserted AS (
     INSERT INTO ${logs} (job_id, at, level, message)
     SELECT i.job_id, i.at, i.level, i.message FROM input i
-    WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = i.job_id)
+    WHERE EXISTS (SELECT 1 FROM ${jobs} j WHERE j.id = i.job_id AND (i.token IS NULL OR (
+      j.lease_token = i.token AND j.status NOT IN ('CREATED', 'QUEUED', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+    )))
     ORDER BY i.ord
   )
   SELECT array_agg(job_id), array_agg(cap) INTO v_jobs, v_caps FROM (

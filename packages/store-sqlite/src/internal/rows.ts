@@ -36,7 +36,8 @@ export const jobColumns = [
   "last_error",
   "result_id",
   "lease_owner",
-  "lease_expires_at"
+  "lease_expires_at",
+  "lease_token"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -105,7 +106,8 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   lastError: textOrNull(v[25]),
   resultId: textOrNull(v[26]),
   leaseOwner: textOrNull(v[27]),
-  leaseExpiresAt: intOrNull(v[28])
+  leaseExpiresAt: intOrNull(v[28]),
+  leaseToken: textOrNull(v[29])
 })
 
 /** Columns most jobs leave NULL, which a claim returns packed into one value (see `claimedColumnList`). */
@@ -166,6 +168,7 @@ export interface ClaimWrite {
   readonly workerId: string
   readonly now: number
   readonly leaseExpiresAt: number
+  readonly token: string
 }
 
 /** A claimed row read as values in `claimedColumnList` order, completed with what the claim wrote. */
@@ -200,7 +203,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     lastError: textOrNull(rare[8]),
     resultId: textOrNull(rare[9]),
     leaseOwner: write.workerId,
-    leaseExpiresAt: write.leaseExpiresAt
+    leaseExpiresAt: write.leaseExpiresAt,
+    leaseToken: write.token
   }
 }
 
@@ -234,7 +238,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.lastError,
   job.resultId,
   job.leaseOwner,
-  job.leaseExpiresAt
+  job.leaseExpiresAt,
+  job.leaseToken
 ]
 
 /** The column of each field `update` may set. */
@@ -262,7 +267,8 @@ export const patchColumns: { readonly [K in keyof Required<JobStore.JobPatch>]: 
   lastError: "last_error",
   resultId: "result_id",
   leaseOwner: "lease_owner",
-  leaseExpiresAt: "lease_expires_at"
+  leaseExpiresAt: "lease_expires_at",
+  leaseToken: "lease_token"
 }
 
 /** The SQL expression a list sorts by; null times as -1, as `ListCursor` says. */

@@ -472,7 +472,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     const claimRows = (options: JobStore.ClaimOptions, which: Statement.Fragment) =>
       sql`UPDATE ${jobs} SET status = 'RUNNING', attempt = attempt + 1, started_at = ${options.now},
           lease_owner = ${options.workerId}, lease_expires_at = ${options.now + options.leaseMs},
-          updated_at = ${options.now}
+          lease_token = ${options.token}, updated_at = ${options.now}
         WHERE ${which} AND +status = 'QUEUED'
         RETURNING ${claimedColumns}`.values
 
@@ -486,6 +486,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     ) =>
       sql`SELECT ${select} FROM ${jobs}
         WHERE status = 'QUEUED' AND queue IN ${sql.in(queues)} AND run_at <= ${options.now} AND ${exclude}
+          AND ${options.types === undefined ? sql.literal("1 = 1") : sql`type IN ${sql.in(options.types)}`}
         ORDER BY priority DESC, run_at, id
         LIMIT ${limit}`
 
@@ -545,7 +546,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       })
 
     const claim: JobStore.JobStore["claim"] = (options) => {
-      if (options.limit <= 0 || options.queues.length === 0) return Effect.succeed([])
+      if (options.limit <= 0 || options.queues.length === 0 || options.types?.length === 0) return Effect.succeed([])
       const limited = Object.keys(options.typeLimits).length > 0 || Object.keys(options.queueLimits).length > 0
       // Without limits the claim is one UPDATE: a statement is atomic and takes the write lock at its start, so no
       // two claims (of any process) can take the same job. With limits, counts and updates share one transaction.
@@ -557,21 +558,33 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             options,
             sql`rowid IN (${due(options, options.queues, Math.floor(options.limit), sql.literal("rowid"))})`
           )
-      const write = { workerId: options.workerId, now: options.now, leaseExpiresAt: options.now + options.leaseMs }
+      const write = {
+        workerId: options.workerId,
+        now: options.now,
+        leaseExpiresAt: options.now + options.leaseMs,
+        token: options.token
+      }
       // RETURNING order is unspecified
       return run(claimed).pipe(Effect.map((rows) => rows.map((row) => fromClaimed(row, write)).sort(claimOrder)))
     }
 
-    const heartbeat: JobStore.JobStore["heartbeat"] = (options) =>
-      options.ids.length === 0
-        ? Effect.succeed([])
-        : run(
-            // `+status`: the status index must not lure the planner away from the primary key
-            sql`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}
-              WHERE id IN ${inList(Array.from(new Set(options.ids)))} AND lease_owner = ${options.workerId}
-                AND +status IN ('RUNNING', 'CANCELLING')
-              RETURNING id, status`.values
-          ).pipe(Effect.map((rows) => rows.map(statusChange)))
+    const heartbeat: JobStore.JobStore["heartbeat"] = (options) => {
+      const leases = Array.from(new Map(options.leases.map((l) => [l.id, l.token])))
+      if (leases.length === 0) return Effect.succeed([])
+      const write = (chunk: ReadonlyArray<readonly [string, string]>) =>
+        // `+status`: the status index must not lure the planner away from the primary key
+        sql`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}
+          FROM (SELECT column1 AS id, column2 AS token FROM (${valuesList(chunk, 2, { pad: true })})) AS l
+          WHERE ${jobs}.id = l.id AND lease_token = l.token AND lease_owner = ${options.workerId}
+            AND +status IN ('RUNNING', 'CANCELLING')
+          RETURNING ${jobs}.id, status`.values
+      const chunks = chunksOf(leases, maxBatch)
+      const all =
+        chunks.length === 1
+          ? write(chunks[0]!)
+          : writeTransaction(Effect.map(Effect.forEach(chunks, write), (parts) => parts.flat()))
+      return run(all).pipe(Effect.map((rows) => rows.map(statusChange)))
+    }
 
     /** The `VALUES` rows of `settleChunk`, flat. */
     const settleParams = (settlements: ReadonlyArray<JobStore.Settlement>): Array<unknown> => {
@@ -579,6 +592,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       for (const s of settlements) {
         params.push(
           s.id,
+          s.token,
           s._tag,
           s.progress,
           s._tag === "Complete" ? (s.result?.id ?? null) : null,
@@ -621,18 +635,20 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
           progress = coalesce(s.progress, j.progress),
           lease_owner = NULL,
           lease_expires_at = NULL,
+          lease_token = NULL,
           updated_at = ${now}
         FROM (
-          SELECT column1 AS id, column2 AS tag, column3 AS progress, column4 AS result_id, column5 AS run_at,
-            column6 AS last_error, column7 AS fail_status, column8 AS reason
-          FROM (${flatValuesList(settleParams(settlements), 8, { pad: true })})
+          SELECT column1 AS id, column2 AS token, column3 AS tag, column4 AS progress, column5 AS result_id,
+            column6 AS run_at, column7 AS last_error, column8 AS fail_status, column9 AS reason
+          FROM (${flatValuesList(settleParams(settlements), 9, { pad: true })})
         ) AS s
-        WHERE j.id = s.id AND j.lease_owner = ${workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
+        WHERE j.id = s.id AND j.lease_token = s.token AND j.lease_owner = ${workerId}
+          AND +j.status IN ('RUNNING', 'CANCELLING')
         RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
 
     /**
      * `settleChunk` for a chunk of `Complete` settlements only, the settlement of every attempt that succeeds: the
-     * same writes with the other tags' branches gone, so three parameters a row instead of eight, and no write to the
+     * same writes with the other tags' branches gone, so four parameters a row instead of nine, and no write to the
      * columns only a retry, failure or release changes (the run time among them, which makes SQLite consider the
      * due-jobs index). A CANCELLING row still becomes CANCELLED (`user`) and keeps its result id.
      */
@@ -642,7 +658,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       settlements: ReadonlyArray<Extract<JobStore.Settlement, { readonly _tag: "Complete" }>>
     ) => {
       const params: Array<unknown> = []
-      for (const s of settlements) params.push(s.id, s.progress, s.result?.id ?? null)
+      for (const s of settlements) params.push(s.id, s.token, s.progress, s.result?.id ?? null)
       return sql`UPDATE ${jobs} AS j SET
           status = CASE WHEN j.status = 'CANCELLING' THEN 'CANCELLED' ELSE 'SUCCEEDED' END,
           terminal_reason = CASE WHEN j.status = 'CANCELLING' THEN 'user' ELSE NULL END,
@@ -651,12 +667,14 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
           progress = coalesce(s.progress, j.progress),
           lease_owner = NULL,
           lease_expires_at = NULL,
+          lease_token = NULL,
           updated_at = ${now}
         FROM (
-          SELECT column1 AS id, column2 AS progress, column3 AS result_id
-          FROM (${flatValuesList(params, 3, { pad: true })})
+          SELECT column1 AS id, column2 AS token, column3 AS progress, column4 AS result_id
+          FROM (${flatValuesList(params, 4, { pad: true })})
         ) AS s
-        WHERE j.id = s.id AND j.lease_owner = ${workerId} AND +j.status IN ('RUNNING', 'CANCELLING')
+        WHERE j.id = s.id AND j.lease_token = s.token AND j.lease_owner = ${workerId}
+          AND +j.status IN ('RUNNING', 'CANCELLING')
         RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
     }
 
@@ -683,10 +701,13 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a
             // settlement neither adds nor deletes jobs), and a job just settled is known to exist, so its lines
             // skip the existence check.
-            if (lines.length > 0) {
-              yield* appendLines(lines, options.logs!.cap, new Set(rows.map((row) => text(row[0]))))
-            }
+            // skip the existence check (a line of the settled claim also skips its lease check: the settlement
+            // just cleared the lease it was guarded by).
             const byId = new Map(settlements.map((s) => [s.id, s]))
+            if (lines.length > 0) {
+              const settled = new Map(rows.map((row) => [text(row[0]), byId.get(text(row[0]))!.token]))
+              yield* appendLines(lines, options.logs!.cap, settled)
+            }
             const stored = rows.flatMap(([id, status]) => {
               const settlement = byId.get(text(id))
               return settlement?._tag === "Complete" && settlement.result !== null && status === "SUCCEEDED"
@@ -720,29 +741,40 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
 
     const saveProgress: JobStore.JobStore["saveProgress"] = (options) => {
       // the last update of a job wins, as if applied in order
-      const latest = Array.from(new Map(options.updates.map((u) => [u.id, u.progress])))
+      const latest = Array.from(
+        new Map(options.updates.map((u) => [u.id, [u.id, u.token, u.progress] as const])).values()
+      )
       if (latest.length === 0) return Effect.void
-      const write = (chunk: ReadonlyArray<readonly [string, string]>): Effect.Effect<void, SqlError> =>
+      const write = (chunk: ReadonlyArray<readonly [string, string, string]>): Effect.Effect<void, SqlError> =>
         Effect.asVoid(sql`UPDATE ${jobs} SET progress = s.progress, updated_at = ${options.now}
-          FROM (SELECT column1 AS id, column2 AS progress FROM (${valuesList(chunk, 2, { pad: true })})) AS s
-          WHERE ${jobs}.id = s.id AND lease_owner = ${options.workerId} AND +status IN ('RUNNING', 'CANCELLING')`)
+          FROM (
+            SELECT column1 AS id, column2 AS token, column3 AS progress FROM (${valuesList(chunk, 3, { pad: true })})
+          ) AS s
+          WHERE ${jobs}.id = s.id AND lease_token = s.token AND lease_owner = ${options.workerId}
+            AND +status IN ('RUNNING', 'CANCELLING')`)
       const chunks = chunksOf(latest, maxBatch)
       return run(chunks.length === 1 ? write(chunks[0]!) : writeTransaction(Effect.forEach(chunks, write)))
     }
 
     /**
-     * Appends log lines of existing jobs, then trims each touched job to `cap` lines; inside the caller's transaction.
-     * Lines of jobs in `existing` (known to exist in this transaction) are written without looking the job up.
+     * Appends log lines of existing jobs (a line with a token only while that claim holds the job), then trims each
+     * touched job to `cap` lines; inside the caller's transaction. `settled`: jobs just settled in this transaction,
+     * with the token of their settlement; their lines without a token or with that token are written without
+     * looking the job up.
      */
-    const appendLines = (entries: ReadonlyArray<JobStore.NewLog>, cap: number, existing?: ReadonlySet<string>) =>
+    const appendLines = (entries: ReadonlyArray<JobStore.NewLog>, cap: number, settled?: ReadonlyMap<string, string>) =>
       Effect.gen(function* () {
         const jobIds = new Set<string>()
         const known: Array<unknown> = []
         const unknown: Array<unknown> = []
         for (const e of entries) {
           jobIds.add(e.jobId)
-          const into = existing?.has(e.jobId) === true ? known : unknown
-          into.push(e.jobId, e.at, e.level, e.message)
+          const token = settled?.get(e.jobId)
+          if (token !== undefined && (e.token === undefined || e.token === token)) {
+            known.push(e.jobId, e.at, e.level, e.message)
+          } else {
+            unknown.push(e.jobId, e.at, e.level, e.message, e.token ?? null)
+          }
         }
         for (const chunk of chunksOf(known, maxBatch * 4)) {
           // the padding rows are dropped by the IS NOT NULL
@@ -750,11 +782,13 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 4, { pad: true })}) AS e
             WHERE e.column1 IS NOT NULL`
         }
-        for (const chunk of chunksOf(unknown, maxBatch * 4)) {
-          // lines of missing jobs (and the padding rows) are dropped here, rather than failing the batch
+        for (const chunk of chunksOf(unknown, maxBatch * 5)) {
+          // lines of missing jobs, late lines of claims that no longer hold their job (and the padding rows) are
+          // dropped here, rather than failing the batch
           yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
-            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 4, { pad: true })}) AS e
-            WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1)`
+            SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 5, { pad: true })}) AS e
+            WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1 AND (e.column5 IS NULL OR
+              (lease_token = e.column5 AND status IN ('RUNNING', 'CANCELLING'))))`
         }
         // A job is over its cap when it has a (cap+1)-th newest line, found by walking the (job_id, id) index from
         // the newest end: a job with few lines costs a few steps. Almost never is one over, so the jobs are probed
@@ -783,15 +817,16 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       run(
         writeTransaction(
           Effect.gen(function* () {
+            // run_at is left as it was: a re-queued job keeps its place ahead of work queued after it
             const rows = yield* sql`UPDATE ${jobs} SET
                 status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED'
                   WHEN attempt < max_attempts THEN 'QUEUED' ELSE 'FAILED' END,
                 terminal_reason = CASE WHEN status = 'CANCELLING' THEN 'user'
                   WHEN attempt < max_attempts THEN terminal_reason ELSE 'stalled' END,
-                run_at = CASE WHEN status = 'RUNNING' AND attempt < max_attempts THEN ${now} ELSE run_at END,
                 finished_at = CASE WHEN status = 'RUNNING' AND attempt < max_attempts THEN finished_at ELSE ${now} END,
                 lease_owner = NULL,
                 lease_expires_at = NULL,
+                lease_token = NULL,
                 updated_at = ${now}
               WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${now}
               RETURNING id, status, queue, callback_url`.values
@@ -815,7 +850,8 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             // job each second; the terms repeat the partial index's own WHERE, which makes it usable.
             const rows = yield* sql`UPDATE ${jobs} INDEXED BY ${sql(`${tables.prefix}jobs_deadline`)}
                 SET status = 'TIMED_OUT', terminal_reason = 'expired',
-                lease_owner = NULL, lease_expires_at = NULL, finished_at = ${now}, updated_at = ${now}
+                lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, finished_at = ${now},
+                updated_at = ${now}
               WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED') AND deadline <= ${now}
               RETURNING id, status, callback_url`.values
             yield* recordCallbacks(owingCallback(rows, 2), now)

@@ -41,7 +41,9 @@ export default (t: Tables) =>
       last_error TEXT,
       result_id TEXT,
       lease_owner TEXT,
-      lease_expires_at INTEGER
+      lease_expires_at INTEGER,
+      -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
+      lease_token TEXT
     )`
 
     // The claim: due jobs of some queues by priority, then run time, then id. Partial, so only QUEUED rows pay

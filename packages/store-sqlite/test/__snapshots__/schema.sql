@@ -84,7 +84,9 @@ CREATE TABLE "jobloom_jobs" (
       last_error TEXT,
       result_id TEXT,
       lease_owner TEXT,
-      lease_expires_at INTEGER
+      lease_expires_at INTEGER,
+      -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
+      lease_token TEXT
     );
 
 -- table jobloom_logs
