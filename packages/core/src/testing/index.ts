@@ -27,13 +27,15 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
+import { numberTests } from "./numbers.js"
 
 /** The base time of every row the suite builds (epoch ms); tests move forward from it. */
 export const T0 = 1_700_000_000_000
 
-/** A complete QUEUED row with a fresh UUIDv7 id and neutral values; `overrides` win. */
+/** A complete QUEUED row with a fresh UUIDv7 id and neutral values; `overrides` win. `number` is the store's to set. */
 export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   id: uuidv7(),
+  number: 0,
   type: "conformance",
   name: "conformance job",
   queue: "default",
@@ -73,8 +75,9 @@ const unique = (label: string): string => `${label}-${uuidv7()}`
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text))
 
-// stores may normalise JSON text (Postgres jsonb does), so JSON columns are compared as values
-const comparable = (row: JobRow) => ({
+// stores may normalise JSON text (Postgres jsonb does), so JSON columns are compared as values; the store assigns
+// `number` (its own tests are in numbers.ts)
+const comparable = ({ number: _number, ...row }: JobRow) => ({
   ...row,
   params: parse(row.params),
   metadata: parse(row.metadata),
@@ -261,6 +264,7 @@ const logMessages = (jobId: string) =>
 export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobStore, unknown>): void =>
   // the store takes `now` explicitly, so the suite needs no TestClock; live services keep drivers' own timers real
   layer(storeLayer, { excludeTestServices: true })(name, (it) => {
+    numberTests(it, makeRow)
     // -------------------------------------------------------------------------------------------------------------
     // insert and get
     // -------------------------------------------------------------------------------------------------------------

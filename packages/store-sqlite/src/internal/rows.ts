@@ -36,7 +36,8 @@ export const jobColumns = [
   "last_error",
   "result_id",
   "lease_owner",
-  "lease_expires_at"
+  "lease_expires_at",
+  "number"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -105,7 +106,8 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   lastError: textOrNull(v[25]),
   resultId: textOrNull(v[26]),
   leaseOwner: textOrNull(v[27]),
-  leaseExpiresAt: intOrNull(v[28])
+  leaseExpiresAt: intOrNull(v[28]),
+  number: int(v[29])
 })
 
 /** Columns most jobs leave NULL, which a claim returns packed into one value (see `claimedColumnList`). */
@@ -127,7 +129,7 @@ const rareColumns = [
  * the caller already has (status, start, update and lease times, lease owner); and the columns most jobs leave
  * NULL as one value: NULL when all of them are, else a JSON array of them (as text: a BLOB, which JSON cannot hold,
  * reads as text, as `textOrNull` would read it). A claim returns hundreds of rows, and each value returned is
- * converted and allocated per row: this returns 15 values a row rather than 29.
+ * converted and allocated per row: this returns 16 values a row rather than 30.
  */
 export const claimedColumnList = [
   "id",
@@ -145,7 +147,8 @@ export const claimedColumnList = [
   "queued_at",
   "progress",
   `CASE WHEN ${rareColumns.map((c) => `${c} IS NULL`).join(" AND ")} THEN NULL
-    ELSE json_array(${rareColumns.map((c) => `CAST(${c} AS TEXT)`).join(", ")}) END`
+    ELSE json_array(${rareColumns.map((c) => `CAST(${c} AS TEXT)`).join(", ")}) END`,
+  "number"
 ].join(", ")
 
 const noRare: ReadonlyArray<unknown> = Object.freeze([])
@@ -200,7 +203,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     lastError: textOrNull(rare[8]),
     resultId: textOrNull(rare[9]),
     leaseOwner: write.workerId,
-    leaseExpiresAt: write.leaseExpiresAt
+    leaseExpiresAt: write.leaseExpiresAt,
+    number: int(v[15])
   }
 }
 
@@ -234,7 +238,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.lastError,
   job.resultId,
   job.leaseOwner,
-  job.leaseExpiresAt
+  job.leaseExpiresAt,
+  job.number
 ]
 
 /** The column of each field `update` may set. */
