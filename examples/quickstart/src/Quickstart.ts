@@ -3,7 +3,7 @@
  * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
  */
 import { Jobs, JobType, Worker } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { antennaApi, jobsApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Config from "effect/Config"
@@ -97,8 +97,14 @@ export const engineLayer = (config: QuickstartConfig) => {
   return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
-/** The host app: its own small index at `/`, the jobs API at `/api`. */
-export const makeApp = (api: Hono): Hono => {
+/** The compat routers the quickstart mounts beside the jobs API (DESIGN §6). */
+export interface CompatApps {
+  /** Antenna's job API, at `/api/v2`. */
+  readonly antenna?: Hono
+}
+
+/** The host app: its own small index at `/`, the jobs API at `/api`, the compat routers at their seed paths. */
+export const makeApp = (api: Hono, compat: CompatApps = {}): Hono => {
   const app = new Hono()
   app.get("/", (c) =>
     c.json({
@@ -106,9 +112,12 @@ export const makeApp = (api: Hono): Hono => {
       api: "/api/jobs",
       docs: "/api/docs",
       openapi: "/api/openapi.json",
-      jobTypes: "/api/job-types"
+      jobTypes: "/api/job-types",
+      ...(compat.antenna === undefined ? {} : { antenna: "/api/v2/jobs" })
     })
   )
+  // before `/api`: the jobs API's own middleware would otherwise also see `/api/v2` requests first
+  if (compat.antenna !== undefined) app.route("/api/v2", compat.antenna)
   app.route("/api", api)
   return app
 }
@@ -118,7 +127,7 @@ export const serverLayer = (config: QuickstartConfig) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
-      const app = makeApp(jobsApi({ runtime }))
+      const app = makeApp(jobsApi({ runtime }), { antenna: antennaApi({ runtime }) })
       const address = yield* serve({ fetch: app.fetch, port: config.port, host: Option.getOrUndefined(config.host) })
       const wildcard = address.address === "::" || address.address === "0.0.0.0"
       const host = wildcard ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address
@@ -133,6 +142,7 @@ export const serverLayer = (config: QuickstartConfig) =>
       )
       yield* Console.log(`  API:  ${base}/api`)
       yield* Console.log(`  Docs: ${base}/api/docs`)
+      yield* Console.log(`  Antenna: ${base}/api/v2/jobs`)
     })
   )
 

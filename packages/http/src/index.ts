@@ -12,3 +12,9 @@ export * as Problem from "./Problem.js"
 
 /** Builds the REST sub-app (the same as `JobsApi.make`). */
 export { jobsApi } from "./JobsApi.js"
+
+/** Antenna's job API (`/api/v2/jobs/…`) over the engine: `app.route("/api/v2", antennaApi({ runtime }))`. */
+export * as AntennaApi from "./compat/antenna/AntennaApi.js"
+
+/** Builds the Antenna sub-app (the same as `AntennaApi.make`). */
+export { antennaApi } from "./compat/antenna/AntennaApi.js"
