@@ -18,3 +18,9 @@ export * as AntennaApi from "./compat/antenna/AntennaApi.js"
 
 /** Builds the Antenna sub-app (the same as `AntennaApi.make`). */
 export { antennaApi } from "./compat/antenna/AntennaApi.js"
+
+/** MCRIT's job queue API (`/jobs`, `/results`) over the engine: `app.route("/mcrit", mcritApi({ runtime }))`. */
+export * as McritApi from "./compat/mcrit/McritApi.js"
+
+/** Builds the MCRIT sub-app (the same as `McritApi.make`). */
+export { mcritApi } from "./compat/mcrit/McritApi.js"
