@@ -44,6 +44,11 @@ const transitionRefused =
     throw error
   }
 
+/** A route with and without its trailing slash: `strict: false` does not survive mounting with `app.route`. */
+const paths = (path: string): Array<string> => [path, `${path}/`]
+
+const allMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 /** Builds the sub-app. Mount it at `/api/v2` (the UI's `API_URL`); trailing slashes are optional. */
 export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   const engine = Shared.engine(options.runtime)
@@ -115,7 +120,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   /** The full detail view: the newest `logs_limit` log lines and the result value. */
   const detailView = async (c: Context, job: Job.Job) => {
-    const logs = await engine.exec((jobs) => jobs.logs(job.id, { limit: logsLimitOf(c) }))
+    const limit = logsLimitOf(c)
+    const logs = await engine.exec((jobs) => jobs.logs(job.id, { limit }))
     const result =
       job.resultId === null
         ? null
@@ -130,7 +136,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   // ---- routes ----
 
-  app.on(["GET", "HEAD"], "/jobs", async (c) => {
+  app.on(["GET", "HEAD"], paths("/jobs"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.list)
     await guard(c, "view")
     const request = Query.parse(new URL(c.req.url).searchParams)
@@ -160,7 +166,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     })
   })
 
-  app.post("/jobs", async (c) => {
+  app.on("POST", paths("/jobs"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.list)
     await guard(c, "create")
     const body = await readBody(c)
@@ -177,19 +183,19 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return c.json(view, 201)
   })
 
-  app.options("/jobs", async (c) => {
+  app.on("OPTIONS", paths("/jobs"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.list)
     return c.json(Drf.optionsBody("list", await can(c, "create")))
   })
 
-  app.on(["GET", "HEAD"], "/jobs/:id", async (c) => {
+  app.on(["GET", "HEAD"], paths("/jobs/:id"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.detail)
     const job = await jobOf(c)
     await guard(c, "view", job)
     return c.json(await detailView(c, job))
   })
 
-  app.options("/jobs/:id", async (c) => {
+  app.on("OPTIONS", paths("/jobs/:id"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.detail)
     const job = await jobOf(c)
     await guard(c, "view", job)
@@ -197,7 +203,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   })
 
   for (const method of ["PUT", "PATCH"] as const) {
-    app.on(method, "/jobs/:id", async (c) => {
+    app.on(method, paths("/jobs/:id"), async (c) => {
       Drf.viewHeaders(c, Drf.allow.detail)
       const job = await jobOf(c)
       await guard(c, "edit", job)
@@ -211,7 +217,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     })
   }
 
-  app.delete("/jobs/:id", async (c) => {
+  app.on("DELETE", paths("/jobs/:id"), async (c) => {
     Drf.viewHeaders(c, Drf.allow.detail)
     const job = await jobOf(c)
     await guard(c, "delete", job)
@@ -221,7 +227,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   })
 
   for (const action of ["run", "cancel", "retry"] as const) {
-    app.post(`/jobs/:id/${action}`, async (c) => {
+    app.on("POST", paths(`/jobs/:id/${action}`), async (c) => {
       Drf.viewHeaders(c, Drf.allow.action)
       const job = await jobOf(c)
       await guard(c, action, job)
@@ -230,16 +236,16 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     })
   }
 
-  app.get("/openapi.json", (c) => c.json(OpenApi.document(basePath(c.req.path, "/openapi.json"))))
+  app.on("GET", paths("/openapi.json"), (c) => c.json(OpenApi.document(basePath(c.req.path, "/openapi.json"))))
 
   // DRF answers a method a view does not offer with 405 and its Allow header
   const refuse = (allowed: string) => (c: Context) => {
     Drf.viewHeaders(c, allowed)
     return c.json({ detail: Drf.messages.methodNotAllowed(c.req.method) }, 405)
   }
-  app.all("/jobs", refuse(Drf.allow.list))
-  app.all("/jobs/:id", refuse(Drf.allow.detail))
-  app.all("/jobs/:id/:action{run|cancel|retry}", refuse(Drf.allow.action))
+  app.on(allMethods, paths("/jobs"), refuse(Drf.allow.list))
+  app.on(allMethods, paths("/jobs/:id"), refuse(Drf.allow.detail))
+  app.on(allMethods, paths("/jobs/:id/:action{run|cancel|retry}"), refuse(Drf.allow.action))
 
   return app
 }

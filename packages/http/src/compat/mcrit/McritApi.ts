@@ -58,6 +58,9 @@ const criterionDate = (field: string, value: string | undefined): string | undef
   return iso
 }
 
+/** A route with and without its trailing slash: `strict: false` does not survive mounting with `app.route`. */
+const paths = (path: string): Array<string> => [path, `${path}/`]
+
 /** Builds the sub-app. Mount it anywhere (the client pastes paths onto its server URL); trailing slashes optional. */
 export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   const engine = Shared.engine(options.runtime)
@@ -112,7 +115,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   // ---- collection ----
 
-  app.get("/jobs", async (c) => {
+  app.on("GET", paths("/jobs"), async (c) => {
     await guard(c, "view")
     const q = (name: string) => c.req.query(name)
     const query: { -readonly [K in keyof Jobs.JobQuery]: Jobs.JobQuery[K] } = {}
@@ -146,7 +149,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return ok(c, page.items.map(View.jobDocument))
   })
 
-  app.get("/jobs/stats", async (c) => {
+  app.on("GET", paths("/jobs/stats"), async (c) => {
     await guard(c, "view")
     // counts are read live, so `with_refresh` has nothing to refresh; it is accepted in every spelling
     const narrowed = Shared.scoped(await scope(c), {})
@@ -173,7 +176,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     })
   })
 
-  app.delete("/jobs", async (c) => {
+  app.on("DELETE", paths("/jobs"), async (c) => {
     await guard(c, "delete")
     const method = c.req.query("method")
     const createdBefore = criterionDate("created_before", c.req.query("created_before"))
@@ -199,41 +202,41 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   // ---- one job ----
 
-  app.get("/jobs/:id", async (c) => {
-    const job = await jobOf(c, c.req.param("id"), "JobIDs")
+  app.on("GET", paths("/jobs/:id"), async (c) => {
+    const job = await jobOf(c, c.req.param("id") ?? "", "JobIDs")
     await guard(c, "view", job)
     return ok(c, View.jobDocument(job))
   })
 
-  app.delete("/jobs/:id", async (c) => {
-    const job = await jobOf(c, c.req.param("id"), "JobIDs")
+  app.on("DELETE", paths("/jobs/:id"), async (c) => {
+    const job = await jobOf(c, c.req.param("id") ?? "", "JobIDs")
     await guard(c, "delete", job)
     // MCRIT deletes a job whatever its state: a running one is cancelled first
     await engine.exec((jobs) => jobs.delete(job.id, { force: true }))
     return ok(c, { num_deleted: 1 })
   })
 
-  app.get("/jobs/:id/result", async (c) => {
-    const job = await jobOf(c, c.req.param("id"), "JobIDs")
+  app.on("GET", paths("/jobs/:id/result"), async (c) => {
+    const job = await jobOf(c, c.req.param("id") ?? "", "JobIDs")
     await guard(c, "view", job)
     return ok(c, await resultOf(job, truthy(c.req.query("compact"))))
   })
 
   // ---- results ----
 
-  app.get("/results/:rid", async (c) => {
+  app.on("GET", paths("/results/:rid"), async (c) => {
     const job = await jobOfResult(c)
     await guard(c, "view", job)
     return ok(c, await resultOf(job, truthy(c.req.query("compact"))))
   })
 
-  app.get("/results/:rid/job", async (c) => {
+  app.on("GET", paths("/results/:rid/job"), async (c) => {
     const job = await jobOfResult(c)
     await guard(c, "view", job)
     return ok(c, View.jobDocument(job))
   })
 
-  app.get("/openapi.json", (c) => {
+  app.on("GET", paths("/openapi.json"), (c) => {
     const path = c.req.path.replace(/\/+$/, "")
     return c.json(OpenApi.document(path.endsWith("/openapi.json") ? path.slice(0, -"/openapi.json".length) : ""))
   })
