@@ -105,11 +105,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   const typeNames = () =>
     engine.exec((jobs) => Effect.sync(() => new Map(jobs.types().map((type) => [type.key, type.name] as const))))
 
-  const render = async (
-    c: Context,
-    job: Job.Job,
-    extra: { readonly logs?: ReadonlyArray<Job.LogEntry>; readonly result?: unknown } = {}
-  ) =>
+  const render = async (c: Context, job: Job.Job, extra: { readonly logs?: ReadonlyArray<Job.LogEntry> } = {}) =>
     View.jobView(job, {
       base: baseOf(c),
       now: Date.now(),
@@ -118,20 +114,11 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       ...extra
     })
 
-  /** The full detail view: the newest `logs_limit` log lines and the result value. */
+  /** The full detail view: the newest `logs_limit` log lines. */
   const detailView = async (c: Context, job: Job.Job) => {
     const limit = logsLimitOf(c)
     const logs = await engine.exec((jobs) => jobs.logs(job.id, { limit }))
-    const result =
-      job.resultId === null
-        ? null
-        : await engine
-            .exec((jobs) => jobs.result(job.id))
-            .then(
-              (r) => r.value,
-              () => null
-            )
-    return render(c, job, { logs: logs.items, result })
+    return render(c, job, { logs: logs.items })
   }
 
   // ---- routes ----

@@ -58,7 +58,7 @@ const jobSchema = {
     job_type: { type: "object", properties: { name: { type: "string" }, key: { type: "string" } } },
     data_export: nullableObject,
     dispatch_mode: { type: "string" },
-    result: {},
+    result: { type: ["string", "null"], description: "the jobloom result id (native `GET /results/{id}`)" },
     user_permissions: { type: "array", items: { type: "string", enum: ["update", "delete", "run"] } }
   }
 }

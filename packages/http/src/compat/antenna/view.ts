@@ -204,8 +204,6 @@ export interface ViewContext {
   readonly permissions: ReadonlyArray<string>
   /** Newest first; absent in lists (Antenna's list shows its legacy, now empty, log column). */
   readonly logs?: ReadonlyArray<Job.LogEntry>
-  /** The stored result value (detail only). */
-  readonly result?: unknown
 }
 
 /** The job as Antenna's job serializer writes it, keys in the seeds' order. */
@@ -213,6 +211,7 @@ export const jobView = (job: Job.Job, context: ViewContext): Record<string, unkn
   const { base } = context
   const status = statusOf(job)
   const project = job.metadata.project ?? job.owner
+  const logs = logsOf(context.logs ?? [])
   return {
     id: job.number,
     details: `${base.url}/jobs/${job.number}/`,
@@ -220,7 +219,8 @@ export const jobView = (job: Job.Job, context: ViewContext): Record<string, unkn
     delay: job.type === "delay" ? field(job, "seconds", 0) : field(job, "delay", 0),
     limit: field(job, "limit", null),
     shuffle: field(job, "shuffle", true),
-    project: nested(base, "project", project),
+    // never null: the UI reads `project.name` of every job
+    project: nested(base, "project", project) ?? { id: null, name: null, details: null, user_permissions: [] },
     deployment: nested(base, "deployment", job.metadata.deployment),
     source_image_collection: nested(base, "source_image_collection", job.metadata.source_image_collection),
     source_image_single: nested(base, "source_image_single", job.metadata.source_image_single),
@@ -241,13 +241,16 @@ export const jobView = (job: Job.Job, context: ViewContext): Record<string, unkn
         params: stage.params.map((p) => ({ name: p.name, key: p.key, category: p.category, value: p.value }))
       })),
       errors: job.lastError === null ? [] : [job.lastError.message],
-      logs: []
+      // the legacy log column, which UIs before JobLog rows read (seed 001 shows it filled, as detail does here)
+      logs: logs.stdout
     },
-    logs: logsOf(context.logs ?? []),
+    logs,
     job_type: { name: context.typeNames.get(job.type) ?? job.type, key: job.type },
     data_export: job.metadata.data_export ?? null,
     dispatch_mode: "internal",
-    result: context.result ?? null,
+    // Antenna's own result column is null in the seeds; the jobloom result id (or null) keeps that shape and says
+    // where the handler's value is (`GET /results/{id}` of the native API)
+    result: job.resultId,
     user_permissions: context.permissions
   }
 }
