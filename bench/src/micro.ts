@@ -36,7 +36,7 @@ const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5
 const progressJson = `{"summary":{"status":"RUNNING","progress":0.5},"stages":[],"items":null}`
 
 /** A QUEUED no-op row, as `Jobs.enqueue` would build it. */
-const row = (queue: string, now: number): JobStore.JobRow => ({
+const row = (queue: string, now: number): JobStore.NewJobRow => ({
   id: uuidv7(),
   type: "noop",
   name: "noop",

@@ -3,7 +3,7 @@
  * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
  */
 import { Jobs, JobType, Worker } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { antennaApi, jobsApi, mcritApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Config from "effect/Config"
@@ -113,8 +113,19 @@ export const engineLayer = (config: QuickstartConfig) => {
   return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
-/** The host app: its own small index at `/`, the jobs API at `/api` (its dashboard at `/api/dashboard`). */
-export const makeApp = (api: Hono): Hono => {
+/** The compat routers the quickstart mounts beside the jobs API (DESIGN §6). */
+export interface CompatApps {
+  /** Antenna's job API, at `/api/v2`. */
+  readonly antenna?: Hono
+  /** MCRIT's job queue API, at `/mcrit`. */
+  readonly mcrit?: Hono
+}
+
+/**
+ * The host app: its own small index at `/`, the jobs API at `/api` (its dashboard at `/api/dashboard`), the compat
+ * routers at their seed paths.
+ */
+export const makeApp = (api: Hono, compat: CompatApps = {}): Hono => {
   const app = new Hono()
   app.get("/", (c) =>
     c.json({
@@ -123,9 +134,14 @@ export const makeApp = (api: Hono): Hono => {
       docs: "/api/docs",
       dashboard: "/api/dashboard",
       openapi: "/api/openapi.json",
-      jobTypes: "/api/job-types"
+      jobTypes: "/api/job-types",
+      ...(compat.antenna === undefined ? {} : { antenna: "/api/v2/jobs" }),
+      ...(compat.mcrit === undefined ? {} : { mcrit: "/mcrit/jobs" })
     })
   )
+  // before `/api`: the jobs API's own middleware would otherwise also see `/api/v2` requests first
+  if (compat.antenna !== undefined) app.route("/api/v2", compat.antenna)
+  if (compat.mcrit !== undefined) app.route("/mcrit", compat.mcrit)
   app.route("/api", api)
   return app
 }
@@ -135,7 +151,10 @@ export const serverLayer = (config: QuickstartConfig) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
-      const app = makeApp(jobsApi({ runtime }))
+      const app = makeApp(jobsApi({ runtime }), {
+        antenna: antennaApi({ runtime }),
+        mcrit: mcritApi({ runtime })
+      })
       const address = yield* serve({ fetch: app.fetch, port: config.port, host: Option.getOrUndefined(config.host) })
       const wildcard = address.address === "::" || address.address === "0.0.0.0"
       const host = wildcard ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address
@@ -151,6 +170,8 @@ export const serverLayer = (config: QuickstartConfig) =>
       yield* Console.log(`  API:  ${base}/api`)
       yield* Console.log(`  Docs: ${base}/api/docs`)
       yield* Console.log(`  Dashboard: ${base}/api/dashboard`)
+      yield* Console.log(`  Antenna: ${base}/api/v2/jobs`)
+      yield* Console.log(`  MCRIT: ${base}/mcrit/jobs`)
     })
   )
 

@@ -22,6 +22,7 @@ export interface Recorded {
 
 const job = (type: JobType.Any): Job.Job => ({
   id: "00000000-0000-7000-8000-000000000000",
+  number: 1,
   type: type.key,
   name: type.name,
   queue: type.queue,

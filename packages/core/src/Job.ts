@@ -117,6 +117,9 @@ export const Lease = Schema.Struct({ workerId: Schema.String, expiresAt: Timesta
 /** A job as the engine returns it. */
 export const Job = Schema.Struct({
   id: Schema.String,
+  number: Schema.Int.annotations({
+    description: "Assigned by the store at insert: unique, increasing, never reused (the compat routers' ids)"
+  }),
   type: Schema.String,
   name: Schema.String,
   queue: Schema.String,
@@ -194,6 +197,7 @@ export const fromRow = (row: JobRow): Job => {
   const lastError = parseJson(row.lastError, null)
   return {
     id: row.id,
+    number: row.number,
     type: row.type,
     name: row.name,
     queue: row.queue,

@@ -26,6 +26,8 @@ import type { JobStatus, LogLevel, TerminalReason } from "./Job.js"
 /** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
 export interface JobRow {
   readonly id: string
+  /** Assigned by the store at insert (1, 2, 3, …): unique per store, increasing, never reused (compat routers' ids). */
+  readonly number: number
   readonly type: string
   readonly name: string
   readonly queue: string
@@ -67,7 +69,10 @@ export interface JobRow {
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
-export type JobPatch = Partial<Omit<JobRow, "id" | "type" | "createdAt" | "updatedAt" | "batchId">>
+export type JobPatch = Partial<Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId">>
+
+/** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */
+export type NewJobRow = Omit<JobRow, "number">
 
 /** The outcome of inserting one job. */
 export interface InsertOutcome {
@@ -79,6 +84,8 @@ export interface InsertOutcome {
 /** Filters shared by list, stats and bulk delete. Every given field must match (AND); empty arrays match nothing. */
 export interface JobFilter {
   readonly ids?: ReadonlyArray<string>
+  /** The job's `number` is one of these (how the compat routers find a job by their own id). */
+  readonly numbers?: ReadonlyArray<number>
   readonly statuses?: ReadonlyArray<JobStatus>
   readonly types?: ReadonlyArray<string>
   readonly queues?: ReadonlyArray<string>
@@ -278,10 +285,11 @@ export interface JobStore {
    * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job of the
    * same owner (in the store or earlier in the same call) is not inserted; its outcome carries the holder with
    * `inserted: false`. Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
-   * Publishes `Enqueued` for the queues of inserted QUEUED jobs.
+   * Publishes `Enqueued` for the queues of inserted QUEUED jobs. Each inserted job gets the next `number` of the
+   * store in the same transaction, in input order; the outcome's row carries it.
    */
   readonly insert: (options: {
-    readonly jobs: ReadonlyArray<JobRow>
+    readonly jobs: ReadonlyArray<NewJobRow>
   }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
 
   /** One job by id. */

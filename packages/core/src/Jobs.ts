@@ -103,6 +103,8 @@ export interface ScopeOptions {
 
 /** Filters of list, stats and bulk delete. Times are ISO strings; every given field must match. */
 export interface JobQuery {
+  /** Jobs whose `number` is one of these (positive integers). */
+  readonly numbers?: ReadonlyArray<number>
   readonly statuses?: ReadonlyArray<JobStatus>
   readonly types?: ReadonlyArray<string>
   readonly queues?: ReadonlyArray<string>

@@ -729,6 +729,7 @@ const hasBody = async (c: Context): Promise<boolean> => {
 
 /** The filters shared by list and stats, from query fields that are already decoded. */
 const filters = (q: {
+  readonly number?: ReadonlyArray<number>
   readonly status?: ReadonlyArray<Job.JobStatus>
   readonly type?: ReadonlyArray<string>
   readonly queue?: ReadonlyArray<string>
@@ -740,6 +741,7 @@ const filters = (q: {
   readonly createdBefore?: string
   readonly finishedBefore?: string
 }): Jobs.JobQuery => ({
+  ...(q.number === undefined ? {} : { numbers: q.number }),
   ...(q.status === undefined ? {} : { statuses: q.status }),
   ...(q.type === undefined ? {} : { types: q.type }),
   ...(q.queue === undefined ? {} : { queues: q.queue }),

@@ -18,3 +18,15 @@ export * as Problem from "./Problem.js"
 
 /** Builds the REST sub-app (the same as `JobsApi.make`). */
 export { jobsApi } from "./JobsApi.js"
+
+/** Antenna's job API (`/api/v2/jobs/…`) over the engine: `app.route("/api/v2", antennaApi({ runtime }))`. */
+export * as AntennaApi from "./compat/antenna/AntennaApi.js"
+
+/** Builds the Antenna sub-app (the same as `AntennaApi.make`). */
+export { antennaApi } from "./compat/antenna/AntennaApi.js"
+
+/** MCRIT's job queue API (`/jobs`, `/results`) over the engine: `app.route("/mcrit", mcritApi({ runtime }))`. */
+export * as McritApi from "./compat/mcrit/McritApi.js"
+
+/** Builds the MCRIT sub-app (the same as `McritApi.make`). */
+export { mcritApi } from "./compat/mcrit/McritApi.js"

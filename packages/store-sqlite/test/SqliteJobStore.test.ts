@@ -237,7 +237,7 @@ describe("claims", () => {
       })
       const plain = makeRow({ queue, priority: 1 })
       const blob = makeRow({ queue, priority: 0 })
-      yield* store.insert({ jobs: [full, plain, blob] })
+      const [stored] = yield* store.insert({ jobs: [full, plain, blob] })
       yield* sql`UPDATE jobloom_jobs SET last_error = X'6869' WHERE id = ${blob.id}`
       const claimed = yield* store.claim({
         token: TOKEN,
@@ -252,7 +252,7 @@ describe("claims", () => {
       expect(claimed.map((row) => row.id)).toEqual([full.id, plain.id, blob.id])
       for (const row of claimed) expect(row).toEqual(Option.getOrThrow(yield* store.get({ id: row.id })))
       expect(claimed[0]).toEqual({
-        ...full,
+        ...stored!.row,
         status: "RUNNING",
         attempt: 1,
         startedAt: T0,
@@ -278,11 +278,16 @@ describe("settle", () => {
       Effect.gen(function* () {
         const store = yield* JobStore.JobStore
         const held = { leaseOwner: "w", leaseExpiresAt: T0 + 1000, leaseToken: TOKEN, attempt: 1, startedAt: T0 }
-        const running = makeRow({ ...held, status: "RUNNING" })
-        const cancelling = makeRow({ ...held, status: "CANCELLING" })
-        const foreign = makeRow({ ...held, status: "RUNNING", leaseOwner: "other" })
+        const given = {
+          running: makeRow({ ...held, status: "RUNNING" }),
+          cancelling: makeRow({ ...held, status: "CANCELLING" }),
+          foreign: makeRow({ ...held, status: "RUNNING", leaseOwner: "other" })
+        }
         const retried = makeRow({ ...held, status: "RUNNING" })
-        yield* store.insert({ jobs: [running, cancelling, foreign, retried] })
+        // the rows as stored, with the numbers the store gave them
+        const [running, cancelling, foreign] = (yield* store.insert({
+          jobs: [given.running, given.cancelling, given.foreign, retried]
+        })).map((outcome) => outcome.row) as [JobStore.JobRow, JobStore.JobRow, JobStore.JobRow]
         const changes = yield* store.settle({
           workerId: "w",
           now: T0 + 5,

@@ -34,7 +34,15 @@ import {
 import * as Jobs from "../Jobs.js"
 import * as JobScope from "../JobScope.js"
 import * as JobState from "../JobState.js"
-import { type JobFilter, type JobPatch, type JobRow, JobStore, JobStoreError, type ListCursor } from "../JobStore.js"
+import {
+  type JobFilter,
+  type JobPatch,
+  type JobRow,
+  JobStore,
+  JobStoreError,
+  type ListCursor,
+  type NewJobRow
+} from "../JobStore.js"
 import type { InsertOutcome, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as ScopedEvents from "./scopedEvents.js"
@@ -181,6 +189,11 @@ const toFilter = (query: Jobs.JobQuery, issues: Array<Issue>): JobFilter => {
   if (types !== undefined) filter.types = types
   const queues = checkStrings(issues, "queues", query.queues)
   if (queues !== undefined) filter.queues = queues
+  if (query.numbers !== undefined) {
+    const numbers: unknown = query.numbers
+    if (Array.isArray(numbers) && numbers.every((n) => Number.isSafeInteger(n) && n >= 1)) filter.numbers = numbers
+    else issues.push({ path: "numbers", message: "must be a list of positive integers" })
+  }
   for (const field of ["owner", "tag", "batchId", "q"] as const) {
     const value = checkString(issues, field, query[field])
     if (value !== undefined) filter[field] = value
@@ -341,7 +354,7 @@ export const make = (
       startNow: boolean,
       batchId: string | null,
       scope: JobScope.JobScope | undefined
-    ): Either.Either<JobRow, Rejection> => {
+    ): Either.Either<NewJobRow, Rejection> => {
       const unsafe = TextSafety.inspect(input, prefix)
       if (unsafe !== undefined) return Either.left({ _tag: "Input", issues: [unsafe] })
       const decoded = decodeCreate(input)
@@ -509,7 +522,7 @@ export const make = (
         }
         const now = yield* Clock.currentTimeMillis
         const batchId = uuidv7()
-        const rows: Array<JobRow> = []
+        const rows: Array<NewJobRow> = []
         const rejections: Array<Rejection> = []
         // every job is checked before any is inserted, so one request reports every bad field at once
         inputs.forEach((input, index) => {

@@ -20,6 +20,7 @@ import type {
   ListCursor,
   ListOptions,
   LogRow,
+  NewJobRow,
   ResultRow,
   Settlement,
   SortKey,
@@ -39,6 +40,7 @@ const held = (status: JobStatus) => status === "RUNNING" || status === "CANCELLI
 /** Whether a row matches every given field of the filter. */
 export const matches = (filter: JobFilter, row: JobRow): boolean => {
   if (filter.ids !== undefined && !filter.ids.includes(row.id)) return false
+  if (filter.numbers !== undefined && !filter.numbers.includes(row.number)) return false
   if (filter.statuses !== undefined && !filter.statuses.includes(row.status)) return false
   if (filter.types !== undefined && !filter.types.includes(row.type)) return false
   if (filter.queues !== undefined && !filter.queues.includes(row.queue)) return false
@@ -123,6 +125,8 @@ export const make = Effect.gen(function* () {
   /** jobId → its log lines, oldest first. */
   const logs = new Map<string, Array<LogRow>>()
   let logCounter = 0
+  /** The last job number handed out; never decreases, so a deleted job's number is never reused. */
+  let jobCounter = 0
   const results = new Map<string, ResultRow>()
   const callbacks = new Map<string, PendingCallback>()
 
@@ -187,7 +191,7 @@ export const make = Effect.gen(function* () {
 
   const conflict = (message: string) => new JobStoreError({ reason: "Conflict", message })
 
-  const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
+  const insert = (options: { readonly jobs: ReadonlyArray<NewJobRow> }) =>
     Effect.suspend(() => {
       const seen = new Set<string>()
       for (const job of options.jobs) {
@@ -198,7 +202,7 @@ export const make = Effect.gen(function* () {
       const outcomes = options.jobs.map((job) => {
         const holder = holderOf(job)
         if (holder !== undefined) return { row: holder, inserted: false }
-        const row: JobRow = { ...job, tags: [...job.tags] }
+        const row: JobRow = { ...job, number: ++jobCounter, tags: [...job.tags] }
         put(row)
         return { row, inserted: true }
       })

@@ -29,6 +29,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
+import { numberTests } from "./numbers.js"
 import { scopeConformance } from "./scope.js"
 import { workerWriteTests } from "./workerWrites.js"
 
@@ -41,9 +42,10 @@ export const TOKEN = "conformance-claim"
 /** Leases of jobs claimed with `TOKEN`, for `heartbeat`. */
 export const leasesOf = (ids: ReadonlyArray<string>, token = TOKEN) => ids.map((id) => ({ id, token }))
 
-/** A complete QUEUED row with a fresh UUIDv7 id and neutral values; `overrides` win. */
+/** A complete QUEUED row with a fresh UUIDv7 id and neutral values; `overrides` win. `number` is the store's to set. */
 export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   id: uuidv7(),
+  number: 0,
   type: "conformance",
   name: "conformance job",
   queue: "default",
@@ -84,8 +86,9 @@ const unique = (label: string): string => `${label}-${uuidv7()}`
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text))
 
-// stores may normalise JSON text (Postgres jsonb does), so JSON columns are compared as values
-const comparable = (row: JobRow) => ({
+// stores may normalise JSON text (Postgres jsonb does), so JSON columns are compared as values; the store assigns
+// `number` (its own tests are in numbers.ts)
+const comparable = ({ number: _number, ...row }: JobRow) => ({
   ...row,
   params: parse(row.params),
   metadata: parse(row.metadata),
@@ -275,6 +278,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
   // the store takes `now` explicitly, so the suite needs no TestClock; live services keep drivers' own timers real
   layer(storeLayer, { excludeTestServices: true })(name, (it) => {
     workerWriteTests(it)
+    numberTests(it, makeRow)
 
     // -------------------------------------------------------------------------------------------------------------
     // insert and get

@@ -106,10 +106,22 @@ const Time = (description: string) =>
     })
   )
 
+/** One job number or a comma list of them. */
+const NumberList = Schema.transform(
+  Schema.String.pipe(
+    Schema.filter((s) => s.length <= 2000 && s.split(",").every((part) => /^[1-9][0-9]{0,14}$/.test(part.trim())), {
+      message: () => "must be a job number or a comma list of job numbers (positive integers)"
+    })
+  ),
+  Schema.Array(Schema.Number),
+  { strict: true, decode: (s) => s.split(",").map((part) => Number(part.trim())), encode: (ns) => ns.join(",") }
+).annotations({ jsonSchema: { type: "string", examples: ["1207", "1207,1102"], description: "job numbers" } })
+
 const sortKeys = ["createdAt", "updatedAt", "startedAt", "finishedAt", "priority", "name"] as const
 
 /** The query of `GET /jobs`. */
 export const ListQuery = Schema.Struct({
+  number: optional(NumberList),
   status: optional(StatusList),
   type: optional(TextList("one job type or a comma list")),
   queue: optional(TextList("one queue or a comma list")),

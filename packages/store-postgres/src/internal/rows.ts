@@ -46,7 +46,8 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   resultId: strOrNull(r.result_id),
   leaseOwner: strOrNull(r.lease_owner),
   leaseExpiresAt: numOrNull(r.lease_expires_at),
-  leaseToken: strOrNull(r.lease_token)
+  leaseToken: strOrNull(r.lease_token),
+  number: num(r.number)
 })
 
 const LOG_ID_WIDTH = 16
@@ -115,13 +116,13 @@ export const jobColumns = [
   ["lease_owner", "leaseOwner"],
   ["lease_expires_at", "leaseExpiresAt"],
   ["lease_token", "leaseToken"]
-] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.JobRow]>
+] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.NewJobRow]>
 
 /**
  * A job row as a JSON object keyed by column, for `json_to_recordset`. A null column is left out: the function reads
  * a missing key as NULL, and most jobs leave a third of the columns null.
  */
-export const toJsonRow = (row: JobStore.JobRow): Record<string, unknown> => {
+export const toJsonRow = (row: JobStore.NewJobRow): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const [column, field] of jobColumns) {
     const value = row[field]

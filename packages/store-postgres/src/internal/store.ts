@@ -73,6 +73,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
     const filterClauses = (filter: JobStore.JobFilter): Array<Fragment> => {
       const clauses: Array<Fragment> = []
       if (filter.ids !== undefined) clauses.push(sql`id = ANY(${filter.ids}::text[])`)
+      if (filter.numbers !== undefined) clauses.push(sql`number = ANY(${filter.numbers}::int8[])`)
       if (filter.statuses !== undefined) clauses.push(sql`status = ANY(${filter.statuses}::text[])`)
       if (filter.types !== undefined) clauses.push(sql`type = ANY(${filter.types}::text[])`)
       if (filter.queues !== undefined) clauses.push(sql`queue = ANY(${filter.queues}::text[])`)
@@ -122,7 +123,7 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       signals.publish(Array.from(queues, (queue): JobStore.StoreSignal => ({ _tag: "Enqueued", queue })))
     }
 
-    const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
+    const insert = (options: { readonly jobs: ReadonlyArray<JobStore.NewJobRow> }) =>
       Effect.gen(function* () {
         if (options.jobs.length === 0) return []
         const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
@@ -131,17 +132,21 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
         let outcomes: ReadonlyArray<JobStore.InsertOutcome>
         if (options.jobs.every((job) => job.idempotencyKey === null)) {
           // no key to look up: one plain INSERT, all or none, and every job inserted as given
-          yield* sql`SELECT ${fn("insert_unkeyed")}(${input}::json, ${origin}::text)`
-          outcomes = options.jobs.map((row) => ({ row, inserted: true }))
+          const rows = yield* sql<Row>`SELECT * FROM ${fn("insert_unkeyed")}(${input}::json, ${origin}::text)`
+          if (rows.length !== options.jobs.length) {
+            return yield* new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
+          }
+          const numbers = new Map(rows.map((r) => [r.job_id as string, Number(r.job_number)]))
+          outcomes = options.jobs.map((job) => ({ row: { ...job, number: numbers.get(job.id) ?? 0 }, inserted: true }))
         } else {
           const rows = yield* sql<Row>`SELECT * FROM ${fn("insert")}(${input}::json, ${origin}::text)`
           const answers: Array<JobStore.InsertOutcome | undefined> = new Array(options.jobs.length).fill(undefined)
           for (const r of rows) {
             const index = Number(r.input_ord) - 1
-            // an inserted job is stored exactly as given; only a holder comes back
+            // an inserted job is stored exactly as given, with the number the table gave it; a holder comes back whole
             answers[index] =
               r.holder === null
-                ? { row: options.jobs[index]!, inserted: true }
+                ? { row: { ...options.jobs[index]!, number: Number(r.job_number) }, inserted: true }
                 : { row: toJobRow(holderRow(r.holder)), inserted: false }
           }
           if (answers.some((outcome) => outcome === undefined)) {

@@ -59,7 +59,9 @@ export const make = (names: Names) =>
         lease_owner text,
         lease_expires_at bigint,
         -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
-        lease_token text
+        lease_token text,
+        -- the compat routers' ids: a sequence never hands a number out twice, even after the newest job is deleted
+        number bigint GENERATED ALWAYS AS IDENTITY
       )`
     // the claim: walked in claim order, so a claim reads only the rows it takes (plus rows not yet due)
     yield* sql`CREATE INDEX ${sql(names.index("jobs_due"))} ON ${jobs} (queue, priority DESC, run_at, id)
@@ -78,6 +80,8 @@ export const make = (names: Names) =>
       NULLS NOT DISTINCT
       WHERE idempotency_key IS NOT NULL AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_created"))} ON ${jobs} (created_at, id)`
+    // a job by its number; never updated, so it costs one entry per job and keeps updates HOT-eligible
+    yield* sql`CREATE UNIQUE INDEX ${sql(names.index("jobs_number"))} ON ${jobs} (number)`
     // pruning by age and batch summaries; each row enters these at most once per attempt
     yield* sql`CREATE INDEX ${sql(names.index("jobs_finished"))} ON ${jobs} (finished_at)
       WHERE finished_at IS NOT NULL`
@@ -162,10 +166,11 @@ const functions = (names: Names): string => {
   return `
 -- Inserts jobs, all or none. A job whose idempotency key a non-terminal job holds (in the table, or earlier in the
 -- same call: input order decides) is not inserted. One answer row per input, by position: holder is null when the
--- job was inserted as given (the caller has it already: nothing travels back), else the holder as JSON. Each statement below takes a fresh snapshot, so a holder that committed while
+-- job was inserted as given (the caller has it already: only the number the table gave it travels back), else the
+-- holder as JSON. Each statement below takes a fresh snapshot, so a holder that committed while
 -- we waited on its key is seen, and a key whose holder turned terminal meanwhile is inserted after all.
 CREATE FUNCTION ${fn("insert")}(p_rows json, p_origin text)
-RETURNS TABLE (input_ord bigint, holder json) LANGUAGE plpgsql AS $fn$
+RETURNS TABLE (input_ord bigint, holder json, job_number bigint) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
   v_total integer := json_array_length(p_rows);
@@ -192,14 +197,14 @@ BEGIN
       ON CONFLICT (idempotency_key, owner)
         WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
         DO NOTHING
-      RETURNING id, queue, status
+      RETURNING id, queue, status, number
     ), signals AS (
       SELECT count(pg_notify(${channel}, json_build_object(
         '_tag', 'Enqueued', 'queue', queue, 'origin', p_origin
       )::text)) AS n
       FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q
     )
-    SELECT p.ord, NULL::json FROM ins JOIN pending p ON p.id = ins.id, signals;
+    SELECT p.ord, NULL::json, ins.number FROM ins JOIN pending p ON p.id = ins.id, signals;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     v_done := v_done + v_count;
     IF v_done >= v_total THEN
@@ -210,7 +215,7 @@ BEGIN
     WITH input AS (
       SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
     )
-    SELECT i.ord, to_json(j) FROM input i
+    SELECT i.ord, to_json(j), j.number FROM input i
     JOIN ${jobs} j ON j.idempotency_key = i.idempotency_key AND j.owner IS NOT DISTINCT FROM i.owner
       AND j.status NOT IN ${terminal}
     WHERE NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id);
@@ -226,21 +231,25 @@ $fn$;
 
 -- Inserts jobs none of which has an idempotency key, all or none: one plain INSERT, and one Enqueued per queue that
 -- gained a QUEUED job. p_origin: the inserting store's mark on the signals (null inside a caller's transaction), which
--- publishes them in-process itself once the insert committed.
-CREATE FUNCTION ${fn("insert_unkeyed")}(p_rows json, p_origin text) RETURNS void LANGUAGE plpgsql AS $fn$
+-- publishes them in-process itself once the insert committed. Answers each job's id with the number it was given,
+-- handed out in input order.
+CREATE FUNCTION ${fn("insert_unkeyed")}(p_rows json, p_origin text)
+RETURNS TABLE (job_id text, job_number bigint) LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
-DECLARE
-  v_signals bigint;
 BEGIN
+  RETURN QUERY
   WITH ins AS (
     INSERT INTO ${jobs} (${columns})
-    SELECT ${columns} FROM json_to_recordset(p_rows) AS (${columnTypes})
-    RETURNING queue, status
+    SELECT ${columns} FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
+    ORDER BY ord
+    RETURNING id, queue, status, number
+  ), signals AS (
+    SELECT count(pg_notify(${channel}, json_build_object(
+      '_tag', 'Enqueued', 'queue', queue, 'origin', p_origin
+    )::text)) AS n
+    FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q
   )
-  SELECT count(pg_notify(${channel}, json_build_object(
-    '_tag', 'Enqueued', 'queue', queue, 'origin', p_origin
-  )::text)) INTO v_signals
-  FROM (SELECT DISTINCT queue FROM ins WHERE status = 'QUEUED') q;
+  SELECT ins.id, ins.number FROM ins, signals;
 END
 $fn$;
 

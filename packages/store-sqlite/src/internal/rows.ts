@@ -37,7 +37,8 @@ export const jobColumns = [
   "result_id",
   "lease_owner",
   "lease_expires_at",
-  "lease_token"
+  "lease_token",
+  "number"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -107,7 +108,8 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   resultId: textOrNull(v[26]),
   leaseOwner: textOrNull(v[27]),
   leaseExpiresAt: intOrNull(v[28]),
-  leaseToken: textOrNull(v[29])
+  leaseToken: textOrNull(v[29]),
+  number: int(v[30])
 })
 
 /** Columns most jobs leave NULL, which a claim returns packed into one value (see `claimedColumnList`). */
@@ -129,7 +131,7 @@ const rareColumns = [
  * the caller already has (status, start, update and lease times, lease owner); and the columns most jobs leave
  * NULL as one value: NULL when all of them are, else a JSON array of them (as text: a BLOB, which JSON cannot hold,
  * reads as text, as `textOrNull` would read it). A claim returns hundreds of rows, and each value returned is
- * converted and allocated per row: this returns 15 values a row rather than 29.
+ * converted and allocated per row: this returns 16 values a row rather than 30.
  */
 export const claimedColumnList = [
   "id",
@@ -147,7 +149,8 @@ export const claimedColumnList = [
   "queued_at",
   "progress",
   `CASE WHEN ${rareColumns.map((c) => `${c} IS NULL`).join(" AND ")} THEN NULL
-    ELSE json_array(${rareColumns.map((c) => `CAST(${c} AS TEXT)`).join(", ")}) END`
+    ELSE json_array(${rareColumns.map((c) => `CAST(${c} AS TEXT)`).join(", ")}) END`,
+  "number"
 ].join(", ")
 
 const noRare: ReadonlyArray<unknown> = Object.freeze([])
@@ -204,7 +207,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     resultId: textOrNull(rare[9]),
     leaseOwner: write.workerId,
     leaseExpiresAt: write.leaseExpiresAt,
-    leaseToken: write.token
+    leaseToken: write.token,
+    number: int(v[15])
   }
 }
 
@@ -239,7 +243,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.resultId,
   job.leaseOwner,
   job.leaseExpiresAt,
-  job.leaseToken
+  job.leaseToken,
+  job.number
 ]
 
 /** The column of each field `update` may set. */

@@ -139,6 +139,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     const logs = sql(tables.logs)
     const results = sql(tables.results)
     const callbacks = sql(tables.callbacks)
+    const counters = sql(tables.counters)
     const columns = sql.literal(jobColumnList)
     const claimedColumns = sql.literal(claimedColumnList)
 
@@ -214,6 +215,9 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       if (filter.ids !== undefined) {
         clauses.push(filter.ids.length === 0 ? sql.literal("1 = 0") : sql`id IN ${inList(filter.ids)}`)
       }
+      if (filter.numbers !== undefined) {
+        clauses.push(filter.numbers.length === 0 ? sql.literal("1 = 0") : sql`number IN ${sql.in(filter.numbers)}`)
+      }
       oneOf("status", filter.statuses)
       oneOf("type", filter.types)
       oneOf("queue", filter.queues)
@@ -264,6 +268,11 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                     holders.set(holderKey(row), row)
                   }
                 }
+                // numbers for every job of the call, taken in this transaction; those of jobs a key turns away are
+                // given back below, so numbers stay consecutive
+                const [counter] = yield* sql`UPDATE ${counters} SET value = value + ${input.length}
+                  WHERE name = 'jobs' RETURNING value`.values
+                let number = int(counter?.[0]) - input.length
                 // decided in input order, so a later job of this call sees an earlier one as the holder
                 const outcomes: Array<JobStore.InsertOutcome> = []
                 const fresh: Array<JobRow> = []
@@ -273,10 +282,13 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                     outcomes.push({ row: holder, inserted: false })
                     continue
                   }
-                  const row: JobRow = { ...job, tags: [...job.tags] }
+                  const row: JobRow = { ...job, number: ++number, tags: [...job.tags] }
                   if (row.idempotencyKey !== null && !Job.isTerminal(row.status)) holders.set(holderKey(row), row)
                   fresh.push(row)
                   outcomes.push({ row, inserted: true })
+                }
+                if (fresh.length < input.length) {
+                  yield* sql`UPDATE ${counters} SET value = ${number} WHERE name = 'jobs'`
                 }
                 for (const chunk of powerOfTwoChunks(fresh, insertChunk)) {
                   yield* sql`INSERT INTO ${jobs} (${columns})

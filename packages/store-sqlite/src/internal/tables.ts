@@ -10,6 +10,8 @@ export interface Tables {
   readonly logs: string
   readonly results: string
   readonly callbacks: string
+  /** Named counters (one row each): `jobs` is the last job number handed out. */
+  readonly counters: string
   /** jobloom's own migrations table: never the host's default one. */
   readonly migrations: string
 }
@@ -21,5 +23,6 @@ export const make = (prefix: string): Tables => ({
   logs: `${prefix}logs`,
   results: `${prefix}results`,
   callbacks: `${prefix}callbacks`,
+  counters: `${prefix}counters`,
   migrations: `${prefix}migrations`
 })

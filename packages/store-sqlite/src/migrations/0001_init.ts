@@ -43,7 +43,8 @@ export default (t: Tables) =>
       lease_owner TEXT,
       lease_expires_at INTEGER,
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
-      lease_token TEXT
+      lease_token TEXT,
+      number INTEGER NOT NULL
     )`
 
     // The claim: due jobs of some queues by priority, then run time, then id. Partial, so only QUEUED rows pay
@@ -66,6 +67,12 @@ export default (t: Tables) =>
       WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')`
     yield* sql`CREATE INDEX ${index("jobs_batch")} ON ${sql(t.jobs)} (batch_id) WHERE batch_id IS NOT NULL`
     yield* sql`CREATE INDEX ${index("jobs_owner")} ON ${sql(t.jobs)} (owner, created_at, id) WHERE owner IS NOT NULL`
+    // A job by its number (the compat routers' ids); unique, as the counter below hands each number out once.
+    yield* sql`CREATE UNIQUE INDEX ${index("jobs_number")} ON ${sql(t.jobs)} (number)`
+    // The last job number handed out, kept apart from the jobs so that deleting the newest job never frees its number
+    // (max(number) + 1 would hand it out again, and the rowid would too).
+    yield* sql`CREATE TABLE ${sql(t.counters)} (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID`
+    yield* sql`INSERT INTO ${sql(t.counters)} (name, value) VALUES ('jobs', 0)`
     // One non-terminal holder per idempotency key and owner, enforced by the database itself. A null owner is one
     // owner: it is indexed as an empty blob, which equals no text.
     yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key, ifnull(owner, x''))

@@ -26,6 +26,9 @@ CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
 CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key, ifnull(owner, x''))
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING');
 
+-- index jobloom_jobs_number
+CREATE UNIQUE INDEX "jobloom_jobs_number" ON "jobloom_jobs" (number);
+
 -- index jobloom_jobs_owner
 CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
 
@@ -53,6 +56,9 @@ CREATE TABLE "jobloom_callbacks" (
       attempts INTEGER NOT NULL DEFAULT 0,
       due_at INTEGER NOT NULL
     );
+
+-- table jobloom_counters
+CREATE TABLE "jobloom_counters" (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
 
 -- table jobloom_jobs
 CREATE TABLE "jobloom_jobs" (
@@ -86,7 +92,8 @@ CREATE TABLE "jobloom_jobs" (
       lease_owner TEXT,
       lease_expires_at INTEGER,
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
-      lease_token TEXT
+      lease_token TEXT,
+      number INTEGER NOT NULL
     );
 
 -- table jobloom_logs

@@ -1,0 +1,178 @@
+/**
+ * What every compat router (Antenna, MCRIT, Modzy, super.AI) shares: the options they take beside `jobsApi`'s, the
+ * caller's scope, an engine call that answers in the router's own error flavour, and offset paging over the
+ * engine's keyset list (the seed systems page by offset; the engine by cursor).
+ *
+ * @since 0.1.0
+ */
+import { type Job, Jobs } from "@jobloom/core"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type { Context, Env } from "hono"
+import type * as JobsApi from "../JobsApi.js"
+import * as Runner from "../internal/runner.js"
+import * as Problem from "../Problem.js"
+
+/**
+ * The jobs one caller may see at all (DESIGN §5): `owners` lists the owners whose jobs it sees; absent, every job.
+ * A job outside the scope is a 404, and collection routes never count or touch it.
+ */
+export interface JobScope {
+  readonly owners?: ReadonlyArray<string>
+}
+
+/** Reads the caller's scope from the request (e.g. the projects of the logged-in user). */
+export type ScopeOf<E extends Env = any> = (c: Context<E>) => JobScope | Promise<JobScope>
+
+/** The options every compat router takes: the same `runtime` and `authorize` as `jobsApi`, and a scope. */
+export interface Options<E extends Env = any> {
+  /** Runs the engine: a `ManagedRuntime` or a `Runtime` from `Effect.runtime<Jobs>()`. */
+  readonly runtime: Runner.JobsRuntime
+  /** Decides each action, as for `jobsApi`; everything is allowed when absent. */
+  readonly authorize?: JobsApi.Authorize<E>
+  /** The caller's scope; every job when absent. */
+  readonly scope?: ScopeOf<E>
+  /** Largest accepted request body in bytes; default 1 MiB. */
+  readonly bodyLimit?: number
+}
+
+/** An engine failure, with the HTTP status the native API gives it (the one mapping, in `Problem.fromError`). */
+export class EngineFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly tag: string,
+    message: string,
+    readonly error: unknown
+  ) {
+    super(message)
+  }
+}
+
+/** Runs engine calls for a router: a failure is thrown as an {@link EngineFailure}; defects are logged. */
+export interface Engine {
+  readonly exec: <A, E>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, E>) => Promise<A>
+  /** Logs an unexpected failure through the engine's runtime (its logger). */
+  readonly logFailure: (message: string, cause: unknown) => void
+}
+
+/** An {@link Engine} over a runtime. */
+export const engine = (runtime: Runner.JobsRuntime): Engine => {
+  const runner = Runner.make(runtime)
+  const logFailure = (message: string, cause: unknown) => {
+    runner.runFork(Effect.logError(message, cause))
+  }
+  return {
+    logFailure,
+    exec: async (f) => {
+      const exit = await runner.runExit(Effect.flatMap(Jobs.Jobs, f))
+      if (Exit.isSuccess(exit)) return exit.value
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure) && Problem.isEngineError(failure.value)) {
+        const problem = Problem.fromError(failure.value)
+        if (problem.status >= 500) logFailure("jobloom compat: request failed", exit.cause)
+        throw new EngineFailure(problem.status, failure.value._tag, failure.value.message, failure.value)
+      }
+      logFailure("jobloom compat: request failed", exit.cause)
+      throw new EngineFailure(500, "Defect", "internal error", undefined)
+    }
+  }
+}
+
+/** Whether a job is inside the caller's scope. */
+export const inScope = (scope: JobScope, job: Job.Job): boolean =>
+  scope.owners === undefined || (job.owner !== null && scope.owners.includes(job.owner))
+
+/**
+ * The query narrowed to the scope: one owner goes to the store as its `owner` filter; several are checked on each
+ * job (`keep`). A query whose own owner lies outside the scope matches nothing (`empty`).
+ */
+export const scoped = (
+  scope: JobScope,
+  query: Jobs.JobQuery
+): {
+  readonly query: Jobs.JobQuery
+  readonly keep: ((job: Job.Job) => boolean) | undefined
+  readonly empty: boolean
+} => {
+  const owners = scope.owners
+  if (owners === undefined) return { query, keep: undefined, empty: false }
+  if (query.owner !== undefined) return { query, keep: undefined, empty: !owners.includes(query.owner) }
+  if (owners.length === 0) return { query, keep: undefined, empty: true }
+  if (owners.length === 1) return { query: { ...query, owner: owners[0]! }, keep: undefined, empty: false }
+  return { query, keep: (job) => inScope(scope, job), empty: false }
+}
+
+/** Options of {@link offsetPage}. */
+export interface OffsetPageOptions {
+  readonly sort: NonNullable<Jobs.ListQuery["sort"]>
+  readonly order: "asc" | "desc"
+  readonly offset: number
+  /** Absent: every job from `offset` on. */
+  readonly limit?: number | undefined
+  /** A filter the store cannot apply, checked on each job (before paging, so counts and offsets include it). */
+  readonly keep?: ((job: Job.Job) => boolean) | undefined
+  /** An order the store cannot sort by; the store's order breaks its ties. */
+  readonly compare?: ((a: Job.Job, b: Job.Job) => number) | undefined
+}
+
+/** Rows per engine call while paging (the engine's largest page). */
+const chunk = 1000
+
+/**
+ * One offset page and the total count. Store-side filters and sorts page by cursor and stop once the page is full;
+ * a `keep` or `compare` the store cannot apply reads every matching job first.
+ */
+export const offsetPage = async (
+  engine: Engine,
+  query: Jobs.JobQuery,
+  options: OffsetPageOptions
+): Promise<{ readonly total: number; readonly items: ReadonlyArray<Job.Job> }> => {
+  const end = options.limit === undefined ? Infinity : options.offset + options.limit
+  const whole = options.keep !== undefined || options.compare !== undefined
+  const rows: Array<Job.Job> = []
+  let total = 0
+  let cursor: string | undefined
+  for (let first = true; ; first = false) {
+    const page = await engine.exec((jobs) =>
+      jobs.list({
+        ...query,
+        sort: options.sort,
+        order: options.order,
+        limit: chunk,
+        withTotal: first && !whole,
+        ...(cursor === undefined ? {} : { cursor })
+      })
+    )
+    if (first && !whole) total = page.total ?? 0
+    for (const job of page.items) if (options.keep === undefined || options.keep(job)) rows.push(job)
+    if (page.nextCursor === null || (!whole && rows.length >= end)) break
+    cursor = page.nextCursor
+  }
+  if (whole) {
+    total = rows.length
+    // Array.prototype.sort is stable: equal jobs keep the store's order
+    if (options.compare !== undefined) rows.sort(options.compare)
+  }
+  return { total, items: rows.slice(options.offset, end) }
+}
+
+/** The job with this number, inside the scope, or undefined. */
+export const jobByNumber = async (engine: Engine, scope: JobScope, number: number): Promise<Job.Job | undefined> => {
+  const page = await engine.exec((jobs) => jobs.list({ numbers: [number], limit: 1 }))
+  const job = page.items[0]
+  return job !== undefined && inScope(scope, job) ? job : undefined
+}
+
+/** Asks `authorize` (everything is allowed without one). */
+export const allowed = async <E extends Env>(
+  authorize: JobsApi.Authorize<E> | undefined,
+  c: Context<E>,
+  action: JobsApi.Action,
+  job?: Job.Job
+): Promise<boolean> => authorize === undefined || (await authorize(action, job, c)) === true
+
+/** The scope of this request (every job without a `scope` option). */
+export const scopeOf = async <E extends Env>(options: Options<E>, c: Context<E>): Promise<JobScope> =>
+  options.scope === undefined ? {} : await options.scope(c)
