@@ -124,8 +124,11 @@ describe("connection", () => {
 
   it.effect("fails with Unavailable when the file cannot be opened", () =>
     Effect.gen(function* () {
+      // a missing directory is created (the quickstart's behaviour); a parent that is a plain file cannot be
+      const blocker = Path.join(dir, "not-a-directory")
+      Fs.writeFileSync(blocker, "")
       const exit = yield* Effect.exit(
-        Effect.provide(JobStore.JobStore, SqliteJobStore.layer({ filename: Path.join(dir, "missing", "x.db") }))
+        Effect.provide(JobStore.JobStore, SqliteJobStore.layer({ filename: Path.join(blocker, "x.db") }))
       )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {

@@ -472,7 +472,7 @@ export const make = (
      * Inserts new rows. With global keys, each key's holder is looked up across owners first: one inside the
      * caller's scope is the outcome, one outside is an `IdempotencyKeyHeld` that says nothing of it.
      */
-    const insertRows = (rows: ReadonlyArray<JobRow>, scope: JobScope.JobScope | undefined) =>
+    const insertRows = (rows: ReadonlyArray<NewJobRow>, scope: JobScope.JobScope | undefined) =>
       Effect.gen(function* () {
         if (options.idempotencyKeys !== "global") return yield* store.insert({ jobs: rows })
         const holders: Array<JobRow | undefined> = []

@@ -89,6 +89,7 @@ export const numberTests = (
         "update: the row after the write keeps its number"
       ).toEqual(Option.some(number))
       const claimed = yield* store.claim({
+        token: "numbers-claim",
         workerId: "numbers",
         now: 1_800_000_000_000,
         leaseMs: 1_000,
@@ -104,7 +105,7 @@ export const numberTests = (
       yield* store.settle({
         workerId: "numbers",
         now: 1_800_000_000_001,
-        settlements: [{ _tag: "Complete", id, progress: null, result: null }]
+        settlements: [{ _tag: "Complete", id, token: "numbers-claim", progress: null, result: null }]
       })
       expect(yield* numberOf(id), "settle: the settled job keeps its number").toBe(number)
     })

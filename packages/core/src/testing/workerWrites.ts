@@ -19,6 +19,7 @@ const unique = (label: string): string => `${label}-${uuidv7()}`
 /** A QUEUED row in its own queue, due at T0. */
 const queuedRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   id: uuidv7(),
+  number: 0,
   type: "worker-writes",
   name: "worker writes job",
   queue: unique("q"),

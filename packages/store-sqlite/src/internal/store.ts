@@ -255,7 +255,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                   new Set(input.flatMap((job) => (job.idempotencyKey === null ? [] : [job.idempotencyKey])))
                 )
                 // keys are unique within an owner: a holder is found by (owner, key)
-                const holderKey = (row: JobRow) => JSON.stringify([row.owner, row.idempotencyKey])
+                const holderKey = (row: JobStore.NewJobRow) => JSON.stringify([row.owner, row.idempotencyKey])
                 const holders = new Map<string, JobRow>()
                 if (keys.length > 0) {
                   // named: without statistics the planner would rather walk every queued job by status
