@@ -11,6 +11,7 @@ import type { JobStatus } from "../Job.js"
 import { isTerminal } from "../Job.js"
 import type {
   CallbackRow,
+  ItemRow,
   JobFilter,
   JobPatch,
   JobRow,
@@ -25,6 +26,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStoreError } from "../JobStore.js"
+import * as MemoryItems from "./memoryItems.js"
 
 interface PendingCallback extends CallbackRow {
   /** Not before this time may the callback be taken (its due time, or the end of a taker's lease). */
@@ -118,6 +120,7 @@ export const make = Effect.gen(function* () {
   let logCounter = 0
   const results = new Map<string, ResultRow>()
   const callbacks = new Map<string, PendingCallback>()
+  const items = MemoryItems.make((id) => jobs.get(id))
 
   const holderOf = (key: string | null): JobRow | undefined => {
     if (key === null) return undefined
@@ -145,6 +148,7 @@ export const make = Effect.gen(function* () {
     if (row.status === "QUEUED") markStale()
     running.delete(id)
     logs.delete(id)
+    items.drop(id)
     for (const [resultId, result] of results) if (result.jobId === id) results.delete(resultId)
     for (const [callbackId, callback] of callbacks) if (callback.jobId === id) callbacks.delete(callbackId)
   }
@@ -176,7 +180,7 @@ export const make = Effect.gen(function* () {
 
   const conflict = (message: string) => new JobStoreError({ reason: "Conflict", message })
 
-  const insert = (options: { readonly jobs: ReadonlyArray<JobRow> }) =>
+  const insert = (options: { readonly jobs: ReadonlyArray<JobRow>; readonly items?: ReadonlyArray<ItemRow> }) =>
     Effect.suspend(() => {
       const seen = new Set<string>()
       for (const job of options.jobs) {
@@ -191,6 +195,7 @@ export const make = Effect.gen(function* () {
         put(row)
         return { row, inserted: true }
       })
+      items.insertFor(options.items, new Set(outcomes.flatMap((o) => (o.inserted ? [o.row.id] : []))))
       const queues = outcomes.filter((o) => o.inserted && o.row.status === "QUEUED").map((o) => o.row.queue)
       return Effect.as(publish(enqueued(queues)), outcomes)
     })
@@ -573,6 +578,7 @@ export const make = Effect.gen(function* () {
     expire,
     claimCallbacks,
     settleCallback,
+    ...items.port,
     subscribe: PubSub.subscribe(pubsub)
   } as const
 })

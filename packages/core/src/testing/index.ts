@@ -27,6 +27,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
+import { itemsConformance } from "./items.js"
 
 /** The base time of every row the suite builds (epoch ms); tests move forward from it. */
 export const T0 = 1_700_000_000_000
@@ -1889,6 +1890,8 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         )
       })
     )
+
+    itemsConformance(it, makeRow)
   })
 
 /** The engine conformance suite (engine and worker end to end over a real store). */

@@ -10,6 +10,7 @@ export interface Tables {
   readonly logs: string
   readonly results: string
   readonly callbacks: string
+  readonly items: string
   /** jobloom's own migrations table: never the host's default one. */
   readonly migrations: string
 }
@@ -21,5 +22,6 @@ export const make = (prefix: string): Tables => ({
   logs: `${prefix}logs`,
   results: `${prefix}results`,
   callbacks: `${prefix}callbacks`,
+  items: `${prefix}items`,
   migrations: `${prefix}migrations`
 })
