@@ -16,6 +16,8 @@ export interface Recorded {
   readonly stages: Map<string, RecordedStage>
   readonly logs: Array<{ readonly level: Job.LogLevel; readonly message: string }>
   readonly items: { total: number; completed: number; failed: number }
+  /** Named items by key, in the order they were added. */
+  readonly named: Map<string, { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }>
   /** Every progress value each stage reported, in order (to check that progress never goes backwards). */
   readonly progressHistory: Map<string, Array<number>>
 }
@@ -68,6 +70,7 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     ),
     logs: [],
     items: { total: 0, completed: 0, failed: 0 },
+    named: new Map(),
     progressHistory: new Map()
   }
   const stageOf = (key: string): RecordedStage => {
@@ -109,7 +112,31 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     items: {
       setTotal: (total) => Effect.sync(() => void (recorded.items.total = total)),
       completed: (n = 1) => Effect.sync(() => void (recorded.items.completed += n)),
-      failed: (n = 1) => Effect.sync(() => void (recorded.items.failed += n))
+      failed: (n = 1) => Effect.sync(() => void (recorded.items.failed += n)),
+      pending: Effect.sync(() =>
+        Array.from(recorded.named, ([key, item]) => ({
+          key,
+          status: item.status,
+          input: null,
+          error: item.error
+        })).filter((item) => item.status !== "SUCCEEDED")
+      ),
+      counts: Effect.sync(() => {
+        const all = Array.from(recorded.named.values())
+        const completed = all.filter((item) => item.status === "SUCCEEDED").length
+        const failed = all.filter((item) => item.status === "FAILED").length
+        return { total: all.length, pending: all.length - completed - failed, completed, failed }
+      }),
+      add: (items) =>
+        Effect.sync(() => {
+          for (const { key } of items) {
+            if (!recorded.named.has(key)) recorded.named.set(key, { status: "PENDING", output: null, error: null })
+          }
+        }),
+      start: (key) => Effect.sync(() => void recorded.named.set(key, { status: "RUNNING", output: null, error: null })),
+      complete: (key, output) =>
+        Effect.sync(() => void recorded.named.set(key, { status: "SUCCEEDED", output: output ?? null, error: null })),
+      fail: (key, error) => Effect.sync(() => void recorded.named.set(key, { status: "FAILED", output: null, error }))
     },
     log: {
       info: (message) => write("info", message),

@@ -33,8 +33,9 @@ import {
 import * as Jobs from "../Jobs.js"
 import * as JobState from "../JobState.js"
 import { type JobFilter, type JobPatch, type JobRow, JobStore, JobStoreError, type ListCursor } from "../JobStore.js"
-import type { ResultRow, SortKey } from "../JobStore.js"
+import type { ItemRow, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
+import * as EngineItems from "./engineItems.js"
 
 /** Options of the engine. */
 export interface Options {
@@ -366,6 +367,7 @@ export const make = (
       Effect.flatMap(store.get({ id }), (row) =>
         Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new JobNotFound({ jobId: id }))
       )
+    const itemOps = EngineItems.make(store, getRow)
 
     const conflict = (id: string, action: string) =>
       new JobStoreError({
@@ -410,7 +412,8 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const prepared = prepare(input, "", now, createOptions?.startNow === true, null)
         if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
-        const [outcome] = yield* store.insert({ jobs: [prepared.right] })
+        const { items, row } = EngineItems.attach(prepared.right, (input as Jobs.CreateJob).items, now)
+        const [outcome] = yield* store.insert({ jobs: [row], ...(items.length === 0 ? {} : { items }) })
         const job = Job.fromRow(outcome.row)
         if (outcome.inserted) yield* publish({ _tag: "created", jobId: job.id, job })
         return { job, created: outcome.inserted }
@@ -424,16 +427,21 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const batchId = uuidv7()
         const rows: Array<JobRow> = []
+        const items: Array<ItemRow> = []
         const rejections: Array<Rejection> = []
         // every job is checked before any is inserted, so one request reports every bad field at once
         inputs.forEach((input, index) => {
           const prepared = prepare(input, `jobs[${index}]`, now, createOptions?.startNow === true, batchId)
           if (Either.isLeft(prepared)) rejections.push(prepared.left)
-          else rows.push(prepared.right)
+          else {
+            const attached = EngineItems.attach(prepared.right, input.items, now)
+            rows.push(attached.row)
+            items.push(...attached.items)
+          }
         })
         const rejected = rejectionError(rejections)
         if (rejected !== undefined) return yield* rejected
-        const outcomes = yield* store.insert({ jobs: rows })
+        const outcomes = yield* store.insert({ jobs: rows, ...(items.length === 0 ? {} : { items }) })
         const jobs = outcomes.map((outcome) => Job.fromRow(outcome.row))
         for (let i = 0; i < jobs.length; i++) {
           if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })
@@ -721,26 +729,36 @@ export const make = (
           () => "queued by request"
         ),
       cancel,
-      retry: (id) =>
+      retry: (id, retryOptions) =>
         transition(
           id,
           "retry",
-          (row, now) => ({
-            attempt: 0,
-            progress: resetProgress(row, registry.types.get(row.type)),
-            terminalReason: null,
-            finishedAt: null,
-            startedAt: null,
-            resultId: null,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            runAt: now,
-            queuedAt: now,
-            // a deadline already passed would expire the retried job at once
-            ...(row.deadline !== null && row.deadline <= now ? { deadline: null } : {})
-          }),
-          () => "retry requested: queued with a fresh attempt budget"
+          (row, now) =>
+            Effect.map(
+              itemOps.beforeRetry(row, resetProgress(row, registry.types.get(row.type)), retryOptions?.full === true),
+              (progress): JobPatch => ({
+                attempt: 0,
+                progress,
+                terminalReason: null,
+                finishedAt: null,
+                startedAt: null,
+                resultId: null,
+                leaseOwner: null,
+                leaseExpiresAt: null,
+                runAt: now,
+                queuedAt: now,
+                // a deadline already passed would expire the retried job at once
+                ...(row.deadline !== null && row.deadline <= now ? { deadline: null } : {})
+              })
+            ),
+          () =>
+            retryOptions?.full === true
+              ? "full rerun requested: queued with a fresh attempt budget, every item pending"
+              : "retry requested: queued with a fresh attempt budget"
         ),
+      items: itemOps.list,
+      item: itemOps.get,
+      addItems: (id, items) => Effect.map(itemOps.add(id, items), Job.fromRow),
       pause: (id) =>
         transition(
           id,
