@@ -98,6 +98,18 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
         if (patch.progress !== undefined) setProgress(key, patch.progress)
         if (patch.params !== undefined) Object.assign(stage.params, patch.params)
       })
+  /** The counters follow the named items, as the worker's do. */
+  const recount = () => {
+    const all = Array.from(recorded.named.values())
+    recorded.items.total = all.length
+    recorded.items.completed = all.filter((item) => item.status === "SUCCEEDED").length
+    recorded.items.failed = all.filter((item) => item.status === "FAILED").length
+  }
+  const named = (key: string, item: { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }) =>
+    Effect.sync(() => {
+      recorded.named.set(key, item)
+      recount()
+    })
   const write = (level: Job.LogLevel, message: string) => Effect.sync(() => void recorded.logs.push({ level, message }))
   const context: JobType.JobContext = {
     job: job(type),
@@ -132,11 +144,11 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
           for (const { key } of items) {
             if (!recorded.named.has(key)) recorded.named.set(key, { status: "PENDING", output: null, error: null })
           }
+          recount()
         }),
-      start: (key) => Effect.sync(() => void recorded.named.set(key, { status: "RUNNING", output: null, error: null })),
-      complete: (key, output) =>
-        Effect.sync(() => void recorded.named.set(key, { status: "SUCCEEDED", output: output ?? null, error: null })),
-      fail: (key, error) => Effect.sync(() => void recorded.named.set(key, { status: "FAILED", output: null, error }))
+      start: (key) => named(key, { status: "RUNNING", output: null, error: null }),
+      complete: (key, output) => named(key, { status: "SUCCEEDED", output: output ?? null, error: null }),
+      fail: (key, error) => named(key, { status: "FAILED", output: null, error })
     },
     log: {
       info: (message) => write("info", message),
