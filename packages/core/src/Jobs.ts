@@ -208,6 +208,14 @@ export interface Jobs {
       readonly cursor?: string
     }
   ) => Effect.Effect<ItemPage, JobNotFound | InvalidInput | JobStoreError>
+  /**
+   * Sets the host's annotations of a job in any status, finished ones too (super.AI tags and reviews jobs after
+   * they ran): `tags` and `metadata` replace the job's own when given. Never changes the status.
+   */
+  readonly annotate: (
+    id: string,
+    patch: { readonly tags?: ReadonlyArray<string>; readonly metadata?: Readonly<Record<string, unknown>> }
+  ) => Effect.Effect<Job, ActionError | InvalidInput>
   /** One item of the job by key. */
   readonly item: (id: string, key: string) => Effect.Effect<Option.Option<JobItem>, JobNotFound | JobStoreError>
   /**

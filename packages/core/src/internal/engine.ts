@@ -756,6 +756,45 @@ export const make = (
               ? "full rerun requested: queued with a fresh attempt budget, every item pending"
               : "retry requested: queued with a fresh attempt budget"
         ),
+      annotate: (id, patch) =>
+        Effect.gen(function* () {
+          const issues: Array<Issue> = []
+          const tags = patch.tags
+          if (
+            tags !== undefined &&
+            (!Array.isArray(tags) ||
+              tags.length > 100 ||
+              tags.some((t) => typeof t !== "string" || t.length === 0 || t.length > 200))
+          ) {
+            issues.push({ path: "tags", message: "must be at most 100 non-empty strings of at most 200 characters" })
+          }
+          const metadata = patch.metadata === undefined ? undefined : toJson(patch.metadata)
+          if (
+            patch.metadata !== undefined &&
+            (metadata === undefined ||
+              typeof patch.metadata !== "object" ||
+              patch.metadata === null ||
+              Array.isArray(patch.metadata))
+          ) {
+            issues.push({ path: "metadata", message: "must be a JSON object" })
+          }
+          if (issues.length > 0) return yield* new InvalidInput({ issues })
+          for (let round = 0; round < raceRetries; round++) {
+            const row = yield* getRow(id)
+            const now = yield* Clock.currentTimeMillis
+            const updated = yield* store.update({
+              id,
+              from: [row.status],
+              patch: {
+                ...(tags === undefined ? {} : { tags: [...tags] }),
+                ...(metadata === undefined ? {} : { metadata })
+              },
+              now
+            })
+            if (Option.isSome(updated)) return Job.fromRow(updated.value)
+          }
+          return yield* conflict(id, "annotate")
+        }),
       items: itemOps.list,
       item: itemOps.get,
       addItems: (id, items) => Effect.map(itemOps.add(id, items), Job.fromRow),
