@@ -12,3 +12,9 @@ export * as Problem from "./Problem.js"
 
 /** Builds the REST sub-app (the same as `JobsApi.make`). */
 export { jobsApi } from "./JobsApi.js"
+
+/** Modzy's job API (`/jobs`, `/jobs/history`, `/results`, `/models`) over the engine, per-source items. */
+export * as ModzyApi from "./compat/modzy/ModzyApi.js"
+
+/** Builds the Modzy sub-app (the same as `ModzyApi.make`): `app.route("/modzy/api", modzyApi({ runtime }))`. */
+export { modzyApi } from "./compat/modzy/ModzyApi.js"
