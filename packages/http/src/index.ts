@@ -18,3 +18,9 @@ export * as ModzyApi from "./compat/modzy/ModzyApi.js"
 
 /** Builds the Modzy sub-app (the same as `ModzyApi.make`): `app.route("/modzy/api", modzyApi({ runtime }))`. */
 export { modzyApi } from "./compat/modzy/ModzyApi.js"
+
+/** super.AI's job API (`/apps/{appId}/jobs`, `/jobs/{id}`, batches, bulk download) over the engine. */
+export * as SuperaiApi from "./compat/superai/SuperaiApi.js"
+
+/** Builds the super.AI sub-app (the same as `SuperaiApi.make`): `app.route("/superai/v1", superaiApi(...))`. */
+export { superaiApi } from "./compat/superai/SuperaiApi.js"
