@@ -279,3 +279,9 @@ export const RetryQuery = Schema.Struct({
 
 /** The query of routes that take none (unknown parameters are ignored). */
 export const NoQuery = Schema.Struct({}).annotations({ identifier: "NoQuery" })
+/** The query of `GET /events`: the list's filters, and how the snapshot's page is read. */
+export const EventsQuery = Schema.Struct({
+  ...ListQuery.omit("cursor", "withTotal").fields,
+  limit: optional(IntegerText(1, 1000, "jobs in the snapshot, 1 to 1000; default 50")),
+  logs: optional(BooleanText("stream the matching jobs' log lines too; default false"))
+}).annotations({ identifier: "EventsQuery" })
