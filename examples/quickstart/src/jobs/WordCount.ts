@@ -53,7 +53,7 @@ export const run = (_: unknown, context: JobType.JobContext): Effect.Effect<void
       yield* context.items.start(item.key)
       const text = textOf(item.input)
       if (text === "FAIL") {
-        yield* context.items.fail(item.key, `input ${item.key} asked to fail`)
+        yield* context.items.fail(item.key, `the text of input ${item.key} is FAIL`)
         yield* context.log.warn(`input ${item.key} failed`)
       } else {
         yield* context.items.complete(item.key, { words: text.split(/\s+/).filter((word) => word !== "").length })
