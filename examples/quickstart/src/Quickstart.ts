@@ -19,6 +19,8 @@ import { serve } from "./HttpServer.js"
 import { serveUntilSignal } from "./Process.js"
 import * as DataStorageSync from "./jobs/DataStorageSync.js"
 import * as MlPipeline from "./jobs/MlPipeline.js"
+import * as WordCount from "./jobs/WordCount.js"
+import * as ItemRouters from "./ItemRouters.js"
 import * as ProcessingService from "./ProcessingService.js"
 
 /** The quickstart's settings, each from an environment variable. */
@@ -76,11 +78,16 @@ export const config: Config.Config<QuickstartConfig> = Config.all({
 })
 
 /** The job types of the quickstart (besides the built-in `delay`). */
-export const jobTypes: ReadonlyArray<JobType.Any> = [MlPipeline.MlPipeline, DataStorageSync.DataStorageSync]
+export const jobTypes: ReadonlyArray<JobType.Any> = [
+  MlPipeline.MlPipeline,
+  DataStorageSync.DataStorageSync,
+  WordCount.WordCount
+]
 
 /** The handlers of the quickstart's job types, with the fake processing service they call. */
 export const handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.mergeAll(
   MlPipeline.layer,
+  WordCount.layer,
   DataStorageSync.layer()
 ).pipe(Layer.provide(ProcessingService.layer()))
 
@@ -151,10 +158,13 @@ export const serverLayer = (config: QuickstartConfig) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
-      const app = makeApp(jobsApi({ runtime }), {
-        antenna: antennaApi({ runtime }),
-        mcrit: mcritApi({ runtime })
-      })
+      const app = ItemRouters.mount(
+        makeApp(jobsApi({ runtime }), {
+          antenna: antennaApi({ runtime }),
+          mcrit: mcritApi({ runtime })
+        }),
+        runtime
+      )
       const address = yield* serve({ fetch: app.fetch, port: config.port, host: Option.getOrUndefined(config.host) })
       const wildcard = address.address === "::" || address.address === "0.0.0.0"
       const host = wildcard ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address

@@ -16,6 +16,8 @@ export interface Recorded {
   readonly stages: Map<string, RecordedStage>
   readonly logs: Array<{ readonly level: Job.LogLevel; readonly message: string }>
   readonly items: { total: number; completed: number; failed: number }
+  /** Named items by key, in the order they were added. */
+  readonly named: Map<string, { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }>
   /** Every progress value each stage reported, in order (to check that progress never goes backwards). */
   readonly progressHistory: Map<string, Array<number>>
 }
@@ -69,6 +71,7 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     ),
     logs: [],
     items: { total: 0, completed: 0, failed: 0 },
+    named: new Map(),
     progressHistory: new Map()
   }
   const stageOf = (key: string): RecordedStage => {
@@ -96,6 +99,18 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
         if (patch.progress !== undefined) setProgress(key, patch.progress)
         if (patch.params !== undefined) Object.assign(stage.params, patch.params)
       })
+  /** The counters follow the named items, as the worker's do. */
+  const recount = () => {
+    const all = Array.from(recorded.named.values())
+    recorded.items.total = all.length
+    recorded.items.completed = all.filter((item) => item.status === "SUCCEEDED").length
+    recorded.items.failed = all.filter((item) => item.status === "FAILED").length
+  }
+  const named = (key: string, item: { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }) =>
+    Effect.sync(() => {
+      recorded.named.set(key, item)
+      recount()
+    })
   const write = (level: Job.LogLevel, message: string) => Effect.sync(() => void recorded.logs.push({ level, message }))
   const context: JobType.JobContext = {
     job: job(type),
@@ -110,7 +125,31 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     items: {
       setTotal: (total) => Effect.sync(() => void (recorded.items.total = total)),
       completed: (n = 1) => Effect.sync(() => void (recorded.items.completed += n)),
-      failed: (n = 1) => Effect.sync(() => void (recorded.items.failed += n))
+      failed: (n = 1) => Effect.sync(() => void (recorded.items.failed += n)),
+      pending: Effect.sync(() =>
+        Array.from(recorded.named, ([key, item]) => ({
+          key,
+          status: item.status,
+          input: null,
+          error: item.error
+        })).filter((item) => item.status !== "SUCCEEDED")
+      ),
+      counts: Effect.sync(() => {
+        const all = Array.from(recorded.named.values())
+        const completed = all.filter((item) => item.status === "SUCCEEDED").length
+        const failed = all.filter((item) => item.status === "FAILED").length
+        return { total: all.length, pending: all.length - completed - failed, completed, failed }
+      }),
+      add: (items) =>
+        Effect.sync(() => {
+          for (const { key } of items) {
+            if (!recorded.named.has(key)) recorded.named.set(key, { status: "PENDING", output: null, error: null })
+          }
+          recount()
+        }),
+      start: (key) => named(key, { status: "RUNNING", output: null, error: null }),
+      complete: (key, output) => named(key, { status: "SUCCEEDED", output: output ?? null, error: null }),
+      fail: (key, error) => named(key, { status: "FAILED", output: null, error })
     },
     log: {
       info: (message) => write("info", message),

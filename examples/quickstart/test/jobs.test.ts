@@ -1,4 +1,3 @@
-import { JobType } from "@jobloom/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -118,19 +117,30 @@ describe("ml handler", () => {
     })
   )
 
-  it.effect("fails for good with terminalReason threshold when more than half of the images fail", () =>
+  it.effect("reports each image as an item and marks the stages FAILED past the type's failure threshold", () =>
     Effect.gen(function* () {
       const { effect, recorded } = runMl({ images: 12, failureRate: 1 })
-      const error = yield* Effect.flip(effect)
-      expect(error).toBeInstanceOf(JobType.JobFailure)
-      expect(error.retryable).toBe(false)
-      expect(error.terminalReason).toBe("threshold")
-      expect(JobType.failureOf(error)).toMatchObject({ retryable: false, reason: "threshold" })
+      // the engine fails the job (terminalReason threshold) by the type's threshold; the handler only reports
+      const result = yield* effect
+      expect(MlPipeline.MlPipeline.itemFailureThreshold).toBe(0.5)
+      expect(result.failed).toBe(12)
+      expect(recorded.items).toEqual({ total: 12, completed: 0, failed: 12 })
+      expect(Array.from(recorded.named.values()).every((item) => item.error?.startsWith("image img-"))).toBe(true)
       expect(recorded.stages.get("process")).toMatchObject({
         status: "FAILED",
         params: { processed: 12, remaining: 0, failed: 12 }
       })
       expect(recorded.logs.filter((l) => l.level === "error")).toHaveLength(12)
+    })
+  )
+
+  it.effect("stores what the service found in each image as the item's output", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 6, failureRate: 0, shuffle: false })
+      const result = yield* effect
+      const outputs = Array.from(recorded.named.values()).map((item) => item.output as { detections: number })
+      expect(recorded.named.size).toBe(6)
+      expect(outputs.reduce((n, output) => n + output.detections, 0)).toBe(result.detections)
     })
   )
 

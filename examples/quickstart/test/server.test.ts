@@ -53,7 +53,12 @@ describe("quickstart server", () => {
     const response = await fetch(`${api}/docs`)
     expect(response.status).toBe(200)
     const types = await request(`${api}/job-types`)
-    expect(types.items.map((t: { key: string }) => t.key).sort()).toEqual(["data_storage_sync", "delay", "ml"])
+    expect(types.items.map((t: { key: string }) => t.key).sort()).toEqual([
+      "data_storage_sync",
+      "delay",
+      "ml",
+      "wordcount"
+    ])
   })
 
   it("runs an ml job created with startNow to SUCCEEDED, with Antenna's stages and params", async () => {

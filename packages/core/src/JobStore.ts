@@ -9,7 +9,7 @@
  * Rules every store keeps (the conformance suite in `@jobloom/core/testing` checks each one):
  * - **Callbacks are durable.** Any write that moves a job with a non-null `callbackUrl` into a terminal status
  *   (`update`, `settle`, `rescue`, `expire`) inserts a pending callback in the same transaction.
- * - **Deletes cascade.** Deleting a job deletes its logs, its result and its pending callbacks.
+ * - **Deletes cascade.** Deleting a job deletes its logs, its result, its items and its pending callbacks.
  * - **Signals are hints.** `subscribe` may drop or merge signals; workers also poll. A store says with
  *   `crossProcessSignals` whether writes made by other processes reach its subscribers.
  *
@@ -276,8 +276,83 @@ export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStore
   message: Schema.String
 }) {}
 
+// --- items: the per-input records of a job (one block, so the item operations read together) -------------------
+
+/** An item as stored: JSON columns as text, times as epoch milliseconds. */
+export interface ItemRow {
+  readonly jobId: string
+  readonly key: string
+  /** Listing order within the job; ties break by key. */
+  readonly position: number
+  readonly status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED"
+  /** JSON text, or null. */
+  readonly input: string | null
+  /** JSON text, or null. */
+  readonly output: string | null
+  readonly error: string | null
+  readonly startedAt: number | null
+  readonly finishedAt: number | null
+  readonly updatedAt: number
+}
+
+/** A position in a job's items: the last row of the previous page. */
+export interface ItemCursor {
+  readonly position: number
+  readonly key: string
+}
+
+/** Count of a job's items by status (statuses with none are absent or 0). */
+export type ItemStatusCounts = Readonly<Partial<Record<ItemRow["status"], number>>>
+
+/**
+ * The item operations of the port. Items belong to a job: deleting the job deletes them, and items of a missing job
+ * are never written. Writes of whole rows are upserts by (jobId, key).
+ */
+export interface ItemStore {
+  /**
+   * Upserts items of one job when its status is one of `from` (items added to a job that is not running). False
+   * when the job is missing or in another status; nothing is written then.
+   */
+  readonly putItems: (options: {
+    readonly jobId: string
+    readonly from: ReadonlyArray<JobStatus>
+    readonly items: ReadonlyArray<ItemRow>
+  }) => Effect.Effect<boolean, JobStoreError>
+
+  /**
+   * Upserts items of jobs the worker holds (status RUNNING or CANCELLING, lease owner `workerId`), in one
+   * transaction; items of other jobs are skipped. The worker's coalesced item writes.
+   */
+  readonly saveItems: (options: {
+    readonly workerId: string
+    readonly items: ReadonlyArray<ItemRow>
+  }) => Effect.Effect<void, JobStoreError>
+
+  /** A page of a job's items by (position, key), optionally only those with one of `statuses`. */
+  readonly listItems: (options: {
+    readonly jobId: string
+    readonly statuses?: ReadonlyArray<ItemRow["status"]>
+    readonly limit: number
+    readonly cursor: ItemCursor | null
+  }) => Effect.Effect<{ readonly rows: ReadonlyArray<ItemRow>; readonly nextCursor: ItemCursor | null }, JobStoreError>
+
+  /** How many items of the job are in each status. */
+  readonly countItems: (options: { readonly jobId: string }) => Effect.Effect<ItemStatusCounts, JobStoreError>
+
+  /**
+   * Sets the job's items with one of `statuses` back to PENDING (output, error and times cleared, `updatedAt` =
+   * now), when the job's status is one of `from`. Returns how many items changed.
+   */
+  readonly resetItems: (options: {
+    readonly jobId: string
+    readonly from: ReadonlyArray<JobStatus>
+    readonly statuses: ReadonlyArray<ItemRow["status"]>
+    readonly now: number
+  }) => Effect.Effect<number, JobStoreError>
+}
+
 /** The port. */
-export interface JobStore {
+export interface JobStore extends ItemStore {
   /** Whether writes of other processes reach `subscribe` (Postgres: yes; SQLite, memory: no). */
   readonly crossProcessSignals: boolean
 
@@ -286,10 +361,12 @@ export interface JobStore {
    * same owner (in the store or earlier in the same call) is not inserted; its outcome carries the holder with
    * `inserted: false`. Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
    * Publishes `Enqueued` for the queues of inserted QUEUED jobs. Each inserted job gets the next `number` of the
-   * store in the same transaction, in input order; the outcome's row carries it.
+   * store in the same transaction, in input order; the outcome's row carries it. `items` are inserted in the same
+   * transaction for the jobs that were inserted (items of a job that was not are dropped).
    */
   readonly insert: (options: {
     readonly jobs: ReadonlyArray<NewJobRow>
+    readonly items?: ReadonlyArray<ItemRow>
   }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
 
   /** One job by id. */

@@ -10,8 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type { Job, LogLevel, StageStatus, TerminalReason } from "./Job.js"
 import { fromAbortable } from "./internal/promiseHandler.js"
+import type { ItemCounts, Job, LogLevel, StageStatus, TerminalReason } from "./Job.js"
+import type { JobStoreError } from "./JobStore.js"
 
 /** A value a stage reports, declared up front so a new job already shows it. */
 export interface StageParamSpec {
@@ -63,6 +64,14 @@ export interface JobType<P = unknown, PI = unknown, R = unknown, RI = unknown> {
   readonly priority: number
   /** A smaller view of the result (MCRIT `compact=true`); identity when absent. */
   readonly compact: ((result: R) => unknown) | null
+  /** Encodes each item's output (`items.complete(key, output)`); null stores outputs as they are (JSON). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly itemOutput: Schema.Schema<any, any> | null
+  /**
+   * A handler that succeeds with more than this share of its items FAILED fails for good instead, with
+   * `terminalReason` `threshold` (Antenna's failure threshold); null: never.
+   */
+  readonly itemFailureThreshold: number | null
 }
 
 /** Any job type. */
@@ -87,6 +96,9 @@ export interface MakeOptions<P, PI, R, RI> {
   readonly queue?: string
   readonly priority?: number
   readonly compact?: (result: R) => unknown
+  /** Per-input items: the Schema of an item's output, and the failure threshold (a share in [0, 1]). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly items?: { readonly output?: Schema.Schema<any, any>; readonly failureThreshold?: number }
 }
 
 /** Defines a job type. */
@@ -105,7 +117,10 @@ export const make = <P = unknown, PI = unknown, R = unknown, RI = unknown>(
   concurrency: options.concurrency ?? null,
   queue: options.queue ?? "default",
   priority: options.priority ?? 0,
-  compact: options.compact ?? null
+  compact: options.compact ?? null,
+  itemOutput: options.items?.output ?? null,
+  itemFailureThreshold:
+    options.items?.failureThreshold === undefined ? null : Math.min(1, Math.max(0, options.items.failureThreshold))
 })
 
 /** A handle on one declared (or ad hoc) stage of the running job. Writes are coalesced by the worker. */
@@ -132,11 +147,40 @@ export interface StageHandle {
   readonly fail: Effect.Effect<void>
 }
 
-/** Item counters of the running job. */
+/** An item as the handler sees it. */
+export interface ItemInfo {
+  readonly key: string
+  readonly status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED"
+  /** The item's input as declared (JSON), or null. */
+  readonly input: unknown
+  /** The error of an earlier attempt's failure, or null. */
+  readonly error: string | null
+}
+
+/**
+ * The running job's items. Named items (`add`, `start`, `complete`, `fail`) are stored one by one and drive the
+ * `progress.items` counters; the first of these calls reads the job's items from the store, the others only change
+ * memory (the worker writes changed items in batches, and before the attempt's settlement). `setTotal`, `completed`
+ * and `failed` are bare counters for jobs whose items have no names; do not mix the two in one job.
+ */
 export interface ItemsHandle {
   readonly setTotal: (total: number) => Effect.Effect<void>
   readonly completed: (n?: number) => Effect.Effect<void>
   readonly failed: (n?: number) => Effect.Effect<void>
+  /** The items this attempt has to do: every item not SUCCEEDED (an earlier attempt's FAILED ones too), in order. */
+  readonly pending: Effect.Effect<ReadonlyArray<ItemInfo>, JobStoreError>
+  /** The counters over every item of the job. */
+  readonly counts: Effect.Effect<ItemCounts, JobStoreError>
+  /** Adds items (PENDING); a key the job already has is left as it is. */
+  readonly add: (
+    items: ReadonlyArray<{ readonly key: string; readonly input?: unknown }>
+  ) => Effect.Effect<void, JobStoreError>
+  /** The item is RUNNING (an unknown key is added). */
+  readonly start: (key: string) => Effect.Effect<void, JobStoreError>
+  /** The item SUCCEEDED with this output (encoded by the type's `items.output` Schema when it has one). */
+  readonly complete: (key: string, output?: unknown) => Effect.Effect<void, JobStoreError>
+  /** The item FAILED with this error message. */
+  readonly fail: (key: string, error: string) => Effect.Effect<void, JobStoreError>
 }
 
 /** What a handler gets besides its params. */
@@ -182,6 +226,12 @@ export interface PromiseJobContext {
     readonly setTotal: (n: number) => void
     readonly completed: (n?: number) => void
     readonly failed: (n?: number) => void
+    readonly pending: () => Promise<ReadonlyArray<ItemInfo>>
+    readonly counts: () => Promise<ItemCounts>
+    readonly add: (items: ReadonlyArray<{ readonly key: string; readonly input?: unknown }>) => Promise<void>
+    readonly start: (key: string) => Promise<void>
+    readonly complete: (key: string, output?: unknown) => Promise<void>
+    readonly fail: (key: string, error: string) => Promise<void>
   }
   readonly log: {
     readonly info: (m: string) => void
@@ -280,7 +330,13 @@ export const toPromiseContext = (context: JobContext, signal: AbortSignal): Prom
   items: {
     setTotal: (n) => Effect.runSync(context.items.setTotal(n)),
     completed: (n) => Effect.runSync(context.items.completed(n)),
-    failed: (n) => Effect.runSync(context.items.failed(n))
+    failed: (n) => Effect.runSync(context.items.failed(n)),
+    pending: () => Effect.runPromise(context.items.pending),
+    counts: () => Effect.runPromise(context.items.counts),
+    add: (items) => Effect.runPromise(context.items.add(items)),
+    start: (key) => Effect.runPromise(context.items.start(key)),
+    complete: (key, output) => Effect.runPromise(context.items.complete(key, output)),
+    fail: (key, error) => Effect.runPromise(context.items.fail(key, error))
   },
   log: {
     info: (m) => Effect.runSync(context.log.info(m)),

@@ -10,7 +10,9 @@ import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import type * as Option from "effect/Option"
 import type { Job, JobResult, LogEntry, LogLevel, Progress, TerminalReason } from "./Job.js"
+import { type ItemPage, type ItemStatus, type JobItem, type NewItem, NewItems } from "./JobItem.js"
 import { JobStatus } from "./Job.js"
 import type {
   BatchNotFound,
@@ -67,7 +69,8 @@ export const CreateJob = Schema.Struct({
   timeoutMs: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.positive()))),
   maxAttempts: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
   callbackUrl: Schema.optional(Schema.NullOr(CallbackUrl)),
-  idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty))
+  idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty)),
+  items: Schema.optional(NewItems.annotations({ description: "Per-input items, each PENDING with its key and input" }))
 }).annotations({ identifier: "CreateJob" })
 /** The body that creates one job. */
 export type CreateJob = typeof CreateJob.Type
@@ -234,7 +237,32 @@ export interface Jobs {
   /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
   readonly run: (id: string) => Effect.Effect<Job, ActionError>
   readonly cancel: (id: string) => Effect.Effect<Job, ActionError>
-  readonly retry: (id: string) => Effect.Effect<Job, ActionError>
+  /** Terminal → QUEUED; SUCCEEDED items are kept (handed to no handler) unless `full` reruns them all. */
+  readonly retry: (id: string, options?: { readonly full?: boolean }) => Effect.Effect<Job, ActionError>
+  /** A page of the job's items in order, optionally only some statuses; `limit` 1 to 1000, default 100. */
+  readonly items: (
+    id: string,
+    options?: {
+      readonly statuses?: ReadonlyArray<ItemStatus>
+      readonly limit?: number
+      readonly cursor?: string
+    }
+  ) => Effect.Effect<ItemPage, JobNotFound | InvalidInput | JobStoreError>
+  /**
+   * Sets the host's annotations of a job in any status, finished ones too (super.AI tags and reviews jobs after
+   * they ran): `tags` and `metadata` replace the job's own when given. Never changes the status.
+   */
+  readonly annotate: (
+    id: string,
+    patch: { readonly tags?: ReadonlyArray<string>; readonly metadata?: Readonly<Record<string, unknown>> }
+  ) => Effect.Effect<Job, ActionError | InvalidInput>
+  /** One item of the job by key. */
+  readonly item: (id: string, key: string) => Effect.Effect<Option.Option<JobItem>, JobNotFound | JobStoreError>
+  /**
+   * Adds items to a CREATED, QUEUED or PAUSED job (a running job's handler adds its own): new keys last, an existing
+   * key gets the new input and is PENDING again.
+   */
+  readonly addItems: (id: string, items: ReadonlyArray<NewItem>) => Effect.Effect<Job, ActionError | InvalidInput>
   readonly pause: (id: string) => Effect.Effect<Job, ActionError>
   readonly resume: (id: string) => Effect.Effect<Job, ActionError>
   readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>

@@ -10,6 +10,9 @@ import "./internal/effectVersion.js"
 /** The job as clients see it, its Schemas, and conversion from store rows. */
 export * as Job from "./Job.js"
 
+/** Per-input items of a job: statuses, the public item, its Schemas. */
+export * as JobItem from "./JobItem.js"
+
 /** The engine's public errors. */
 export * as JobError from "./JobError.js"
 

@@ -34,7 +34,17 @@ const recorder = () => {
       expect(key).toBe("delay")
       return stage
     },
-    items: { setTotal: () => Effect.void, completed: () => Effect.void, failed: () => Effect.void },
+    items: {
+      setTotal: () => Effect.void,
+      completed: () => Effect.void,
+      failed: () => Effect.void,
+      pending: Effect.succeed([]),
+      counts: Effect.succeed({ total: 0, pending: 0, completed: 0, failed: 0 }),
+      add: () => Effect.void,
+      start: () => Effect.void,
+      complete: () => Effect.void,
+      fail: () => Effect.void
+    },
     log: {
       info: (m) => write("info", m),
       warn: (m) => write("warn", m),

@@ -450,15 +450,50 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         operationId: `${action}Job`,
         tags: ["actions"],
         summary,
-        description: "Takes no body. Not allowed from the job's status: 409 naming `currentStatus`.",
-        responses: { ...body("the job after the action", Schemas.JobView), ...problems(403, 404, 409, 413, 415) }
+        description:
+          "Takes no body. Not allowed from the job's status: 409 naming `currentStatus`." +
+          (action === "retry"
+            ? " A retry keeps the job's SUCCEEDED items and hands the handler the others; `?full=true` reruns all."
+            : ""),
+        responses: { ...body("the job after the action", Schemas.JobView), ...problems(400, 403, 404, 409, 413, 415) }
       }),
+      query(action === "retry" ? Schemas.RetryQuery : Schemas.NoQuery),
       async (c) => {
+        const q = valid<{ readonly full?: boolean }>(c, "query")
         const job = await jobFor(c, action)
-        return c.json(await view(c, await exec((jobs) => jobs[action](job.id))))
+        const done = await exec((jobs) =>
+          action === "retry" ? jobs.retry(job.id, { full: q.full ?? false }) : jobs[action](job.id)
+        )
+        return c.json(await view(c, done))
       }
     )
   }
+
+  app.on(
+    "GET",
+    paths("/jobs/:id/items"),
+    describe({
+      operationId: "jobItems",
+      tags: ["jobs"],
+      summary: "A job's items (per-input records) in order",
+      description: "`status` takes one item status or a comma list; pages follow `nextCursor`.",
+      responses: { ...body("a page of items", Schemas.ItemPageView), ...problems(400, 403, 404) }
+    }),
+    query(Schemas.ItemsQuery),
+    async (c) => {
+      const q = valid<typeof Schemas.ItemsQuery.Type>(c, "query")
+      const job = await jobFor(c, "view")
+      return c.json(
+        await exec((jobs) =>
+          jobs.items(job.id, {
+            ...(q.status === undefined ? {} : { statuses: q.status }),
+            ...(q.limit === undefined ? {} : { limit: q.limit }),
+            ...(q.cursor === undefined ? {} : { cursor: q.cursor })
+          })
+        )
+      )
+    }
+  )
 
   app.on(
     "GET",

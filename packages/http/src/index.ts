@@ -30,3 +30,15 @@ export * as McritApi from "./compat/mcrit/McritApi.js"
 
 /** Builds the MCRIT sub-app (the same as `McritApi.make`). */
 export { mcritApi } from "./compat/mcrit/McritApi.js"
+
+/** Modzy's job API (`/jobs`, `/jobs/history`, `/results`, `/models`) over the engine, per-source items. */
+export * as ModzyApi from "./compat/modzy/ModzyApi.js"
+
+/** Builds the Modzy sub-app (the same as `ModzyApi.make`): `app.route("/modzy/api", modzyApi({ runtime }))`. */
+export { modzyApi } from "./compat/modzy/ModzyApi.js"
+
+/** super.AI's job API (`/apps/{appId}/jobs`, `/jobs/{id}`, batches, bulk download) over the engine. */
+export * as SuperaiApi from "./compat/superai/SuperaiApi.js"
+
+/** Builds the super.AI sub-app (the same as `SuperaiApi.make`): `app.route("/superai/v1", superaiApi(...))`. */
+export { superaiApi } from "./compat/superai/SuperaiApi.js"

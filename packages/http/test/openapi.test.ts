@@ -19,6 +19,7 @@ const routes = [
   "post /jobs/{id}/retry",
   "post /jobs/{id}/pause",
   "post /jobs/{id}/resume",
+  "get /jobs/{id}/items",
   "get /jobs/{id}/logs",
   "get /jobs/{id}/result",
   "get /jobs/{id}/events",

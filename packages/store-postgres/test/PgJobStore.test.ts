@@ -66,7 +66,10 @@ describe("PgJobStore", () => {
       })
       expect(stores.length).toBe(3)
       const migrations = yield* adminQuery(`SELECT migration_id, name FROM "${schema}".jobloom_migrations`)
-      expect(migrations).toEqual([{ migration_id: 1, name: "init" }])
+      expect(migrations).toEqual([
+        { migration_id: 1, name: "init" },
+        { migration_id: 2, name: "items" }
+      ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)
     }).pipe(Effect.scoped)
@@ -86,11 +89,13 @@ describe("PgJobStore", () => {
       )
       expect(tables.map((t) => t.table_name)).toEqual([
         "a_callbacks",
+        "a_items",
         "a_jobs",
         "a_logs",
         "a_migrations",
         "a_results",
         "b_callbacks",
+        "b_items",
         "b_jobs",
         "b_logs",
         "b_migrations",

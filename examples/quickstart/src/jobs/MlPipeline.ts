@@ -1,8 +1,11 @@
 /**
  * The `ml` job type, modelled on Antenna's ML pipeline job (seed 000): collect the images, send them in batches to a
- * processing service, save what it found. Images the service fails on are counted as failed items; when more than
- * half fail, the job fails for good with `terminalReason` `threshold` (Antenna's failure threshold).
+ * processing service, save what it found. Each image is an item of the job: the service's answer is the item's output,
+ * its failure the item's error. When more than half of the items fail, the engine fails the job for good with
+ * `terminalReason` `threshold` (the type's item failure threshold: Antenna's). A retry processes only the images that
+ * did not succeed (Antenna #718: a retry reprocessed every image), unless it asks for a full rerun.
  */
+import type { JobStore } from "@jobloom/core"
 import { JobType } from "@jobloom/core"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -60,6 +63,9 @@ export type MlResult = typeof MlResult.Type
 /** Jobs whose failed share of images is above this fail with `threshold`. */
 export const failureThreshold = 0.5
 
+/** What the processing service found in one image: an item's output. */
+export const ImageOutput = Schema.Struct({ detections: Schema.Int, classifications: Schema.Int })
+
 /** The `ml` job type definition. */
 export const MlPipeline = JobType.make({
   key: "ml",
@@ -67,6 +73,7 @@ export const MlPipeline = JobType.make({
   description: "Sends a collection of fake images in batches to a fake processing service and saves its detections",
   params: MlParams,
   result: MlResult,
+  items: { output: ImageOutput, failureThreshold },
   stages: [
     { key: "collect", name: "Collect", params: [{ key: "total_images", name: "Total Images" }] },
     {
@@ -94,7 +101,7 @@ export const MlPipeline = JobType.make({
 export const run = (
   params: MlParams,
   context: JobType.JobContext
-): Effect.Effect<MlResult, JobType.JobFailure, ProcessingService> =>
+): Effect.Effect<MlResult, JobStore.JobStoreError, ProcessingService> =>
   Effect.gen(function* () {
     const service = yield* ProcessingService
     const collect = context.stage("collect")
@@ -110,7 +117,13 @@ export const run = (
     const all: Array<Image> = Array.from({ length: params.images }, (_, i) => ({
       id: `img-${String(i + 1).padStart(5, "0")}`
     }))
-    let images: ReadonlyArray<Image> = params.limit === null ? all : all.slice(0, params.limit)
+    const collection = params.limit === null ? all : all.slice(0, params.limit)
+    // the first attempt declares the images as items; a retry finds them, and processes those not SUCCEEDED
+    if ((yield* context.items.counts).total === 0) {
+      yield* context.items.add(collection.map((image) => ({ key: image.id })))
+    }
+    const todo = new Set((yield* context.items.pending).map((item) => item.key))
+    let images: ReadonlyArray<Image> = collection.filter((image) => todo.has(image.id))
     yield* context.log.info(`Found ${images.length} out of ${all.length} images to process`)
     if (params.shuffle) {
       yield* context.log.info("Shuffling images")
@@ -119,7 +132,6 @@ export const run = (
     const total = images.length
     yield* collect.param("total_images", total)
     yield* collect.complete
-    yield* context.items.setTotal(total)
 
     yield* process.update({ status: "RUNNING", params: { processed: 0, remaining: total, failed: 0 } })
     yield* results.update({ status: "RUNNING", params: { captures: 0, detections: 0, classifications: 0 } })
@@ -133,19 +145,24 @@ export const run = (
       const batch = images.slice(b * params.batchSize, (b + 1) * params.batchSize)
       yield* context.log.info(`Processing image batch ${b + 1} of ${batches}`)
       yield* context.log.info(`Sending ${batch.length} images to "${service.name}" at ${service.url}`)
+      for (const image of batch) yield* context.items.start(image.id)
       const outcomes = yield* Effect.forEach(
         batch,
         (image) => Effect.either(service.process(image, { failureRate: params.failureRate })),
         { concurrency: "unbounded" }
       )
       let found = { images: 0, detections: 0, classifications: 0 }
-      for (const outcome of outcomes) {
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i]
         if (Either.isLeft(outcome)) {
           failed++
-          yield* context.items.failed(1)
+          yield* context.items.fail(batch[i].id, outcome.left.message)
           yield* context.log.error(outcome.left.message)
         } else {
-          yield* context.items.completed(1)
+          yield* context.items.complete(batch[i].id, {
+            detections: outcome.right.detections,
+            classifications: outcome.right.classifications
+          })
           found = {
             images: found.images + 1,
             detections: found.detections + outcome.right.detections,
@@ -168,14 +185,12 @@ export const run = (
       yield* results.update({ progress: processed / total, params: { captures, detections, classifications } })
     }
 
-    if (total > 0 && failed / total > failureThreshold) {
+    // the engine fails the job past the type's threshold; the stages say so too
+    const counts = yield* context.items.counts
+    if (counts.total > 0 && counts.failed / counts.total > failureThreshold) {
       yield* process.fail
       yield* results.fail
-      return yield* new JobType.JobFailure({
-        message: `${failed} of ${total} images failed, more than the failure threshold of ${failureThreshold * 100}%`,
-        retryable: false,
-        terminalReason: "threshold"
-      })
+      return { captures, detections, classifications, failed }
     }
     yield* context.log.info(
       `Processed ${total === 0 ? 100 : Math.round((captures / total) * 100)}% of images successfully`

@@ -15,6 +15,7 @@ import type { ItemCounts, JobStatus, LogLevel, Progress, Stage, StageParam, Stag
 import * as Job from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
+import { AttemptItems, type ItemsHost } from "./attemptItems.js"
 import { closeStages } from "./stages.js"
 
 interface MutableStage {
@@ -142,6 +143,29 @@ export class AttemptProgress {
     this.changed()
   }
 
+  /** Sets the counters from named items (or from the job's stored progress at claim). */
+  setItemCounts(counts: { readonly total: number; readonly completed: number; readonly failed: number }): void {
+    const items = this.itemCounters()
+    if (items.total === counts.total && items.completed === counts.completed && items.failed === counts.failed) return
+    items.total = counts.total
+    items.completed = counts.completed
+    items.failed = counts.failed
+    this.changed()
+  }
+
+  /** Starts from the counters the claimed row shows: not a change to write, but the JSON cache must not be used. */
+  seedItemCounts(counts: { readonly total: number; readonly completed: number; readonly failed: number }): void {
+    this.items = { total: counts.total, completed: counts.completed, failed: counts.failed }
+    this.touched = true
+  }
+
+  /** The item counters, or null when the attempt has none. */
+  itemCounts(): ItemCounts | null {
+    if (this.items === null) return null
+    const { completed, failed, total } = this.items
+    return { total, pending: Math.max(0, total - completed - failed), completed, failed }
+  }
+
   private itemCounters() {
     if (this.items === null) this.items = { total: 0, completed: 0, failed: 0 }
     return this.items
@@ -203,6 +227,8 @@ export interface ContextHost<Owner> {
   readonly log: (owner: Owner, at: number, level: LogLevel, message: string) => void
   /** Extends the attempt's lease now. */
   readonly heartbeat: (owner: Owner) => Effect.Effect<void>
+  /** Reads and writes named items. */
+  readonly items?: ItemsHost
 }
 
 /**
@@ -216,13 +242,18 @@ class AttemptContext<Owner> implements JobType.JobContext {
   private cachedItems: JobType.ItemsHandle | undefined = undefined
   private cachedLog: JobType.JobContext["log"] | undefined = undefined
   private cachedHeartbeat: Effect.Effect<void> | undefined = undefined
+  private cachedNamed: AttemptItems | undefined = undefined
 
   constructor(
     private readonly row: JobRow,
     private readonly progress: AttemptProgress,
     private readonly host: ContextHost<Owner>,
-    private readonly owner: Owner
-  ) {}
+    private readonly owner: Owner,
+    private readonly type: JobType.Any | undefined
+  ) {
+    // a job with items shows their counters from the start; a quick text test keeps other claims from parsing
+    if (row.progress.includes(`"items":{`)) seedItemCounts(row.progress, progress)
+  }
 
   get job(): Job.Job {
     if (this.cachedJob === undefined) this.cachedJob = Job.fromRow(this.row)
@@ -266,13 +297,34 @@ class AttemptContext<Owner> implements JobType.JobContext {
     return this.cachedStage
   }
 
+  /** The attempt's named items, made on first use. */
+  private named(): AttemptItems {
+    if (this.cachedNamed === undefined) {
+      const host = this.host.items
+      if (host === undefined) throw new Error("jobloom: this job context has no item store")
+      const progress = this.progress
+      this.cachedNamed = new AttemptItems(this.row.id, this.type, host, (counts) => {
+        const wasDirty = progress.dirty
+        progress.setItemCounts(counts)
+        if (!wasDirty && progress.dirty) this.host.markDirty(this.owner)
+      })
+    }
+    return this.cachedNamed
+  }
+
   get items(): JobType.ItemsHandle {
     if (this.cachedItems === undefined) {
       const progress = this.progress
       this.cachedItems = {
         setTotal: (total) => this.touch(() => progress.setTotal(total)),
         completed: (n = 1) => this.touch(() => progress.addCompleted(n)),
-        failed: (n = 1) => this.touch(() => progress.addFailed(n))
+        failed: (n = 1) => this.touch(() => progress.addFailed(n)),
+        pending: Effect.suspend(() => this.named().pending),
+        counts: Effect.suspend(() => this.named().allCounts),
+        add: (items) => Effect.suspend(() => this.named().add(items)),
+        start: (key) => Effect.suspend(() => this.named().start(key)),
+        complete: (key, output) => Effect.suspend(() => this.named().complete(key, output)),
+        fail: (key, error) => Effect.suspend(() => this.named().fail(key, error))
       }
     }
     return this.cachedItems
@@ -299,10 +351,23 @@ class AttemptContext<Owner> implements JobType.JobContext {
   }
 }
 
+/** Carries the counters of the claimed row's progress into the attempt's. */
+const seedItemCounts = (json: string, progress: AttemptProgress): void => {
+  try {
+    const items = (JSON.parse(json) as { items?: ItemCounts | null }).items
+    if (items !== null && typeof items === "object" && typeof items.total === "number") {
+      progress.seedItemCounts({ total: items.total, completed: items.completed ?? 0, failed: items.failed ?? 0 })
+    }
+  } catch {
+    // a corrupted progress column starts from zero counters
+  }
+}
+
 /** Builds the handler's `JobContext` over an attempt's progress. */
 export const makeJobContext = <Owner>(
   row: JobRow,
   progress: AttemptProgress,
   host: ContextHost<Owner>,
-  owner: Owner
-): JobType.JobContext => new AttemptContext(row, progress, host, owner)
+  owner: Owner,
+  type?: JobType.Any
+): JobType.JobContext => new AttemptContext(row, progress, host, owner, type)

@@ -43,8 +43,9 @@ import {
   type ListCursor,
   type NewJobRow
 } from "../JobStore.js"
-import type { InsertOutcome, ResultRow, SortKey } from "../JobStore.js"
+import type { InsertOutcome, ItemRow, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
+import * as EngineItems from "./engineItems.js"
 import * as ScopedEvents from "./scopedEvents.js"
 import * as TextSafety from "./textSafety.js"
 import { deleteAll } from "./bulkDelete.js"
@@ -429,6 +430,7 @@ export const make = (
         : Effect.flatMap(store.get({ id }), (row) =>
             Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new JobNotFound({ jobId: id }))
           )
+    const itemOps = EngineItems.make(store, getRow)
 
     const conflict = (id: string, action: string) =>
       new JobStoreError({
@@ -472,9 +474,15 @@ export const make = (
      * Inserts new rows. With global keys, each key's holder is looked up across owners first: one inside the
      * caller's scope is the outcome, one outside is an `IdempotencyKeyHeld` that says nothing of it.
      */
-    const insertRows = (rows: ReadonlyArray<NewJobRow>, scope: JobScope.JobScope | undefined) =>
+    const insertRows = (
+      rows: ReadonlyArray<NewJobRow>,
+      scope: JobScope.JobScope | undefined,
+      items: ReadonlyArray<ItemRow> = []
+    ) =>
       Effect.gen(function* () {
-        if (options.idempotencyKeys !== "global") return yield* store.insert({ jobs: rows })
+        // items go with their jobs; the store drops those of jobs it did not insert
+        const withItems = items.length === 0 ? {} : { items }
+        if (options.idempotencyKeys !== "global") return yield* store.insert({ jobs: rows, ...withItems })
         const holders: Array<JobRow | undefined> = []
         for (const row of rows) {
           const key = row.idempotencyKey
@@ -495,7 +503,7 @@ export const make = (
           }
           holders.push(holder)
         }
-        const fresh = yield* store.insert({ jobs: rows.filter((_, i) => holders[i] === undefined) })
+        const fresh = yield* store.insert({ jobs: rows.filter((_, i) => holders[i] === undefined), ...withItems })
         let next = 0
         return rows.map((_, i): InsertOutcome => {
           const holder = holders[i]
@@ -509,7 +517,8 @@ export const make = (
         const scope = createOptions?.scope
         const prepared = prepare(input, "", now, createOptions?.startNow === true, null, scope)
         if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
-        const [outcome] = yield* insertRows([prepared.right], scope)
+        const { items, row } = EngineItems.attach(prepared.right, (input as Jobs.CreateJob).items, now)
+        const [outcome] = yield* insertRows([row], scope, items)
         const job = Job.fromRow(outcome.row)
         if (outcome.inserted) yield* publish({ _tag: "created", jobId: job.id, job })
         return { job, created: outcome.inserted }
@@ -523,6 +532,7 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const batchId = uuidv7()
         const rows: Array<NewJobRow> = []
+        const items: Array<ItemRow> = []
         const rejections: Array<Rejection> = []
         // every job is checked before any is inserted, so one request reports every bad field at once
         inputs.forEach((input, index) => {
@@ -535,11 +545,15 @@ export const make = (
             createOptions?.scope
           )
           if (Either.isLeft(prepared)) rejections.push(prepared.left)
-          else rows.push(prepared.right)
+          else {
+            const attached = EngineItems.attach(prepared.right, input.items, now)
+            rows.push(attached.row)
+            items.push(...attached.items)
+          }
         })
         const rejected = rejectionError(rejections)
         if (rejected !== undefined) return yield* rejected
-        const outcomes = yield* insertRows(rows, createOptions?.scope)
+        const outcomes = yield* insertRows(rows, createOptions?.scope, items)
         const jobs = outcomes.map((outcome) => Job.fromRow(outcome.row))
         for (let i = 0; i < jobs.length; i++) {
           if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })
@@ -880,26 +894,75 @@ export const make = (
           () => "queued by request"
         ),
       cancel,
-      retry: (id) =>
+      retry: (id, retryOptions) =>
         transition(
           id,
           "retry",
-          (row, now) => ({
-            attempt: 0,
-            progress: resetProgress(row, registry.types.get(row.type)),
-            terminalReason: null,
-            finishedAt: null,
-            startedAt: null,
-            resultId: null,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            runAt: now,
-            queuedAt: now,
-            // a deadline already passed would expire the retried job at once
-            ...(row.deadline !== null && row.deadline <= now ? { deadline: null } : {})
-          }),
-          () => "retry requested: queued with a fresh attempt budget"
+          (row, now) =>
+            Effect.map(
+              itemOps.beforeRetry(row, resetProgress(row, registry.types.get(row.type)), retryOptions?.full === true),
+              (progress): JobPatch => ({
+                attempt: 0,
+                progress,
+                terminalReason: null,
+                finishedAt: null,
+                startedAt: null,
+                resultId: null,
+                leaseOwner: null,
+                leaseExpiresAt: null,
+                runAt: now,
+                queuedAt: now,
+                // a deadline already passed would expire the retried job at once
+                ...(row.deadline !== null && row.deadline <= now ? { deadline: null } : {})
+              })
+            ),
+          () =>
+            retryOptions?.full === true
+              ? "full rerun requested: queued with a fresh attempt budget, every item pending"
+              : "retry requested: queued with a fresh attempt budget"
         ),
+      annotate: (id, patch) =>
+        Effect.gen(function* () {
+          const issues: Array<Issue> = []
+          const tags = patch.tags
+          if (
+            tags !== undefined &&
+            (!Array.isArray(tags) ||
+              tags.length > 100 ||
+              tags.some((t) => typeof t !== "string" || t.length === 0 || t.length > 200))
+          ) {
+            issues.push({ path: "tags", message: "must be at most 100 non-empty strings of at most 200 characters" })
+          }
+          const metadata = patch.metadata === undefined ? undefined : toJson(patch.metadata)
+          if (
+            patch.metadata !== undefined &&
+            (metadata === undefined ||
+              typeof patch.metadata !== "object" ||
+              patch.metadata === null ||
+              Array.isArray(patch.metadata))
+          ) {
+            issues.push({ path: "metadata", message: "must be a JSON object" })
+          }
+          if (issues.length > 0) return yield* new InvalidInput({ issues })
+          for (let round = 0; round < raceRetries; round++) {
+            const row = yield* getRow(id)
+            const now = yield* Clock.currentTimeMillis
+            const updated = yield* store.update({
+              id,
+              from: [row.status],
+              patch: {
+                ...(tags === undefined ? {} : { tags: [...tags] }),
+                ...(metadata === undefined ? {} : { metadata })
+              },
+              now
+            })
+            if (Option.isSome(updated)) return Job.fromRow(updated.value)
+          }
+          return yield* conflict(id, "annotate")
+        }),
+      items: itemOps.list,
+      item: itemOps.get,
+      addItems: (id, items) => Effect.map(itemOps.add(id, items), Job.fromRow),
       pause: (id) =>
         transition(
           id,

@@ -12,6 +12,7 @@ import { isTerminal } from "../Job.js"
 import type {
   CallbackRow,
   ClaimOptions,
+  ItemRow,
   LeaseRef,
   NewLog,
   JobFilter,
@@ -29,6 +30,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStoreError } from "../JobStore.js"
+import * as MemoryItems from "./memoryItems.js"
 
 interface PendingCallback extends CallbackRow {
   /** Not before this time may the callback be taken (its due time, or the end of a taker's lease). */
@@ -129,6 +131,7 @@ export const make = Effect.gen(function* () {
   let jobCounter = 0
   const results = new Map<string, ResultRow>()
   const callbacks = new Map<string, PendingCallback>()
+  const items = MemoryItems.make((id) => jobs.get(id))
 
   const holderOf = (row: { readonly owner: string | null; readonly idempotencyKey: string | null }) => {
     const key = keyOf(row)
@@ -160,6 +163,7 @@ export const make = Effect.gen(function* () {
     if (row.status === "QUEUED") markStale()
     running.delete(id)
     logs.delete(id)
+    items.drop(id)
     for (const [resultId, result] of results) if (result.jobId === id) results.delete(resultId)
     for (const [callbackId, callback] of callbacks) if (callback.jobId === id) callbacks.delete(callbackId)
   }
@@ -191,7 +195,7 @@ export const make = Effect.gen(function* () {
 
   const conflict = (message: string) => new JobStoreError({ reason: "Conflict", message })
 
-  const insert = (options: { readonly jobs: ReadonlyArray<NewJobRow> }) =>
+  const insert = (options: { readonly jobs: ReadonlyArray<NewJobRow>; readonly items?: ReadonlyArray<ItemRow> }) =>
     Effect.suspend(() => {
       const seen = new Set<string>()
       for (const job of options.jobs) {
@@ -206,6 +210,7 @@ export const make = Effect.gen(function* () {
         put(row)
         return { row, inserted: true }
       })
+      items.insertFor(options.items, new Set(outcomes.flatMap((o) => (o.inserted ? [o.row.id] : []))))
       const queues = outcomes.filter((o) => o.inserted && o.row.status === "QUEUED").map((o) => o.row.queue)
       return Effect.as(publish(enqueued(queues)), outcomes)
     })
@@ -595,6 +600,7 @@ export const make = Effect.gen(function* () {
     expire,
     claimCallbacks,
     settleCallback,
+    ...items.port,
     subscribe: PubSub.subscribe(pubsub)
   } as const
 })

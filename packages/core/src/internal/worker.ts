@@ -36,6 +36,7 @@ import type { WorkerOptions } from "../Worker.js"
 import * as Callbacks from "./callbacks.js"
 import { AttemptProgress, type ContextHost, makeJobContext } from "./context.js"
 import { eventHubOf } from "./engine.js"
+import * as ItemsFlusher from "./itemsFlusher.js"
 import * as Maintenance from "./maintenance.js"
 import {
   decide,
@@ -152,7 +153,7 @@ class Entry {
     this.callbackUrl = row.callbackUrl
     this.row = row
     this.progress = new AttemptProgress(type)
-    this.context = makeJobContext(row, this.progress, host, this)
+    this.context = makeJobContext(row, this.progress, host, this, type)
   }
 }
 
@@ -228,6 +229,7 @@ export const make = (
     let logBuffer: Array<NewLog> = []
     const dirty = new Set<Entry>()
     let flushArmed = false
+    const itemsFlusher = yield* ItemsFlusher.make(store, workerId)
 
     const armFlush = () => {
       if (!flushArmed) {
@@ -312,7 +314,7 @@ export const make = (
       )
     })
 
-    const flushAll = Effect.zipRight(flushProgress, flushLogs)
+    const flushAll = Effect.zipRight(itemsFlusher.flush, Effect.zipRight(flushProgress, flushLogs))
 
     const flusher = Effect.forever(
       Queue.take(flushWake).pipe(
@@ -391,7 +393,8 @@ export const make = (
         armFlush()
       },
       log: (entry, at, level, message) => pushLog(entry.id, at, level, message, entry.token),
-      heartbeat: (entry) => Effect.suspend(() => renew([entry]))
+      heartbeat: (entry) => Effect.suspend(() => renew([entry])),
+      items: itemsFlusher.host(armFlush)
     }
 
     // --- running attempts ------------------------------------------------------------------------------------------
@@ -734,7 +737,11 @@ export const make = (
       } else {
         batch = finished.splice(0, settleChunk)
       }
-      return decideAll(batch, 0, []).pipe(Effect.flatMap(settleBatch), Effect.zipRight(settleFinished))
+      // the batch's items are written first: a reader who sees a settled job sees its items as the handler left them
+      return Effect.zipRight(itemsFlusher.flush, decideAll(batch, 0, [])).pipe(
+        Effect.flatMap(settleBatch),
+        Effect.zipRight(settleFinished)
+      )
     })
 
     const settler = Effect.forever(

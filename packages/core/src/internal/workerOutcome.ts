@@ -9,7 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
-import { formatTime, type Progress, type TerminalReason } from "../Job.js"
+import { formatTime, type ItemCounts, type Progress, type TerminalReason } from "../Job.js"
 import type { JobRow, Settlement } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 
@@ -52,7 +52,11 @@ export interface AttemptEnd {
   readonly stop: StopReason | null
   readonly now: number
   /** The attempt's final progress as JSON text, with the summary forced when given (1 on success). */
-  readonly progress: { readonly toJson: (status: Progress["summary"]["status"], summary?: number) => string }
+  readonly progress: {
+    readonly toJson: (status: Progress["summary"]["status"], summary?: number) => string
+    /** The attempt's item counters, for the type's failure threshold. */
+    readonly itemCounts?: () => ItemCounts | null
+  }
   readonly newId: () => string
 }
 
@@ -149,6 +153,15 @@ const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", t
   reason
 })
 
+/** Why a succeeded attempt fails after all: more of its items FAILED than the type allows; null when not. */
+const overThreshold = (end: AttemptEnd): string | null => {
+  const threshold = end.type?.itemFailureThreshold ?? null
+  if (threshold === null || end.stop === "cancel") return null
+  const counts = end.progress.itemCounts?.() ?? null
+  if (counts === null || counts.total === 0 || counts.failed / counts.total <= threshold) return null
+  return `${counts.failed} of ${counts.total} items failed, more than the failure threshold of ${Math.round(threshold * 1000) / 10}%`
+}
+
 /**
  * Decides how to settle an attempt: null when the worker lost the job and must not write. The decision is a plain
  * value except for a retry, whose delay steps the type's backoff schedule (an Effect: it may read the clock and
@@ -159,6 +172,8 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
   const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
   if (stop === "lost") return null
   if (Exit.isSuccess(exit)) {
+    const over = overThreshold(end)
+    if (over !== null) return fail(end, over, "threshold", "Threshold")
     // a success after a cancel is still sent as Complete: the store turns CANCELLING into CANCELLED
     return {
       settlement: {

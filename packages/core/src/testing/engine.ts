@@ -23,6 +23,7 @@ import { JobStore, type StoreSignal } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
+import { engineItemsConformance } from "./engineItems.js"
 import { fleetTests } from "./fleet.js"
 
 /** The claim token of this file's claims (every worker write names its claim's token). */
@@ -374,4 +375,6 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
         expect(done.progress.stages[0]).toMatchObject({ status: "SUCCEEDED", progress: 1 })
       }).pipe(Effect.scoped, Effect.provide(engine(handler)))
     })
+
+    engineItemsConformance(it, fastWorkerOptions, engine)
   })

@@ -29,6 +29,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
+import { itemsConformance } from "./items.js"
 import { numberTests } from "./numbers.js"
 import { scopeConformance } from "./scope.js"
 import { workerWriteTests } from "./workerWrites.js"
@@ -1955,6 +1956,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
       })
     )
 
+    itemsConformance(it, makeRow)
     scopeConformance(it)
   })
 

@@ -2,7 +2,7 @@
  * The Schemas of query strings, bodies and responses. Bodies reuse the engine's own input Schemas; query strings
  * get string Schemas of their own (every query value arrives as text) that say exactly what is accepted.
  */
-import { Job, Jobs } from "@jobloom/core"
+import { Job, JobItem, Jobs } from "@jobloom/core"
 import * as Schema from "effect/Schema"
 
 /** The actions an `authorize` hook decides. */
@@ -258,6 +258,43 @@ export const JobTypeList = Schema.Struct({ items: Schema.Array(JobTypeView) }).a
   identifier: "JobTypeList"
 })
 
+/** The query of `GET /jobs/{id}/items`. */
+export const ItemsQuery = Schema.Struct({
+  status: optional(
+    Schema.transform(
+      Schema.String.pipe(
+        Schema.filter(
+          (s) => s.split(",").every((part) => JobItem.ItemStatus.literals.includes(part.trim().toUpperCase() as never)),
+          {
+            message: () => `must be an item status or a comma list of ${JobItem.ItemStatus.literals.join(", ")}`
+          }
+        )
+      ),
+      Schema.Array(JobItem.ItemStatus),
+      {
+        strict: false,
+        decode: (s) => [...new Set(s.split(",").map((part) => part.trim().toUpperCase()))],
+        encode: (statuses) => statuses.join(",")
+      }
+    ).annotations({ jsonSchema: { type: "string", description: "one item status or a comma list" } })
+  ),
+  limit: optional(IntegerText(1, 1000, "items per page, 1 to 1000; default 100")),
+  cursor: optional(Text("nextCursor of the previous page"))
+}).annotations({ identifier: "ItemsQuery" })
+
+/** A page of a job's items, in order. */
+export const ItemPageView = Schema.Struct({
+  items: Schema.Array(JobItem.JobItem),
+  nextCursor: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "ItemPage" })
+
+/** The query of `POST /jobs/{id}/retry`. */
+export const RetryQuery = Schema.Struct({
+  full: optional(BooleanText("rerun every item, the SUCCEEDED ones too"))
+}).annotations({ identifier: "RetryQuery" })
+
+/** The query of routes that take none (unknown parameters are ignored). */
+export const NoQuery = Schema.Struct({}).annotations({ identifier: "NoQuery" })
 /** The query of `GET /events`: the list's filters, and how the snapshot's page is read. */
 export const EventsQuery = Schema.Struct({
   ...ListQuery.omit("cursor", "withTotal").fields,

@@ -14,6 +14,7 @@ export interface Names {
   readonly logs: string
   readonly results: string
   readonly callbacks: string
+  readonly items: string
   readonly migrations: string
   /** Unqualified, prefixed name of an index (indexes live in their table's schema). */
   readonly index: (name: string) => string
@@ -50,6 +51,7 @@ export const make = (schema: string, prefix: string): Effect.Effect<Names, JobSt
     logs: table("logs"),
     results: table("results"),
     callbacks: table("callbacks"),
+    items: table("items"),
     migrations: table("migrations"),
     index: (name) => `${prefix}${name}`,
     channel,

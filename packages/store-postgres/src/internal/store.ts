@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import * as Items from "./items.js"
 import type { Names } from "./names.js"
 import type { Signals } from "./signals.js"
 import type { Row } from "./rows.js"
@@ -123,7 +124,10 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       signals.publish(Array.from(queues, (queue): JobStore.StoreSignal => ({ _tag: "Enqueued", queue })))
     }
 
-    const insert = (options: { readonly jobs: ReadonlyArray<JobStore.NewJobRow> }) =>
+    const insert = (options: {
+      readonly jobs: ReadonlyArray<JobStore.NewJobRow>
+      readonly items?: ReadonlyArray<JobStore.ItemRow>
+    }) =>
       Effect.gen(function* () {
         if (options.jobs.length === 0) return []
         const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
@@ -677,9 +681,21 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
               WHERE id = ${options.id}`
       ).pipe(Effect.asVoid)
 
+    const items = Items.make({ sql, names, notHeld, workerWrite })
+    // a job's items are inserted in the job's transaction, and only for the jobs inserted
+    const insertWithItems = (options: Parameters<JobStore.JobStore["insert"]>[0]) =>
+      options.items === undefined || options.items.length === 0
+        ? insert(options)
+        : sql.withTransaction(
+            Effect.tap(insert(options), (outcomes) => {
+              const inserted = new Set(outcomes.flatMap((o) => (o.inserted ? [o.row.id] : [])))
+              return items.upsert(options.items!.filter((item) => inserted.has(item.jobId)))
+            })
+          )
+
     const store: JobStore.JobStore = {
       crossProcessSignals: true,
-      insert: (options) => mapErrors(insert(options)),
+      insert: (options) => mapErrors(insertWithItems(options)),
       get: (options) => mapErrors(get(options)),
       list: (options) => mapErrors(list(options)),
       update: (options) => mapErrors(update(options)),
@@ -698,6 +714,11 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       expire: (options) => mapErrors(expire(options)),
       claimCallbacks: (options) => mapErrors(claimCallbacks(options)),
       settleCallback: (options) => mapErrors(settleCallback(options)),
+      putItems: (options) => mapErrors(items.putItems(options)),
+      saveItems: (options) => mapErrors(items.saveItems(options)),
+      listItems: (options) => mapErrors(items.listItems(options)),
+      countItems: (options) => mapErrors(items.countItems(options)),
+      resetItems: (options) => mapErrors(items.resetItems(options)),
       subscribe: signals.subscribe
     }
     return store

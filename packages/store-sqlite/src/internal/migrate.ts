@@ -7,11 +7,13 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Effect from "effect/Effect"
 import init from "../migrations/0001_init.js"
+import items from "../migrations/0002_items.js"
 import type { Tables } from "./tables.js"
 
 /** The migrations by `<number>_<name>`, built for one table prefix. */
 export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> => ({
-  "0001_init": init(t)
+  "0001_init": init(t),
+  "0002_items": items(t)
 })
 
 // No schema dump: the committed snapshot test covers review, and dumping would need the sqlite3 binary.

@@ -35,6 +35,7 @@ import {
   toValues,
   valuesList
 } from "./rows.js"
+import * as Items from "./items.js"
 import type { Tables } from "./tables.js"
 import * as Transaction from "./transaction.js"
 
@@ -163,6 +164,8 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     const publish = (signals: ReadonlyArray<StoreSignal>) =>
       signals.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(hub, signals))
 
+    const items = Items.make({ sql, tables, writeTransaction, run })
+
     const enqueued = (queues: Iterable<string>): Array<StoreSignal> =>
       Array.from(new Set(queues), (queue) => ({ _tag: "Enqueued" as const, queue }))
 
@@ -245,7 +248,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     // 29 columns x 256 rows stays far below SQLite's parameter limit
     const insertChunk = 256
 
-    const insert: JobStore.JobStore["insert"] = ({ jobs: input }) =>
+    const insert: JobStore.JobStore["insert"] = ({ items: itemRows, jobs: input }) =>
       input.length === 0
         ? Effect.succeed([])
         : run(
@@ -293,6 +296,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 for (const chunk of powerOfTwoChunks(fresh, insertChunk)) {
                   yield* sql`INSERT INTO ${jobs} (${columns})
                     ${valuesList(chunk.map(toValues), jobColumns.length, { pad: false })}`
+                }
+                if (itemRows !== undefined && itemRows.length > 0) {
+                  const inserted = new Set(fresh.map((row) => row.id))
+                  yield* items.upsert(itemRows.filter((item) => inserted.has(item.jobId)))
                 }
                 return { outcomes, fresh }
               })
@@ -453,6 +460,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 yield* sql`DELETE FROM ${logs} WHERE job_id = ${id}`
                 yield* sql`DELETE FROM ${results} WHERE job_id = ${id}`
                 yield* sql`DELETE FROM ${callbacks} WHERE job_id = ${id}`
+                yield* sql`DELETE FROM ${sql(tables.items)} WHERE job_id = ${id}`
                 return true
               })
             )
@@ -467,6 +475,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
             yield* sql`DELETE FROM ${logs} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
             yield* sql`DELETE FROM ${results} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
             yield* sql`DELETE FROM ${callbacks} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
+            yield* sql`DELETE FROM ${sql(tables.items)} WHERE job_id IN (SELECT id FROM ${jobs} WHERE ${matching})`
             yield* sql`DELETE FROM ${jobs} WHERE ${matching}`
             const [count] = yield* sql`SELECT changes()`.values
             return int(count?.[0])
@@ -935,6 +944,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       expire,
       claimCallbacks,
       settleCallback,
+      ...items.port,
       subscribe: PubSub.subscribe(hub)
     } satisfies JobStore.JobStore
   })

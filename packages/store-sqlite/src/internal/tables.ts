@@ -12,6 +12,7 @@ export interface Tables {
   readonly callbacks: string
   /** Named counters (one row each): `jobs` is the last job number handed out. */
   readonly counters: string
+  readonly items: string
   /** jobloom's own migrations table: never the host's default one. */
   readonly migrations: string
 }
@@ -24,5 +25,6 @@ export const make = (prefix: string): Tables => ({
   results: `${prefix}results`,
   callbacks: `${prefix}callbacks`,
   counters: `${prefix}counters`,
+  items: `${prefix}items`,
   migrations: `${prefix}migrations`
 })

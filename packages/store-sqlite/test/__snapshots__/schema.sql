@@ -4,6 +4,9 @@ CREATE INDEX "jobloom_callbacks_due" ON "jobloom_callbacks" (due_at, id);
 -- index jobloom_callbacks_job
 CREATE INDEX "jobloom_callbacks_job" ON "jobloom_callbacks" (job_id);
 
+-- index jobloom_items_order
+CREATE INDEX "jobloom_items_order" ON "jobloom_items" (job_id, position, key, status);
+
 -- index jobloom_jobs_batch
 CREATE INDEX "jobloom_jobs_batch" ON "jobloom_jobs" (batch_id) WHERE batch_id IS NOT NULL;
 
@@ -59,6 +62,21 @@ CREATE TABLE "jobloom_callbacks" (
 
 -- table jobloom_counters
 CREATE TABLE "jobloom_counters" (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+
+-- table jobloom_items
+CREATE TABLE "jobloom_items" (
+      job_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      position INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      input TEXT,
+      output TEXT,
+      error TEXT,
+      started_at INTEGER,
+      finished_at INTEGER,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (job_id, key)
+    ) WITHOUT ROWID;
 
 -- table jobloom_jobs
 CREATE TABLE "jobloom_jobs" (

@@ -1,0 +1,457 @@
+/**
+ * super.AI's job API over the engine (seed 003, COMPAT §3), so super.AI's Python SDK works unchanged. Mount it where
+ * the SDK's `base_url` points: `app.route("/superai/v1", superaiApi({ runtime, jobType: "wordcount" }))`.
+ *
+ * Every input of a create is a job of its own (one item, its input), all in one batch; the app is the job's owner.
+ * `pending: true` parks a job (CREATED, shown `PENDING`) until it is cancelled or released. The job object carries
+ * no output: `GET /jobs/{id}/response` has it. Callbacks go out in super.AI's shape (`callbacks.ts`).
+ *
+ * @since 0.1.0
+ */
+import type { Job } from "@jobloom/core"
+import type { Context, Env } from "hono"
+import { Hono } from "hono"
+import { bodyLimit } from "hono/body-limit"
+import type * as JobsApi from "../../JobsApi.js"
+import type * as Runner from "../../internal/runner.js"
+import * as Engine from "../modzy/engine.js"
+import * as Callbacks from "./callbacks.js"
+import * as List from "./list.js"
+import * as Operations from "./operations.js"
+import * as View from "./view.js"
+
+/** Options of {@link make}. */
+export interface Options<E extends Env = any> {
+  readonly runtime: Runner.JobsRuntime
+  /** The job type of an app's jobs: one for all, or per app (undefined: the app is unknown, 404). */
+  readonly jobType: string | ((appId: string) => string | undefined)
+  /** The apps a key may use; every app when absent or when it answers undefined. A missing key is a 401. */
+  readonly apps?: (
+    apiKey: string,
+    c: Context<E>
+  ) => ReadonlyArray<string> | undefined | Promise<ReadonlyArray<string> | undefined>
+  /** Decides each action, as for `jobsApi`. */
+  readonly authorize?: JobsApi.Authorize<E>
+  /** super.AI's callbacks: on by default; `batchUrl` receives batch callbacks; `deliver` replaces the POST. */
+  readonly callbacks?: { readonly enabled?: boolean; readonly batchUrl?: string; readonly deliver?: Callbacks.Deliver }
+  /** Largest accepted request body in bytes; default 1 MiB. */
+  readonly bodyLimit?: number
+}
+
+/** An error answer: `message` is what the SDK shows. Never 401 with "Token is expired." (the SDK would refresh). */
+class SuperaiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Where a cancel is allowed from (the SDK's docstring), and a parked job. */
+const cancellable = new Set<View.SuperaiStatus>(["PENDING", "SCHEDULED", "IN_PROGRESS", "SUSPENDED"])
+
+/** Builds the sub-app. */
+export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
+  const engine = Engine.make(options.runtime)
+  const app = new Hono<E>({ strict: false })
+  const limit = options.bodyLimit ?? 1024 * 1024
+  const operations = Operations.make()
+
+  if (options.callbacks?.enabled !== false) {
+    // a daemon over the engine's events for the life of the runtime
+    void engine
+      .exec((jobs) =>
+        Callbacks.run(jobs, {
+          deliver: options.callbacks?.deliver ?? Callbacks.post,
+          batchUrl: options.callbacks?.batchUrl
+        })
+      )
+      .catch(() => undefined)
+  }
+
+  const fail = (c: Context, error: SuperaiError) => c.json({ message: error.message }, error.status)
+
+  app.onError((error, c) => {
+    if (error instanceof SuperaiError) return fail(c, error)
+    if (error instanceof RangeError) return fail(c, new SuperaiError(400, error.message))
+    if (error instanceof Engine.EngineFailure) {
+      // 401 never comes from the engine, so "Token is expired." can never be sent
+      const status = ([400, 403, 404, 409, 413].includes(error.status) ? error.status : 500) as SuperaiError["status"]
+      return fail(c, new SuperaiError(status, status === 500 ? "internal error" : error.message))
+    }
+    engine.logFailure("jobloom superai: request failed", error)
+    return fail(c, new SuperaiError(500, "internal error"))
+  })
+  app.notFound((c) => fail(c, new SuperaiError(404, `no route for ${c.req.method} ${c.req.path}`)))
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => fail(c, new SuperaiError(413, `the request body is larger than ${limit} bytes`))
+    })
+  )
+  // the download URL is its own credential (a token with a lifetime), fetched without the key
+  app.use("*", async (c, next) => {
+    if (/\/operations\/[^/]+\/[^/]+\/download\/?$/.test(c.req.path) && c.req.method === "GET") return next()
+    const key = c.req.header("api-key")
+    if (key === undefined || key.trim() === "") throw new SuperaiError(401, "an API-KEY header is required")
+    return next()
+  })
+
+  const appsOf = async (c: Context) =>
+    options.apps === undefined ? undefined : await options.apps(c.req.header("api-key") ?? "", c as Context<E>)
+
+  /** The app of the path, when the key may use it and a job type serves it. */
+  const appFor = async (c: Context): Promise<{ appId: string; type: string }> => {
+    const appId = c.req.param("appId") ?? ""
+    const apps = await appsOf(c)
+    const type = typeof options.jobType === "string" ? options.jobType : options.jobType(appId)
+    if ((apps !== undefined && !apps.includes(appId)) || type === undefined) {
+      throw new SuperaiError(404, `app ${appId} not found`)
+    }
+    return { appId, type }
+  }
+
+  const guard = async (c: Context, action: JobsApi.Action, job?: Job.Job) => {
+    if (options.authorize !== undefined && (await options.authorize(action, job, c as Context<E>)) !== true) {
+      throw new SuperaiError(403, `not allowed to ${action}${job === undefined ? "" : ` job ${job.id}`}`)
+    }
+  }
+
+  const jobFor = async (c: Context, action: JobsApi.Action): Promise<Job.Job> => {
+    const id = c.req.param("id") ?? ""
+    const job = await engine
+      .exec((jobs) => jobs.get(id))
+      .catch((error) => {
+        if (error instanceof Engine.EngineFailure && error.status === 404)
+          throw new SuperaiError(404, `job ${id} not found`)
+        throw error
+      })
+    const apps = await appsOf(c)
+    if (job.owner === null || (apps !== undefined && !apps.includes(job.owner))) {
+      throw new SuperaiError(404, `job ${id} not found`)
+    }
+    await guard(c, action, job)
+    return job
+  }
+
+  const jsonBody = async (c: Context): Promise<Record<string, unknown>> => {
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch {
+      throw new SuperaiError(400, "the body must be a JSON object")
+    }
+    if (!isRecord(body)) throw new SuperaiError(400, "the body must be a JSON object")
+    return body
+  }
+
+  /** A job's output: a reviewer's response, else its items' outputs (one input: that output), else its result. */
+  const responseOf = async (job: Job.Job): Promise<unknown> => {
+    const meta = View.metaOf(job)
+    if ("reviewed" in meta) return meta.reviewed
+    const items = await Engine.allItems(engine, job.id)
+    const done = items.filter((item) => item.status === "SUCCEEDED")
+    if (items.length === 1) return done.length === 1 ? done[0]!.output : null
+    if (items.length > 1) return Object.fromEntries(done.map((item) => [item.key, item.output]))
+    if (job.resultId === null) return null
+    return (await engine.exec((jobs) => jobs.result(job.id))).value
+  }
+
+  /** Every job of an app matching a list query (all pages). */
+  const everyJob = async (query: List.ListQuery) =>
+    (
+      await Engine.offsetPage(engine, query.query, {
+        sort: query.sort,
+        order: query.order,
+        offset: 0,
+        limit: Number.MAX_SAFE_INTEGER,
+        keep: query.keep,
+        compare: query.compare
+      })
+    ).items
+
+  const listQuery = (c: Context, appId: string) =>
+    List.parse(
+      (name) => c.req.query(name),
+      (name) => c.req.queries(name) ?? [],
+      appId
+    )
+
+  // ---- jobs of an app ----
+
+  app.post("/apps/:appId/jobs", async (c) => {
+    const { appId, type } = await appFor(c)
+    const body = await jsonBody(c)
+    if (body.inputsFileUrl !== undefined) {
+      throw new SuperaiError(400, "inputsFileUrl is not supported here; send the inputs in `inputs`")
+    }
+    const inputs = body.inputs
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 1000) {
+      throw new SuperaiError(400, "inputs must be a list of 1 to 1000 input objects")
+    }
+    inputs.forEach((input, i) => {
+      if (!isRecord(input)) throw new SuperaiError(400, `inputs[${i}] must be an object`)
+    })
+    const callbackUrl = body.callbackUrl ?? null
+    if (callbackUrl !== null && (typeof callbackUrl !== "string" || !/^https?:\/\/\S+$/.test(callbackUrl))) {
+      throw new SuperaiError(400, "callbackUrl must be an http(s) URL")
+    }
+    if (body.metadata !== undefined && body.metadata !== null && !isRecord(body.metadata)) {
+      throw new SuperaiError(400, "metadata must be an object")
+    }
+    const tags = body.tags ?? []
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || t === "")) {
+      throw new SuperaiError(400, "tags must be a list of non-empty strings")
+    }
+    if (body.labeler !== undefined && body.labeler !== null && typeof body.labeler !== "string") {
+      throw new SuperaiError(400, "labeler must be a string")
+    }
+    if (body.pending !== undefined && typeof body.pending !== "boolean") {
+      throw new SuperaiError(400, "pending must be a boolean")
+    }
+    await guard(c, "create")
+    const meta: View.SuperaiMeta = {
+      callbackUrl: callbackUrl as string | null,
+      labeler: (body.labeler as string | undefined) ?? null,
+      correct: null,
+      jobType: "DEFAULT"
+    }
+    const metadata = { ...((body.metadata as Record<string, unknown> | undefined) ?? {}), [View.metaKey]: meta }
+    const created = await engine.exec((jobs) =>
+      jobs.createMany(
+        (inputs as Array<Record<string, unknown>>).map((input) => ({
+          type,
+          owner: appId,
+          params: input,
+          metadata,
+          tags: tags as Array<string>,
+          items: [{ key: "input", input }]
+        })),
+        // parked jobs wait CREATED (super.AI's PENDING) until released or cancelled
+        { startNow: body.pending !== true }
+      )
+    )
+    return c.json({
+      message: `${created.jobs.length} job${created.jobs.length === 1 ? "" : "s"} submitted`,
+      batchId: created.batchId,
+      ...(created.jobs.length === 1 ? { uuid: created.jobs[0]!.id } : {})
+    })
+  })
+
+  app.get("/apps/:appId/jobs", async (c) => {
+    const { appId } = await appFor(c)
+    await guard(c, "view")
+    const query = listQuery(c, appId)
+    const page = await Engine.offsetPage(engine, query.query, {
+      sort: query.sort,
+      order: query.order,
+      offset: query.page * query.size,
+      limit: query.size,
+      keep: query.keep,
+      compare: query.compare
+    })
+    return c.json({
+      jobs: page.items.map(View.jobObject),
+      total: page.total,
+      pageSize: query.size,
+      pageNumber: query.page,
+      pages: Math.ceil(page.total / query.size)
+    })
+  })
+
+  const tagRoute = (adding: boolean) => async (c: Context) => {
+    const { appId } = await appFor(c)
+    const body = await jsonBody(c)
+    const tags = body.tags
+    if (!Array.isArray(tags) || tags.length === 0 || tags.some((t) => typeof t !== "string" || t === "")) {
+      throw new SuperaiError(400, "tags must be a list of non-empty strings")
+    }
+    await guard(c, "edit")
+    const matching = await everyJob(listQuery(c, appId))
+    for (const job of matching) {
+      const next = adding
+        ? Array.from(new Set([...job.tags, ...(tags as Array<string>)]))
+        : job.tags.filter((tag) => !(tags as Array<string>).includes(tag))
+      if (next.length !== job.tags.length || next.some((tag, i) => tag !== job.tags[i])) {
+        await engine.exec((jobs) => jobs.annotate(job.id, { tags: next }))
+      }
+    }
+    return c.json({
+      message: `tags ${adding ? "added to" : "removed from"} ${matching.length} jobs`,
+      count: matching.length
+    })
+  }
+  app.put("/apps/:appId/jobs/tags", tagRoute(true))
+  app.delete("/apps/:appId/jobs/tags", tagRoute(false))
+
+  // ---- batches ----
+
+  const batchView = async (appId: string, batchId: string, jobs: ReadonlyArray<Job.Job>) => {
+    const summary = await engine.exec((engine) => engine.batch(batchId))
+    const counts: Record<string, number> = {}
+    for (const job of jobs) counts[View.statusOf(job)] = (counts[View.statusOf(job)] ?? 0) + 1
+    return {
+      id: batchId,
+      batchId,
+      appId,
+      created: jobs.reduce((min, job) => (job.createdAt < min ? job.createdAt : min), jobs[0]?.createdAt ?? ""),
+      state: summary.state,
+      total: jobs.length,
+      statusCounts: counts
+    }
+  }
+
+  app.get("/apps/:appId/batches", async (c) => {
+    const { appId } = await appFor(c)
+    await guard(c, "view")
+    const all = await everyJob(
+      List.parse(
+        () => undefined,
+        () => [],
+        appId
+      )
+    )
+    const byBatch = new Map<string, Array<Job.Job>>()
+    for (const job of all) {
+      if (job.batchId === null) continue
+      byBatch.set(job.batchId, [...(byBatch.get(job.batchId) ?? []), job])
+    }
+    const batches = await Promise.all(Array.from(byBatch, ([batchId, jobs]) => batchView(appId, batchId, jobs)))
+    batches.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
+    return c.json({ batches, total: batches.length })
+  })
+
+  app.get("/apps/:appId/batches/:batchId", async (c) => {
+    const { appId } = await appFor(c)
+    await guard(c, "view")
+    const batchId = c.req.param("batchId")
+    const jobs = await everyJob(
+      List.parse(
+        (name) => (name === "batchId" ? batchId : undefined),
+        () => [],
+        appId
+      )
+    )
+    if (jobs.length === 0) throw new SuperaiError(404, `batch ${batchId} not found`)
+    return c.json(await batchView(appId, batchId, jobs))
+  })
+
+  // ---- bulk download ----
+
+  app.post("/apps/:appId/job_responses", async (c) => {
+    const { appId } = await appFor(c)
+    await guard(c, "view")
+    const jobs = await everyJob(listQuery(c, appId))
+    const withOutputs = await Promise.all(
+      jobs.map(async (job) => ({ ...View.jobObject(job), response: await responseOf(job) }))
+    )
+    const operation = operations.start(appId, withOutputs)
+    return c.json({ operationId: operation.id, message: `${operation.count} jobs in the download` })
+  })
+
+  const operationFor = (c: Context) => {
+    const operation = operations.get(c.req.param("appId") ?? "", c.req.param("op") ?? "")
+    if (operation === undefined) throw new SuperaiError(404, `operation ${c.req.param("op")} not found`)
+    return operation
+  }
+
+  app.get("/operations/:appId/:op", async (c) => {
+    await appFor(c)
+    const operation = operationFor(c)
+    return c.json({
+      id: operation.id,
+      appId: operation.appId,
+      status: "COMPLETED",
+      created: operation.createdAt,
+      count: operation.count
+    })
+  })
+
+  app.post("/operations/:appId/:op/download-url", async (c) => {
+    await appFor(c)
+    const operation = operationFor(c)
+    const ttl = c.req.query("secondsTtl")
+    if (ttl !== undefined && !/^\d{1,7}$/.test(ttl))
+      throw new RangeError("secondsTtl must be a whole number of seconds")
+    const token = operations.grant(operation, ttl === undefined ? 3600 : Math.max(1, Number(ttl)))
+    const url = new URL(c.req.url)
+    url.pathname = url.pathname.replace(/\/download-url\/?$/, "/download")
+    url.search = `?token=${token}`
+    return c.json({ downloadUrl: url.toString() })
+  })
+
+  app.get("/operations/:appId/:op/download", (c) => {
+    const file = operations.file(c.req.param("appId"), c.req.param("op"), c.req.query("token") ?? "")
+    if (file === undefined) throw new SuperaiError(404, "the download link is unknown or has expired")
+    return c.body(file as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/zip",
+      "content-disposition": `attachment; filename="jobs-${c.req.param("op")}.zip"`
+    })
+  })
+
+  // ---- one job ----
+
+  app.get("/jobs/:id", async (c) => c.json(View.jobObject(await jobFor(c, "view"))))
+
+  app.get("/jobs/:id/response", async (c) => {
+    const job = await jobFor(c, "view")
+    return c.json({
+      id: job.id,
+      uuid: job.id,
+      status: View.statusOf(job),
+      response: await responseOf(job),
+      ...(job.lastError === null ? {} : { error: job.lastError.message })
+    })
+  })
+
+  app.post("/jobs/:id/cancel", async (c) => {
+    const job = await jobFor(c, "cancel")
+    const status = View.statusOf(job)
+    if (!cancellable.has(status)) {
+      throw new SuperaiError(
+        409,
+        `job ${job.id} is ${status}; only SCHEDULED, IN_PROGRESS or SUSPENDED jobs can be cancelled`
+      )
+    }
+    return c.json(View.jobObject(await engine.exec((jobs) => jobs.cancel(job.id))))
+  })
+
+  // jobloom's addition: a parked job (`pending: true`) is released to run
+  app.post("/jobs/:id/release", async (c) => {
+    const job = await jobFor(c, "run")
+    if (job.status !== "CREATED") throw new SuperaiError(409, `job ${job.id} is ${View.statusOf(job)}, not parked`)
+    return c.json(View.jobObject(await engine.exec((jobs) => jobs.run(job.id))))
+  })
+
+  app.patch("/jobs/:id/review", async (c) => {
+    const job = await jobFor(c, "edit")
+    const body = await jsonBody(c)
+    if (body.correct !== undefined && body.correct !== null && typeof body.correct !== "boolean") {
+      throw new SuperaiError(400, "correct must be a boolean")
+    }
+    if (body.correct === undefined && body.response === undefined) {
+      throw new SuperaiError(400, "give correct, response or both")
+    }
+    if (job.finishedAt === null)
+      throw new SuperaiError(409, `job ${job.id} is ${View.statusOf(job)}; review it once it has finished`)
+    const meta = View.metaOf(job)
+    const next: View.SuperaiMeta = {
+      ...meta,
+      ...(body.correct === undefined ? {} : { correct: body.correct as boolean | null }),
+      ...(body.response === undefined ? {} : { reviewed: body.response })
+    }
+    const updated = await engine.exec((jobs) =>
+      jobs.annotate(job.id, { metadata: { ...job.metadata, [View.metaKey]: next } })
+    )
+    return c.json(View.jobObject(updated))
+  })
+
+  return app
+}
+
+/** Builds the super.AI sub-app (the same as {@link make}). */
+export const superaiApi = make
