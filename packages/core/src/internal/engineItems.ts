@@ -69,11 +69,11 @@ export const declared = (
   }))
 
 /** A new job's row and items: the row's progress counts its items. */
-export const attach = (
-  row: JobRow,
+export const attach = <Row extends Pick<JobRow, "id" | "progress">>(
+  row: Row,
   items: ReadonlyArray<JobItem.NewItem> | undefined,
   now: number
-): { readonly row: JobRow; readonly items: Array<ItemRow> } => {
+): { readonly row: Row; readonly items: Array<ItemRow> } => {
   const rows = declared(row.id, items, now)
   return {
     row: rows.length === 0 ? row : { ...row, progress: withCounters(row.progress, { PENDING: rows.length }) },

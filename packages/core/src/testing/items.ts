@@ -70,6 +70,7 @@ export const itemsConformance = (
       const row = makeRow({ queue: unique("q"), ...overrides })
       yield* store.insert({ jobs: [row] })
       const rows = yield* store.claim({
+        token: `items-${workerId}`,
         workerId,
         now: T0,
         leaseMs: 60_000,
