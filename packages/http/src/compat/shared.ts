@@ -140,7 +140,8 @@ export const offsetPage = async (
         ...query,
         sort: options.sort,
         order: options.order,
-        limit: chunk,
+        // a store-side page reads no more than it shows; a whole read goes in the engine's largest pages
+        limit: whole ? chunk : Math.max(1, Math.min(chunk, end - rows.length)),
         withTotal: first && !whole,
         ...(cursor === undefined ? {} : { cursor })
       })

@@ -102,8 +102,15 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return [...(runs || edit ? ["update"] : []), ...(remove ? ["delete"] : []), ...(runs ? ["run"] : [])]
   }
 
+  // the registry is fixed once the engine is built: the type names are read once
+  let names: Promise<ReadonlyMap<string, string>> | undefined
   const typeNames = () =>
-    engine.exec((jobs) => Effect.sync(() => new Map(jobs.types().map((type) => [type.key, type.name] as const))))
+    (names ??= engine
+      .exec((jobs) => Effect.sync(() => new Map(jobs.types().map((type) => [type.key, type.name] as const))))
+      .catch((error: unknown) => {
+        names = undefined
+        throw error
+      }))
 
   const render = async (c: Context, job: Job.Job, extra: { readonly logs?: ReadonlyArray<Job.LogEntry> } = {}) =>
     View.jobView(job, {
