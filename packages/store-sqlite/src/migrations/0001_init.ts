@@ -71,8 +71,9 @@ export default (t: Tables) =>
     // (max(number) + 1 would hand it out again, and the rowid would too).
     yield* sql`CREATE TABLE ${sql(t.counters)} (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID`
     yield* sql`INSERT INTO ${sql(t.counters)} (name, value) VALUES ('jobs', 0)`
-    // One non-terminal holder per idempotency key, enforced by the database itself.
-    yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key)
+    // One non-terminal holder per idempotency key and owner, enforced by the database itself. A null owner is one
+    // owner: it is indexed as an empty blob, which equals no text.
+    yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key, ifnull(owner, x''))
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
 
     // The child tables (logs, results, callbacks) declare no foreign key to jobs: the store deletes a job's children
