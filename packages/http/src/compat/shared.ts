@@ -1,11 +1,11 @@
 /**
- * What every compat router (Antenna, MCRIT, Modzy, super.AI) shares: the options they take beside `jobsApi`'s, the
- * caller's scope, an engine call that answers in the router's own error flavour, and offset paging over the
+ * What every compat router (Antenna, MCRIT, Modzy, super.AI) shares: the options they take (`jobsApi`'s), the
+ * request's scope, an engine call that answers in the router's own error flavour, and offset paging over the
  * engine's keyset list (the seed systems page by offset; the engine by cursor).
  *
  * @since 0.1.0
  */
-import { type Job, Jobs } from "@jobloom/core"
+import { type Job, Jobs, type JobScope } from "@jobloom/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -15,25 +15,17 @@ import type * as JobsApi from "../JobsApi.js"
 import * as Runner from "../internal/runner.js"
 import * as Problem from "../Problem.js"
 
-/**
- * The jobs one caller may see at all (DESIGN §5): `owners` lists the owners whose jobs it sees; absent, every job.
- * A job outside the scope is a 404, and collection routes never count or touch it.
- */
-export interface JobScope {
-  readonly owners?: ReadonlyArray<string>
-}
-
-/** Reads the caller's scope from the request (e.g. the projects of the logged-in user). */
-export type ScopeOf<E extends Env = any> = (c: Context<E>) => JobScope | Promise<JobScope>
-
-/** The options every compat router takes: the same `runtime` and `authorize` as `jobsApi`, and a scope. */
+/** The options every compat router takes: the same `runtime`, `authorize` and `scope` as `jobsApi`. */
 export interface Options<E extends Env = any> {
   /** Runs the engine: a `ManagedRuntime` or a `Runtime` from `Effect.runtime<Jobs>()`. */
   readonly runtime: Runner.JobsRuntime
   /** Decides each action, as for `jobsApi`; everything is allowed when absent. */
   readonly authorize?: JobsApi.Authorize<E>
-  /** The caller's scope; every job when absent. */
-  readonly scope?: ScopeOf<E>
+  /**
+   * The jobs each request may see at all, as for `jobsApi` (the engine applies it on the store side); a job outside
+   * it is a 404 and is never listed, counted or deleted. Every job when absent.
+   */
+  readonly scope?: JobsApi.ScopeOf<E>
   /** Largest accepted request body in bytes; default 1 MiB. */
   readonly bodyLimit?: number
 }
@@ -80,30 +72,6 @@ export const engine = (runtime: Runner.JobsRuntime): Engine => {
   }
 }
 
-/** Whether a job is inside the caller's scope. */
-export const inScope = (scope: JobScope, job: Job.Job): boolean =>
-  scope.owners === undefined || (job.owner !== null && scope.owners.includes(job.owner))
-
-/**
- * The query narrowed to the scope: one owner goes to the store as its `owner` filter; several are checked on each
- * job (`keep`). A query whose own owner lies outside the scope matches nothing (`empty`).
- */
-export const scoped = (
-  scope: JobScope,
-  query: Jobs.JobQuery
-): {
-  readonly query: Jobs.JobQuery
-  readonly keep: ((job: Job.Job) => boolean) | undefined
-  readonly empty: boolean
-} => {
-  const owners = scope.owners
-  if (owners === undefined) return { query, keep: undefined, empty: false }
-  if (query.owner !== undefined) return { query, keep: undefined, empty: !owners.includes(query.owner) }
-  if (owners.length === 0) return { query, keep: undefined, empty: true }
-  if (owners.length === 1) return { query: { ...query, owner: owners[0]! }, keep: undefined, empty: false }
-  return { query, keep: (job) => inScope(scope, job), empty: false }
-}
-
 /** Options of {@link offsetPage}. */
 export interface OffsetPageOptions {
   readonly sort: NonNullable<Jobs.ListQuery["sort"]>
@@ -140,7 +108,8 @@ export const offsetPage = async (
         ...query,
         sort: options.sort,
         order: options.order,
-        limit: chunk,
+        // a store-side page reads no more than it shows; a whole read goes in the engine's largest pages
+        limit: whole ? chunk : Math.max(1, Math.min(chunk, end - rows.length)),
         withTotal: first && !whole,
         ...(cursor === undefined ? {} : { cursor })
       })
@@ -159,10 +128,15 @@ export const offsetPage = async (
 }
 
 /** The job with this number, inside the scope, or undefined. */
-export const jobByNumber = async (engine: Engine, scope: JobScope, number: number): Promise<Job.Job | undefined> => {
-  const page = await engine.exec((jobs) => jobs.list({ numbers: [number], limit: 1 }))
-  const job = page.items[0]
-  return job !== undefined && inScope(scope, job) ? job : undefined
+export const jobByNumber = async (
+  engine: Engine,
+  scope: JobScope.JobScope | undefined,
+  number: number
+): Promise<Job.Job | undefined> => {
+  const page = await engine.exec((jobs) =>
+    jobs.list({ numbers: [number], limit: 1, ...(scope === undefined ? {} : { scope }) })
+  )
+  return page.items[0]
 }
 
 /** Asks `authorize` (everything is allowed without one). */
@@ -173,6 +147,19 @@ export const allowed = async <E extends Env>(
   job?: Job.Job
 ): Promise<boolean> => authorize === undefined || (await authorize(action, job, c)) === true
 
-/** The scope of this request (every job without a `scope` option). */
-export const scopeOf = async <E extends Env>(options: Options<E>, c: Context<E>): Promise<JobScope> =>
-  options.scope === undefined ? {} : await options.scope(c)
+/** The scope of this request, asked of the host once per request (undefined: every job). */
+export const scopeOf = <E extends Env>(options: Options<E>, c: Context<E>): Promise<JobScope.JobScope | undefined> => {
+  if (options.scope === undefined) return Promise.resolve(undefined)
+  let scope = scopes.get(c)
+  if (scope === undefined) {
+    scope = Promise.resolve(options.scope(c))
+    scopes.set(c, scope)
+  }
+  return scope
+}
+
+const scopes = new WeakMap<Context, Promise<JobScope.JobScope | undefined>>()
+
+/** The query with the request's scope in it (the engine applies it with the other filters). */
+export const withScope = <Q extends Jobs.JobQuery>(query: Q, scope: JobScope.JobScope | undefined): Q =>
+  scope === undefined ? query : { ...query, scope }

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Job, Jobs } from "@jobloom/core"
+import { type Job, type Jobs, JobScope } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import type { Context, Env } from "hono"
 import { Hono } from "hono"
@@ -102,8 +102,15 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return [...(runs || edit ? ["update"] : []), ...(remove ? ["delete"] : []), ...(runs ? ["run"] : [])]
   }
 
+  // the registry is fixed once the engine is built: the type names are read once
+  let names: Promise<ReadonlyMap<string, string>> | undefined
   const typeNames = () =>
-    engine.exec((jobs) => Effect.sync(() => new Map(jobs.types().map((type) => [type.key, type.name] as const))))
+    (names ??= engine
+      .exec((jobs) => Effect.sync(() => new Map(jobs.types().map((type) => [type.key, type.name] as const))))
+      .catch((error: unknown) => {
+        names = undefined
+        throw error
+      }))
 
   const render = async (c: Context, job: Job.Job, extra: { readonly logs?: ReadonlyArray<Job.LogEntry> } = {}) =>
     View.jobView(job, {
@@ -127,23 +134,14 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     Drf.viewHeaders(c, Drf.allow.list)
     await guard(c, "view")
     const request = Query.parse(new URL(c.req.url).searchParams)
-    const narrowed = Shared.scoped(await scope(c), request.query)
-    const keep =
-      narrowed.keep === undefined
-        ? request.keep
-        : request.keep === undefined
-          ? narrowed.keep
-          : (job: Job.Job) => narrowed.keep!(job) && request.keep!(job)
-    const page = narrowed.empty
-      ? { total: 0, items: [] }
-      : await Shared.offsetPage(engine, narrowed.query, {
-          sort: request.sort,
-          order: request.order,
-          offset: request.offset,
-          limit: request.limit,
-          keep,
-          compare: request.compare
-        })
+    const page = await Shared.offsetPage(engine, Shared.withScope(request.query, await scope(c)), {
+      sort: request.sort,
+      order: request.order,
+      offset: request.offset,
+      limit: request.limit,
+      keep: request.keep,
+      compare: request.compare
+    })
     const results = await Promise.all(page.items.map((job) => render(c, job)))
     return c.json({
       count: page.total,
@@ -160,11 +158,14 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     const types = await engine.exec((jobs) => Effect.sync(() => jobs.types()))
     const input = createInput(body, types)
     const caller = await scope(c)
-    if (caller.owners !== undefined && !caller.owners.includes(input.owner ?? "")) {
+    if (!JobScope.contains(caller, { owner: input.owner ?? null })) {
+      // a project the caller cannot see does not exist for it, as Antenna's related-field check says
       throw Drf.fields({ project_id: [`Invalid pk "${input.owner}" - object does not exist.`] })
     }
     const startNow = Drf.flag(c.req.query("start_now")) ?? false
-    const { job } = await engine.exec((jobs) => jobs.create(input, { startNow }))
+    const { job } = await engine.exec((jobs) =>
+      jobs.create(input, { startNow, ...(caller === undefined ? {} : { scope: caller }) })
+    )
     const view = await render(c, job)
     c.header("location", String(view.details))
     return c.json(view, 201)

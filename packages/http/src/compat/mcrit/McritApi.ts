@@ -130,40 +130,27 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       query.statuses = statuses
     }
     const filter = q("filter")
-    const narrowed = Shared.scoped(await scope(c), query)
-    const keeps = [
-      ...(narrowed.keep === undefined ? [] : [narrowed.keep]),
-      ...(filter === undefined || filter === "" ? [] : [(job: Job.Job) => View.filterText(job).includes(filter)])
-    ]
     const start = count(q("start"))
     const size = count(q("limit"))
-    const page = narrowed.empty
-      ? { total: 0, items: [] }
-      : await Shared.offsetPage(engine, narrowed.query, {
-          sort: "createdAt",
-          order: truthy(q("ascending")) ? "asc" : "desc",
-          offset: start,
-          limit: size === 0 ? undefined : size,
-          keep: keeps.length === 0 ? undefined : (job) => keeps.every((keep) => keep(job))
-        })
+    const page = await Shared.offsetPage(engine, Shared.withScope(query, await scope(c)), {
+      sort: "createdAt",
+      order: truthy(q("ascending")) ? "asc" : "desc",
+      offset: start,
+      limit: size === 0 ? undefined : size,
+      keep: filter === undefined || filter === "" ? undefined : (job) => View.filterText(job).includes(filter)
+    })
     return ok(c, page.items.map(View.jobDocument))
   })
 
   app.on("GET", paths("/jobs/stats"), async (c) => {
     await guard(c, "view")
     // counts are read live, so `with_refresh` has nothing to refresh; it is accepted in every spelling
-    const narrowed = Shared.scoped(await scope(c), {})
-    const owners = (await scope(c)).owners
-    const queries = narrowed.keep === undefined ? [narrowed.query] : (owners ?? []).map((owner) => ({ owner }))
+    const scopeNow = await scope(c)
+    const stats = await engine.exec((jobs) => jobs.stats(Shared.withScope({}, scopeNow)))
     const perMethod: Record<string, Record<View.State, number>> = {}
-    if (!narrowed.empty) {
-      for (const query of queries) {
-        const stats = await engine.exec((jobs) => jobs.stats(query))
-        for (const [type, byStatus] of Object.entries(stats.byType)) {
-          const counts = (perMethod[type] ??= { queued: 0, in_progress: 0, finished: 0, failed: 0, terminated: 0 })
-          for (const [status, n] of Object.entries(byStatus)) counts[View.stateOf(status as Job.JobStatus)] += n
-        }
-      }
+    for (const [type, byStatus] of Object.entries(stats.byType)) {
+      const counts = (perMethod[type] ??= { queued: 0, in_progress: 0, finished: 0, failed: 0, terminated: 0 })
+      for (const [status, n] of Object.entries(byStatus)) counts[View.stateOf(status as Job.JobStatus)] += n
     }
     const sum = (state: View.State) => Object.values(perMethod).reduce((total, counts) => total + counts[state], 0)
     return ok(c, {
@@ -178,6 +165,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   app.on("DELETE", paths("/jobs"), async (c) => {
     await guard(c, "delete")
+    const scopeNow = await scope(c)
     const method = c.req.query("method")
     const createdBefore = criterionDate("created_before", c.req.query("created_before"))
     const finishedBefore = criterionDate("finished_before", c.req.query("finished_before"))
@@ -192,11 +180,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       ...(createdBefore === undefined ? {} : { createdBefore }),
       ...(finishedBefore === undefined ? {} : { finishedBefore })
     }
-    const owners = (await scope(c)).owners
-    let deleted = 0
-    for (const owner of owners === undefined ? [undefined] : owners) {
-      deleted += await engine.exec((jobs) => jobs.deleteMany(owner === undefined ? query : { ...query, owner }))
-    }
+    const deleted = await engine.exec((jobs) => jobs.deleteMany(Shared.withScope(query, scopeNow)))
     return ok(c, { num_deleted: deleted })
   })
 
