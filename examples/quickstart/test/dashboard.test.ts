@@ -209,6 +209,32 @@ describe("the dashboard in headless Chromium", () => {
     await page.locator("h1 .chip", { hasText: "CANCELLED" }).waitFor()
   })
 
+  it("pages through the list with the API's cursors, forward and back", async () => {
+    await request(`${api}/jobs`, {
+      method: "POST",
+      body: {
+        jobs: Array.from({ length: 60 }, (_, i) => ({ type: "delay", params: { seconds: 1 }, name: `page ${i}` }))
+      }
+    })
+    const total = (await request(`${api}/jobs?limit=1&withTotal=true`)).total
+    expect(total).toBeGreaterThan(50)
+    const page = await open()
+    await page.goto(`${dashboard}#/?sort=name&order=asc`)
+    await page.waitForFunction(() => document.querySelectorAll("table[data-loaded] tbody tr").length === 50)
+    const firstIds = () =>
+      page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id))
+    const first = await firstIds()
+    await page.getByRole("link", { name: "Next page" }).click()
+    await page.waitForURL(/cursor=/)
+    await expect.poll(async () => (await firstIds()).length).toBe(Math.min(50, total - 50))
+    const second = await firstIds()
+    expect(second.filter((id) => first.includes(id))).toEqual([])
+    const expected = await request(`${api}/jobs?sort=name&order=asc&limit=50`)
+    expect(first).toEqual(expected.items.map((j: { id: string }) => j.id))
+    await page.getByRole("link", { name: "Previous page" }).click()
+    await expect.poll(firstIds).toEqual(first)
+  })
+
   it("filters the list by status on the server", async () => {
     const page = await open()
     await page.goto(dashboard)
