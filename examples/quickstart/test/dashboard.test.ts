@@ -185,7 +185,7 @@ describe("the dashboard in headless Chromium", () => {
     expect(job).toMatchObject({ type: "ml", status: "SUCCEEDED", tags: ["watched", "demo"], params: { images: 48 } })
   })
 
-  it("cancels a running data_storage_sync job from its page with the keyboard, shows CANCELLED, and retries it", async () => {
+  it("cancels a running data_storage_sync job from its page with the keyboard, shows CANCELLED, retries and deletes it", async () => {
     const job = await createJob({ type: "data_storage_sync", params: { files: 200_000 } })
     const page = await open()
     await page.goto(`${dashboard}#/jobs/${job.id}`)
@@ -207,6 +207,14 @@ describe("the dashboard in headless Chromium", () => {
     expect((await request(`${api}/jobs/${job.id}`)).status).toBe("RUNNING")
     await page.getByRole("button", { name: "Cancel" }).click()
     await page.locator("h1 .chip", { hasText: "CANCELLED" }).waitFor()
+    // delete asks first: dismissed, nothing happens; accepted, the job is gone
+    page.once("dialog", (dialog) => void dialog.dismiss())
+    await page.getByRole("button", { name: "Delete" }).click()
+    expect((await request(`${api}/jobs/${job.id}`)).status).toBe("CANCELLED")
+    page.once("dialog", (dialog) => void dialog.accept())
+    await page.getByRole("button", { name: "Delete" }).click()
+    await page.waitForURL(/#\/$/)
+    await request(`${api}/jobs/${job.id}`, {}, [404])
   })
 
   it("pages through the list with the API's cursors, forward and back", async () => {
