@@ -244,6 +244,8 @@ describe("the dashboard in headless Chromium", () => {
   })
 
   it("filters the list by status on the server", async () => {
+    const cancelled = await createJob({ type: "delay", params: { seconds: 30 } }, false)
+    await request(`${api}/jobs/${cancelled.id}/cancel`, { method: "POST" })
     const page = await open()
     await page.goto(dashboard)
     await page.locator("table[data-loaded]").waitFor()

@@ -108,13 +108,14 @@ export const respond = async (c: Context, options: CollectionEventsOptions): Pro
   const known = new Known()
   let snapshot: { items: Array<unknown>; nextCursor: string | null }
   try {
-    const items: Array<unknown> = []
-    for (const job of page.items) {
-      const visible = await options.mayView(job)
-      known.set(job, visible)
-      if (visible) items.push(await options.view(job))
-    }
-    snapshot = { items, nextCursor: page.nextCursor }
+    const views = await Promise.all(
+      page.items.map(async (job) => {
+        const visible = await options.mayView(job)
+        known.set(job, visible)
+        return visible ? await options.view(job) : undefined
+      })
+    )
+    snapshot = { items: views.filter((view) => view !== undefined), nextCursor: page.nextCursor }
   } catch (error) {
     await closeScope()
     throw error
