@@ -4,6 +4,9 @@
  * @since 0.1.0
  */
 
+// first: core checks the installed Effect version before this package builds any Schema
+import "@jobloom/core"
+
 /** The REST sub-app: `app.route("/api/v1", JobsApi.make({ runtime }))`. */
 export * as JobsApi from "./JobsApi.js"
 
