@@ -527,7 +527,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         "Takes the filters of `GET /jobs`. Events: `snapshot` first (`{ items, nextCursor }`: the first page by " +
         "`sort`, `order` and `limit`), then for matching jobs `created` and `entered` (the whole job: new, or " +
         "brought into the filter by a status), `status`, `progress`, `log` (with `logs=true`), `left` (a status " +
-        "took it out of the filter) and `deleted`. Only jobs `authorize('view', job)` allows are streamed. The " +
+        "took it out of the filter) and `deleted`. Only jobs inside the request's scope that " +
+        "`authorize('view', job)` allows are streamed. Other processes' changes arrive by polling. The " +
         "stream stays open; a reconnecting client gets a fresh snapshot.",
       responses: {
         "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
