@@ -185,7 +185,7 @@ describe("the dashboard in headless Chromium", () => {
     expect(job).toMatchObject({ type: "ml", status: "SUCCEEDED", tags: ["watched", "demo"], params: { images: 48 } })
   })
 
-  it("cancels a running data_storage_sync job from its page with the keyboard, shows CANCELLED, and retries it", async () => {
+  it("cancels a running data_storage_sync job from its page with the keyboard, shows CANCELLED, retries and deletes it", async () => {
     const job = await createJob({ type: "data_storage_sync", params: { files: 200_000 } })
     const page = await open()
     await page.goto(`${dashboard}#/jobs/${job.id}`)
@@ -207,9 +207,45 @@ describe("the dashboard in headless Chromium", () => {
     expect((await request(`${api}/jobs/${job.id}`)).status).toBe("RUNNING")
     await page.getByRole("button", { name: "Cancel" }).click()
     await page.locator("h1 .chip", { hasText: "CANCELLED" }).waitFor()
+    // delete asks first: dismissed, nothing happens; accepted, the job is gone
+    page.once("dialog", (dialog) => void dialog.dismiss())
+    await page.getByRole("button", { name: "Delete" }).click()
+    expect((await request(`${api}/jobs/${job.id}`)).status).toBe("CANCELLED")
+    page.once("dialog", (dialog) => void dialog.accept())
+    await page.getByRole("button", { name: "Delete" }).click()
+    await page.waitForURL(/#\/$/)
+    await request(`${api}/jobs/${job.id}`, {}, [404])
+  })
+
+  it("pages through the list with the API's cursors, forward and back", async () => {
+    await request(`${api}/jobs`, {
+      method: "POST",
+      body: {
+        jobs: Array.from({ length: 60 }, (_, i) => ({ type: "delay", params: { seconds: 1 }, name: `page ${i}` }))
+      }
+    })
+    const total = (await request(`${api}/jobs?limit=1&withTotal=true`)).total
+    expect(total).toBeGreaterThan(50)
+    const page = await open()
+    await page.goto(`${dashboard}#/?sort=name&order=asc`)
+    await page.waitForFunction(() => document.querySelectorAll("table[data-loaded] tbody tr").length === 50)
+    const firstIds = () =>
+      page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id))
+    const first = await firstIds()
+    await page.getByRole("link", { name: "Next page" }).click()
+    await page.waitForURL(/cursor=/)
+    await expect.poll(async () => (await firstIds()).length).toBe(Math.min(50, total - 50))
+    const second = await firstIds()
+    expect(second.filter((id) => first.includes(id))).toEqual([])
+    const expected = await request(`${api}/jobs?sort=name&order=asc&limit=50`)
+    expect(first).toEqual(expected.items.map((j: { id: string }) => j.id))
+    await page.getByRole("link", { name: "Previous page" }).click()
+    await expect.poll(firstIds).toEqual(first)
   })
 
   it("filters the list by status on the server", async () => {
+    const cancelled = await createJob({ type: "delay", params: { seconds: 30 } }, false)
+    await request(`${api}/jobs/${cancelled.id}/cancel`, { method: "POST" })
     const page = await open()
     await page.goto(dashboard)
     await page.locator("table[data-loaded]").waitFor()

@@ -16,6 +16,9 @@ import {
 } from "./dom.js"
 
 const pageSize = 50
+
+/** The cursors this tab paged through, per listing (its hash without the cursor), for "Previous page". */
+const trails = new Map()
 const filterKeys = ["status", "type", "queue", "owner", "tag", "batchId", "q"]
 const sorts = ["createdAt", "updatedAt", "startedAt", "finishedAt", "priority", "name"]
 
@@ -286,11 +289,32 @@ export const renderList = (root, query, { fixed = {}, title = "Jobs", onChange =
     for (const job of items) put(job)
     empty.hidden = rows.size > 0
     table.dataset.loaded = "true"
+    // cursors only lead forward: the ones this tab came through lead back
+    const key = hrefWith({ cursor: undefined })
+    const trail = trails.get(key) ?? []
+    const back = trail.lastIndexOf(cursor)
+    const previous = back > 0 ? trail[back - 1] : undefined
     replace(
       pager,
       cursor ? h("a", { class: "button secondary", href: hrefWith({ cursor: undefined }) }, "First page") : null,
+      previous !== undefined
+        ? h(
+            "a",
+            { class: "button secondary", href: hrefWith({ cursor: previous || undefined }), rel: "prev" },
+            "Previous page"
+          )
+        : null,
       nextCursor
-        ? h("a", { class: "button secondary", href: hrefWith({ cursor: nextCursor }), rel: "next" }, "Next page")
+        ? h(
+            "a",
+            {
+              class: "button secondary",
+              href: hrefWith({ cursor: nextCursor }),
+              rel: "next",
+              onclick: () => trails.set(key, [...trail.slice(0, back < 0 ? trail.length : back), cursor, nextCursor])
+            },
+            "Next page"
+          )
         : null
     )
   }

@@ -573,7 +573,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         "Takes the filters of `GET /jobs`. Events: `snapshot` first (`{ items, nextCursor }`: the first page by " +
         "`sort`, `order` and `limit`), then for matching jobs `created` and `entered` (the whole job: new, or " +
         "brought into the filter by a status), `status`, `progress`, `log` (with `logs=true`), `left` (a status " +
-        "took it out of the filter) and `deleted`. Only jobs `authorize('view', job)` allows are streamed. The " +
+        "took it out of the filter) and `deleted`. Only jobs inside the request's scope that " +
+        "`authorize('view', job)` allows are streamed. Other processes' changes arrive by polling. The " +
         "stream stays open; a reconnecting client gets a fresh snapshot.",
       responses: {
         "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
@@ -584,8 +585,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.EventsQuery.Type>(c, "query")
       await guard(c, "view")
-      // SCOPE (#13): the one place the per-request store-side scope joins the filter of the collection stream
-      const filter = filters(q)
+      // the request's scope joins the filter: the store applies it to the snapshot and polls, the stream to events
+      const filter = { ...filters(q), scope: await scopeFor(c) }
       return CollectionEvents.respond(c, {
         runner,
         filter,

@@ -142,6 +142,24 @@ describe("GET /events", () => {
       { pollInterval: "20 millis" }
     ))
 
+  it("streams only the jobs inside the request's scope", () =>
+    withApi(
+      async ({ app, run }) => {
+        const theirs = await run(createJob({ type: "delay", params: { seconds: 5 }, owner: "b" }))
+        const mine = await run(createJob({ type: "delay", params: { seconds: 5 }, owner: "a" }))
+        const stream = sseReader(await app.request("/events", { headers: { "x-owner": "a" } }))
+        expect((await stream.next())?.data.items.map((j: Job.Job) => j.id)).toEqual([mine.id])
+        const other = await run(createJob({ type: "delay", params: { seconds: 5 }, owner: "b" }))
+        await run(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.run(theirs.id)))
+        await run(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.run(mine.id)))
+        const events = await stream.until((e) => e.event === "status")
+        expect(events.map((e) => [e.event, e.data.jobId])).toEqual([["status", mine.id]])
+        expect(other.id).not.toBe(mine.id)
+        await stream.cancel()
+      },
+      { scope: (c) => ({ owners: [c.req.header("x-owner") ?? null] }) }
+    ))
+
   it("gives a reconnecting client a fresh snapshot", () =>
     withApi(async ({ app, run }) => {
       const first = sseReader(await app.request("/events"))

@@ -15,7 +15,7 @@
  * is asked for the most recently updated jobs of the filter (statuses aside, so that jobs leaving it are seen too),
  * and what changed since the last poll is sent the same way. A job another process deletes is not noticed.
  */
-import { Job, Jobs } from "@jobloom/core"
+import { Job, Jobs, JobScope } from "@jobloom/core"
 import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -60,6 +60,7 @@ const keepAliveEvery = 15
 
 /** Whether a job matches every given field of the filter (the stores' rule, on a decoded job). */
 export const matches = (filter: Jobs.JobQuery, job: Job.Job): boolean => {
+  if (!JobScope.contains(filter.scope, job)) return false
   if (filter.statuses !== undefined && !filter.statuses.includes(job.status)) return false
   if (filter.types !== undefined && !filter.types.includes(job.type)) return false
   if (filter.queues !== undefined && !filter.queues.includes(job.queue)) return false
@@ -90,7 +91,10 @@ export const respond = async (c: Context, options: CollectionEventsOptions): Pro
   const setup = await runner.runExit(
     Effect.gen(function* () {
       const jobs = yield* Jobs.Jobs
-      const events = yield* Scope.extend(jobs.subscribe(), scope)
+      const events = yield* Scope.extend(
+        jobs.subscribe(options.filter.scope === undefined ? {} : { scope: options.filter.scope }),
+        scope
+      )
       const queue = yield* Queue.unbounded<Jobs.JobEvent>()
       yield* Effect.forkIn(
         Stream.runForEach(events, (event) => Queue.offer(queue, event)),
@@ -108,13 +112,14 @@ export const respond = async (c: Context, options: CollectionEventsOptions): Pro
   const known = new Known()
   let snapshot: { items: Array<unknown>; nextCursor: string | null }
   try {
-    const items: Array<unknown> = []
-    for (const job of page.items) {
-      const visible = await options.mayView(job)
-      known.set(job, visible)
-      if (visible) items.push(await options.view(job))
-    }
-    snapshot = { items, nextCursor: page.nextCursor }
+    const views = await Promise.all(
+      page.items.map(async (job) => {
+        const visible = await options.mayView(job)
+        known.set(job, visible)
+        return visible ? await options.view(job) : undefined
+      })
+    )
+    snapshot = { items: views.filter((view) => view !== undefined), nextCursor: page.nextCursor }
   } catch (error) {
     await closeScope()
     throw error
@@ -164,6 +169,8 @@ interface PumpOptions extends CollectionEventsOptions {
 const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
   Effect.gen(function* () {
     const { filter, known, queue } = options
+    // a job outside the scope is not found, so it is never read, remembered as visible, or sent
+    const readOptions = filter.scope === undefined ? {} : { scope: filter.scope }
     let sequence = 0
 
     const send = (event: string, data: unknown) =>
@@ -180,7 +187,7 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
       Effect.gen(function* () {
         const entry = known.get(jobId)
         if (entry !== undefined) return Option.some(entry)
-        const read = yield* Effect.either(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(jobId)))
+        const read = yield* Effect.either(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(jobId, readOptions)))
         if (Either.isLeft(read)) return Option.none<Entry>()
         return Option.some(yield* remember(read.right))
       })
@@ -199,7 +206,9 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
             const before = known.get(event.jobId)
             if (before === undefined || !shown(before)) {
               // the job may be entering the filter: send all of it, as it is now
-              const fresh = yield* Effect.either(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(event.jobId)))
+              const fresh = yield* Effect.either(
+                Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(event.jobId, readOptions))
+              )
               if (Either.isLeft(fresh)) return
               const entry = yield* remember(fresh.right)
               if (shown(entry)) yield* send("entered", yield* Effect.tryPromise(() => options.view(entry.job)))
@@ -208,7 +217,9 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
             if (Job.isTerminal(event.status)) {
               // the engine publishes a settled job's final progress after its status: send the stored one first, so
               // a client that drops the job at `left` has seen where it ended
-              const stored = yield* Effect.either(Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(event.jobId)))
+              const stored = yield* Effect.either(
+                Effect.flatMap(Jobs.Jobs, (jobs) => jobs.get(event.jobId, readOptions))
+              )
               if (Either.isRight(stored) && progressKey(stored.right.progress) !== progressKey(before.job.progress)) {
                 before.job = { ...before.job, progress: stored.right.progress }
                 yield* send("progress", { jobId: event.jobId, progress: stored.right.progress })
