@@ -113,7 +113,7 @@ export const engineLayer = (config: QuickstartConfig) => {
   return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
-/** The host app: its own small index at `/`, the jobs API at `/api`. */
+/** The host app: its own small index at `/`, the jobs API at `/api` (its dashboard at `/api/dashboard`). */
 export const makeApp = (api: Hono): Hono => {
   const app = new Hono()
   app.get("/", (c) =>
@@ -121,6 +121,7 @@ export const makeApp = (api: Hono): Hono => {
       name: "jobloom quickstart",
       api: "/api/jobs",
       docs: "/api/docs",
+      dashboard: "/api/dashboard",
       openapi: "/api/openapi.json",
       jobTypes: "/api/job-types"
     })
@@ -149,6 +150,7 @@ export const serverLayer = (config: QuickstartConfig) =>
       )
       yield* Console.log(`  API:  ${base}/api`)
       yield* Console.log(`  Docs: ${base}/api/docs`)
+      yield* Console.log(`  Dashboard: ${base}/api/dashboard`)
     })
   )
 

@@ -4,6 +4,9 @@
  * @since 0.1.0
  */
 
+// first: a clear error when a non-3 Effect is installed, before any module builds a Schema
+import "./internal/effectVersion.js"
+
 /** The job as clients see it, its Schemas, and conversion from store rows. */
 export * as Job from "./Job.js"
 

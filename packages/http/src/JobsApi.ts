@@ -25,6 +25,8 @@ import { bodyLimit } from "hono/body-limit"
 import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
+import * as Dashboard from "./dashboard/Dashboard.js"
+import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
 import * as QueryText from "./internal/queryText.js"
@@ -525,6 +527,47 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   app.on(
     "GET",
+    paths("/events"),
+    describe({
+      operationId: "events",
+      tags: ["jobs"],
+      summary: "Server-Sent Events of every job matching a list filter",
+      description:
+        "Takes the filters of `GET /jobs`. Events: `snapshot` first (`{ items, nextCursor }`: the first page by " +
+        "`sort`, `order` and `limit`), then for matching jobs `created` and `entered` (the whole job: new, or " +
+        "brought into the filter by a status), `status`, `progress`, `log` (with `logs=true`), `left` (a status " +
+        "took it out of the filter) and `deleted`. Only jobs `authorize('view', job)` allows are streamed. The " +
+        "stream stays open; a reconnecting client gets a fresh snapshot.",
+      responses: {
+        "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+        ...problems(400, 403)
+      }
+    }),
+    query(Schemas.EventsQuery),
+    async (c) => {
+      const q = valid<typeof Schemas.EventsQuery.Type>(c, "query")
+      await guard(c, "view")
+      // SCOPE (#13): the one place the per-request store-side scope joins the filter of the collection stream
+      const filter = filters(q)
+      return CollectionEvents.respond(c, {
+        runner,
+        filter,
+        page: {
+          ...(q.sort === undefined ? {} : { sort: q.sort }),
+          ...(q.order === undefined ? {} : { order: q.order }),
+          ...(q.limit === undefined ? {} : { limit: q.limit })
+        },
+        logs: q.logs ?? false,
+        mayView: (job) => allowed(c, "view", job),
+        view: (job) => view(c, job),
+        keepAlive: Duration.times(pollInterval, 15),
+        toError: toProblemError
+      })
+    }
+  )
+
+  app.on(
+    "GET",
     paths("/results/:resultId"),
     describe({
       operationId: "getResult",
@@ -643,6 +686,13 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       pageTitle: options.info?.title ?? "jobloom API"
     })) as unknown as MiddlewareHandler<E>
   )
+
+  // the dashboard page talks to this router, wherever the host mounted it
+  const dashboard = Dashboard.make<E>({
+    api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+    ...(options.info?.title === undefined ? {} : { title: options.info.title })
+  })
+  for (const path of paths("/dashboard")) app.route(path, dashboard)
 
   return app
 }

@@ -8,6 +8,8 @@
  *
  * @since 0.1.0
  */
+// first: a clear error when a non-3 Effect is installed, before any module builds a Schema
+import "../internal/effectVersion.js"
 import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
