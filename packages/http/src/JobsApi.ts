@@ -547,8 +547,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.EventsQuery.Type>(c, "query")
       await guard(c, "view")
-      // SCOPE (#13): the one place the per-request store-side scope joins the filter of the collection stream
-      const filter = filters(q)
+      // the request's scope joins the filter: the snapshot is read with it (store side), and events of jobs outside
+      // it are never streamed
+      const filter = { ...filters(q), scope: await scopeFor(c) }
       return CollectionEvents.respond(c, {
         runner,
         filter,

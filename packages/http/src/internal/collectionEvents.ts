@@ -11,7 +11,7 @@
  * streamed while it matches the filter and `authorize("view", job)` allows it; a status that brings a job into the
  * filter sends the whole job (`entered`), one that takes it out sends the status and then `left`.
  */
-import { Job, Jobs } from "@jobloom/core"
+import { Job, Jobs, JobScope } from "@jobloom/core"
 import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -50,6 +50,8 @@ const rememberAtMost = 10_000
 
 /** Whether a job matches every given field of the filter (the stores' rule, on a decoded job). */
 export const matches = (filter: Jobs.JobQuery, job: Job.Job): boolean => {
+  // the caller's scope first: a job outside it is never streamed, whatever else matches
+  if (!JobScope.contains(filter.scope, job)) return false
   if (filter.statuses !== undefined && !filter.statuses.includes(job.status)) return false
   if (filter.types !== undefined && !filter.types.includes(job.type)) return false
   if (filter.queues !== undefined && !filter.queues.includes(job.queue)) return false
@@ -159,9 +161,10 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
     const send = (event: string, data: unknown) =>
       Effect.tryPromise(() => stream.writeSSE({ event, data: JSON.stringify(data), id: String(++sequence) }))
 
+    // a job outside the caller's scope is never shown, and never shown to the authorize hook either
     const remember = (job: Job.Job) =>
       Effect.map(
-        Effect.tryPromise(() => options.mayView(job)),
+        JobScope.contains(filter.scope, job) ? Effect.tryPromise(() => options.mayView(job)) : Effect.succeed(false),
         (visible) => known.set(job, visible)
       )
 
