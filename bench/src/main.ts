@@ -18,8 +18,8 @@
  * Options: `--quick` (CI smoke run), `--n` jobs per drain and bulk enqueue (20,000), `--reps` rounds (3),
  * `--samples` latency samples (500), `--spacing` ms between them (10), `--each` jobs enqueued one at a time (2,000),
  * `--batch` jobs per bulk call (1,000), `--engines a,b`, `--cpu-prof <engine>` (profiles its worker processes into
- * `bench/out/prof`), `--json <file>` (also writes the JSON lines there), `--skip c10,best,each,latency` (steps to
- * leave out while tuning).
+ * `bench/out/prof`), `--json <file>` (also writes the JSON lines there), `--skip c10,best,each,latency,http` (steps to
+ * leave out while tuning). The last step, `http`, is `http.ts`: create latency with 200 keep-alive HTTP clients.
  */
 import { execFileSync, fork } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -372,6 +372,14 @@ const main = async () => {
   const report = render(options, started, revision, versions.rows[0]!.v, jsonLines)
   process.stdout.write(report)
   if (options.json !== null) writeFileSync(options.json, jsonLines.join("\n") + "\n")
+  // fair service over HTTP, in processes of its own (also runnable alone: `pnpm --filter @jobloom/bench http`)
+  if (!options.skip.includes("http")) {
+    const httpArgs = [
+      ...(options.quick ? ["--requests", "5"] : []),
+      ...(options.json === null ? [] : ["--json", options.json])
+    ]
+    execFileSync(process.execPath, ["--import", "tsx", path.join(here, "http.ts"), ...httpArgs], { stdio: "inherit" })
+  }
 }
 
 /** The commit the drivers were built from, marked `+changes` when the work tree differs from it. */

@@ -6,7 +6,8 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { Hono } from "hono"
 import { JobsApi } from "../src/index.js"
-import { awaitTerminal, json, withWorkerApi } from "./support.js"
+import { sseReader } from "./sse.js"
+import { awaitTerminal, json, withApi, withWorkerApi } from "./support.js"
 
 const tenants = ["tenant-a", "tenant-b"] as const
 type Tenant = (typeof tenants)[number]
@@ -213,6 +214,10 @@ describe("a scope per request", () => {
           const foreign = await call("/jobs", json("POST", { type: "delay", params: { seconds: 1 }, owner: other }))
           expect(foreign.status).toBe(400)
           expect(foreign.body.errors).toEqual([{ path: "owner", message: "is not one of your owners" }])
+
+          // and the tenant deletes one of its own jobs (its id stays a secret of this tenant: the other still 404s)
+          expect((await call(`/jobs/${mine.keyedId}`, { method: "DELETE" })).status).toBe(204)
+          expect((await call(`/jobs/${mine.keyedId}`)).status).toBe(404)
         }
 
         // bulk delete reaches only the caller's jobs
@@ -222,9 +227,37 @@ describe("a scope per request", () => {
         const deleted = await (await app.request("/jobs?all=true", as("tenant-a", { method: "DELETE" }))).json()
         expect(deleted.deleted).toBeGreaterThan(0)
         expect((await (await app.request("/jobs/stats", as("tenant-b"))).json()).total).toBe(before)
-        for (const id of made["tenant-b"].jobIds) {
+        for (const id of made["tenant-b"].jobIds.filter((id) => id !== made["tenant-b"].keyedId)) {
           expect((await app.request(`/jobs/${id}`, as("tenant-b"))).status).toBe(200)
         }
+      },
+      { scope }
+    ))
+
+  it("the many-job event stream carries only the tenant's jobs, its snapshot too", () =>
+    withApi(
+      async ({ app }) => {
+        const create = async (tenant: Tenant, name: string) => {
+          const response = await app.request(
+            "/jobs",
+            as(tenant, json("POST", { type: "delay", params: { seconds: 1 }, name }))
+          )
+          return (await response.json()).id as string
+        }
+        const before = { a: await create("tenant-a", "a-before"), b: await create("tenant-b", "b-before") }
+        const response = await app.request("/events", as("tenant-a"))
+        expect(response.status).toBe(200)
+        const events = sseReader(response)
+        const snapshot = await events.next()
+        expect(snapshot?.event).toBe("snapshot")
+        expect(snapshot?.data.items.map((job: { id: string }) => job.id)).toEqual([before.a])
+        const theirs = await create("tenant-b", "b-after")
+        await app.request(`/jobs/${before.b}/run`, as("tenant-b", { method: "POST" }))
+        const mine = await create("tenant-a", "a-after")
+        const seen = await events.until((event) => event.event === "created" && event.data.id === mine)
+        const text = JSON.stringify(seen)
+        for (const secret of [theirs, before.b, "tenant-b"]) expect(text).not.toContain(secret)
+        await events.cancel()
       },
       { scope }
     ))

@@ -60,6 +60,7 @@ const keepAliveEvery = 15
 
 /** Whether a job matches every given field of the filter (the stores' rule, on a decoded job). */
 export const matches = (filter: Jobs.JobQuery, job: Job.Job): boolean => {
+  // the caller's scope first: a job outside it is never streamed, whatever else matches
   if (!JobScope.contains(filter.scope, job)) return false
   if (filter.statuses !== undefined && !filter.statuses.includes(job.status)) return false
   if (filter.types !== undefined && !filter.types.includes(job.type)) return false
@@ -176,9 +177,10 @@ const pump = (stream: SSEStreamingApi, options: PumpOptions) =>
     const send = (event: string, data: unknown) =>
       Effect.tryPromise(() => stream.writeSSE({ event, data: JSON.stringify(data), id: String(++sequence) }))
 
+    // a job outside the caller's scope is never shown, and never shown to the authorize hook either
     const remember = (job: Job.Job) =>
       Effect.map(
-        Effect.tryPromise(() => options.mayView(job)),
+        JobScope.contains(filter.scope, job) ? Effect.tryPromise(() => options.mayView(job)) : Effect.succeed(false),
         (visible) => known.set(job, visible)
       )
 
