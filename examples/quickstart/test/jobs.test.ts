@@ -134,6 +134,29 @@ describe("ml handler", () => {
     })
   )
 
+  it.effect("a second attempt processes only the images that did not succeed in the first", () =>
+    Effect.gen(function* () {
+      const { context, recorded } = FakeContext.make(MlPipeline.MlPipeline)
+      const attempt = (failureRate: number) =>
+        MlPipeline.run(decodeMl({ images: 30, failureRate, shuffle: false }), context).pipe(
+          Effect.provide(ProcessingService.layer({ latency: 0, random: Random.make(5) })),
+          Effect.withRandom(Random.make(5))
+        )
+      const first = yield* attempt(0.3)
+      const failedKeys = Array.from(recorded.named).flatMap(([key, item]) => (item.status === "FAILED" ? [key] : []))
+      expect(first.failed).toBe(failedKeys.length)
+      expect(failedKeys.length).toBeGreaterThan(0)
+      const before = recorded.logs.length
+      const second = yield* attempt(0)
+      expect(second.captures).toBe(failedKeys.length)
+      expect(recorded.logs.slice(before)).toContainEqual({
+        level: "info",
+        message: `Found ${failedKeys.length} out of 30 images to process`
+      })
+      expect(recorded.items).toEqual({ total: 30, completed: 30, failed: 0 })
+    })
+  )
+
   it.effect("stores what the service found in each image as the item's output", () =>
     Effect.gen(function* () {
       const { effect, recorded } = runMl({ images: 6, failureRate: 0, shuffle: false })

@@ -8,13 +8,15 @@ import type { Jobs } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { checkPublic } from "./address.js"
 import { metaOf, statusOf } from "./view.js"
 
 /** Sends one callback body; the host may replace it (an SSRF-safe client, signing). */
 export type Deliver = (url: string, body: unknown) => Promise<void>
 
-/** POSTs JSON, never following redirects; a non-2xx answer is a failure (retried). */
+/** POSTs JSON to public addresses only (`address.ts`), never following redirects; a non-2xx answer is a failure. */
 export const post: Deliver = async (url, body) => {
+  await checkPublic(url)
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
