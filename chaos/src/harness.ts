@@ -228,7 +228,8 @@ export const openJobs = (engine: ReturnType<typeof engineOver>) =>
 export const awaitDrained = async (engine: ReturnType<typeof engineOver>, seconds: number, tick?: () => void) => {
   const end = Date.now() + seconds * 1000
   for (;;) {
-    const open = await openJobs(engine)
+    // the database may be restarting: a failed poll is only a poll to make again
+    const open = await openJobs(engine).catch(() => Number.POSITIVE_INFINITY)
     if (open === 0) return
     if (Date.now() > end) throw new Error(`${open} jobs still open after ${seconds} s`)
     tick?.()

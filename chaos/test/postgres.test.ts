@@ -4,7 +4,7 @@
 import { Jobs } from "@jobloom/core"
 import { PgJobStore } from "@jobloom/store-postgres"
 import * as Effect from "effect/Effect"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Fs from "node:fs"
 import * as Pg from "pg"
 import {
@@ -99,9 +99,12 @@ describe("chaos: PostgreSQL", () => {
 
   describe("on a private cluster", () => {
     let cluster: PrivateCluster
-    it("PostgreSQL restarted mid-drain: workers survive without restart, the drain finishes, none lost", async () => {
+    beforeAll(async () => {
       cluster = await privateCluster()
       cleanups.push(() => cluster.destroy())
+    })
+
+    it("PostgreSQL restarted mid-drain: workers survive without restart, the drain finishes, none lost", async () => {
       const schema = schemaName("restart")
       const url = cluster.url()
       const store: StoreEnv = { store: "pg", url, schema }
@@ -149,7 +152,7 @@ describe("chaos: PostgreSQL", () => {
       const long = await engine.runPromise(
         Effect.flatMap(Jobs.Jobs, (jobs) =>
           jobs.createMany(
-            Array.from({ length: 10 }, () => ({ type: "chaos", params: { ms: 6_000 } })),
+            Array.from({ length: 10 }, () => ({ type: "chaos", params: { ms: 12_000 } })),
             { startNow: true }
           )
         )
@@ -173,6 +176,10 @@ describe("chaos: PostgreSQL", () => {
       await engine.dispose()
       const stoppedOnCutWorker = executions.filter((e) => e.pid === cut.pid && e.how === "stopped").length
       report("cut-off worker", { cutMs, stoppedOnCutWorker, ...figures, statuses, doubleSucceeded })
+      if (stoppedOnCutWorker === 0) {
+        console.log(cut.output())
+        console.log(executions.map((e) => `${e.jobId.slice(-6)} ${e.pid} ${e.start - cutAt} ${e.end - cutAt} ${e.how}`))
+      }
       expect(figures.overlaps, "no two executions of one job at once").toBe(0)
       expect(stoppedOnCutWorker, "the cut-off worker stopped the attempts it could not renew").toBeGreaterThan(0)
       expect(statuses.SUCCEEDED, "every job SUCCEEDED").toBe(all.length)
