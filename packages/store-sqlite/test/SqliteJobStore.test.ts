@@ -124,8 +124,11 @@ describe("connection", () => {
 
   it.effect("fails with Unavailable when the file cannot be opened", () =>
     Effect.gen(function* () {
+      // a missing directory is created; one that cannot be (a file stands in its way) is a clear failure
+      const blocker = Path.join(dir, "blocker")
+      Fs.writeFileSync(blocker, "")
       const exit = yield* Effect.exit(
-        Effect.provide(JobStore.JobStore, SqliteJobStore.layer({ filename: Path.join(dir, "missing", "x.db") }))
+        Effect.provide(JobStore.JobStore, SqliteJobStore.layer({ filename: Path.join(blocker, "x.db") }))
       )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
