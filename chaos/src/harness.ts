@@ -33,6 +33,12 @@ const bundle = () =>
       outfile,
       banner: { js: `import { createRequire } from "node:module"; const require = createRequire(import.meta.url);` },
       external: ["better-sqlite3", "pg-native"],
+      // the packages' sources, as the tests use them (their exports point at a dist/ a clean clone lacks)
+      alias: {
+        "@jobloom/core": Path.join(cwd, "..", "packages/core/src/index.ts"),
+        "@jobloom/store-sqlite": Path.join(cwd, "..", "packages/store-sqlite/src/index.ts"),
+        "@jobloom/store-postgres": Path.join(cwd, "..", "packages/store-postgres/src/index.ts")
+      },
       logLevel: "error"
     })
     return outfile

@@ -1,6 +1,7 @@
 /**
  * An existing Hono app: a public health check, bearer-token auth on everything under `/v1`, routes of its own, and
- * now the jobs API mounted at `/v1/background-jobs`, with an `authorize` hook that applies the app's own rules.
+ * now the jobs API mounted at `/v1/background-jobs`, with a `scope` (each user sees their project's jobs) and an
+ * `authorize` hook that applies the app's own rules.
  */
 import type { Job, Jobloom } from "@jobloom/core"
 import { JobsApi, jobsApi } from "@jobloom/http"
@@ -29,16 +30,24 @@ export type AppEnv = { Variables: { user: User } }
 export const jobsPrefix = "/v1/background-jobs"
 
 /**
- * The app's rules for jobs: admins may do anything; others see only their project's jobs; viewers only look;
- * members do everything but delete. Asked once per action, and per job for each job's `userPermissions`.
+ * The app's rules for jobs (inside the user's scope): admins may do anything; viewers only look; members do
+ * everything but delete. Asked once per action, and per job for each job's `userPermissions`.
  */
-export const authorize: JobsApi.Authorize<AppEnv> = (action, job, c) => {
+export const authorize: JobsApi.Authorize<AppEnv> = (action, _job, c) => {
   const user = c.get("user")
   if (user.role === "admin") return true
-  if (job !== undefined && job.owner !== user.project) return false
   if (action === "view") return true
   if (user.role === "viewer") return false
   return action !== "delete"
+}
+
+/**
+ * What each user may see at all: their project's jobs (admins: every job). The router applies it to every list,
+ * count, batch, bulk delete and result, creates jobs for that project, and answers 404 for any other job.
+ */
+export const scope: JobsApi.ScopeOf<AppEnv> = (c) => {
+  const user = c.get("user")
+  return user.role === "admin" ? undefined : { owners: [user.project] }
 }
 
 const canSeeOwner = (user: User, owner: string | null | undefined) => user.role === "admin" || owner === user.project
@@ -72,29 +81,16 @@ export const makeApp = (jobloom: Pick<Jobloom.Jobloom, "runtime" | "stats">) => 
     return c.json({ project, jobs: stats.total, byStatus: stats.byStatus })
   })
 
-  // Rules about request contents are the app's own middleware, in front of the router: lists must be filtered to
-  // the user's project, and jobs are created for it. (It reads a clone of the body: the router reads the original.)
-  app.use(`${jobsPrefix}/jobs`, async (c, next) => {
-    const user = c.get("user")
-    if (c.req.method === "GET" && !canSeeOwner(user, c.req.query("owner"))) {
-      throw new HTTPException(403, { message: `list with ?owner=${user.project}` })
-    }
-    if (c.req.method === "POST" && user.role !== "admin") {
-      const body: { owner?: unknown; jobs?: ReadonlyArray<{ owner?: unknown }> } | null = await c.req.raw
-        .clone()
-        .json()
-        .catch(() => null)
-      // not JSON: the router answers that with its own 400
-      if (body === null || typeof body !== "object") return next()
-      const owners = body.jobs === undefined ? [body.owner] : body.jobs.map((job) => job.owner)
-      if (!owners.every((owner) => owner === user.project)) {
-        throw new HTTPException(403, { message: `jobs must be created with "owner": "${user.project}"` })
-      }
+  // Every path under the prefix, `/jobs/` with its trailing slash included: `${jobsPrefix}/*` matches them all, while
+  // `${jobsPrefix}/jobs` alone would miss `/jobs/`, which the router also answers. Viewers never write.
+  app.use(`${jobsPrefix}/*`, async (c, next) => {
+    if (c.get("user").role === "viewer" && !["GET", "HEAD"].includes(c.req.method)) {
+      throw new HTTPException(403, { message: "viewers only look" })
     }
     await next()
   })
 
-  app.route(jobsPrefix, jobsApi<AppEnv>({ runtime: jobloom.runtime, authorize, info: { title: "Acme jobs" } }))
+  app.route(jobsPrefix, jobsApi<AppEnv>({ runtime: jobloom.runtime, scope, authorize, info: { title: "Acme jobs" } }))
 
   return app
 }

@@ -63,18 +63,50 @@ describe("mount-router example", () => {
     expect((await call("token-alice", "DELETE", `${jobs}/${job.id}?force=true`)).status).toBe(204)
   })
 
-  it("hides other projects' jobs and refuses to create jobs for them", async () => {
+  it("hides other projects' jobs (404) and refuses to create jobs for them", async () => {
     const { body: job } = await createAs("token-dave", "costa-rica")
-    expect((await call("token-bob", "GET", `${jobs}/${job.id}`)).status).toBe(403)
-    expect((await call("token-bob", "POST", `${jobs}/${job.id}/cancel`)).status).toBe(403)
-    expect((await createAs("token-bob", "costa-rica")).status).toBe(403)
-    expect((await call("token-bob", "GET", jobs)).status).toBe(403)
-    const mine = await call("token-bob", "GET", `${jobs}?owner=vermont`)
+    await createAs("token-bob", "vermont")
+    expect((await call("token-bob", "GET", `${jobs}/${job.id}`)).status).toBe(404)
+    expect((await call("token-bob", "POST", `${jobs}/${job.id}/cancel`)).status).toBe(404)
+    const foreign = await createAs("token-bob", "costa-rica")
+    expect(foreign.status).toBe(400)
+    expect(foreign.body.errors).toEqual([{ path: "owner", message: "is not one of your owners" }])
+    const mine = await call("token-bob", "GET", jobs)
     expect(mine.status).toBe(200)
+    expect(mine.body.items.length).toBeGreaterThan(0)
     expect(mine.body.items.every((j: JobView) => j.owner === "vermont")).toBe(true)
+    const theirs = await call("token-bob", "GET", `${jobs}?owner=costa-rica&withTotal=true`)
+    expect(theirs.body).toEqual({ items: [], nextCursor: null, total: 0 })
     // an admin sees everything
     const all = await call("token-alice", "GET", jobs)
     expect(all.body.items.map((j: JobView) => j.id)).toContain(job.id)
+  })
+
+  it("creates a member's job for their project when no owner is given", async () => {
+    const created = await call("token-dave", "POST", jobs, { type: "delay", params: { seconds: 60 } })
+    expect(created.status).toBe(201)
+    expect(created.body.owner).toBe("costa-rica")
+  })
+
+  it("guards the trailing-slash forms of every collection path like the bare ones", async () => {
+    await createAs("token-bob", "vermont")
+    for (const path of [`${jobs}/`, `${jobs}//`, `${jobsPrefix}/jobs/stats/`, `${jobsPrefix}/job-types/`]) {
+      expect((await call(null, "GET", path)).status, `GET ${path} without a token`).toBe(401)
+    }
+    const listed = await call("token-dave", "GET", `${jobs}/`)
+    expect(listed.status).toBe(200)
+    expect(listed.body.items.every((j: JobView) => j.owner === "costa-rica")).toBe(true)
+    const stats = await call("token-dave", "GET", `${jobsPrefix}/jobs/stats/`)
+    expect(stats.status).toBe(200)
+    const daves = await call("token-dave", "GET", `${jobs}?withTotal=true`)
+    expect(stats.body.total).toBe(daves.body.total)
+    // the host's own rule (viewers never write) holds with the slash too
+    const viewerPost = await call("token-carol", "POST", `${jobs}/`, { type: "delay", owner: "vermont" })
+    expect(viewerPost).toEqual({ status: 403, body: { error: "viewers only look" } })
+    const foreign = await call("token-bob", "POST", `${jobs}/`, { type: "delay", owner: "costa-rica" })
+    expect(foreign.status).toBe(400)
+    const bulk = await call("token-bob", "DELETE", `${jobs}/?all=true`)
+    expect(bulk.status).toBe(403)
   })
 
   it("lets a viewer look but not act", async () => {
@@ -83,7 +115,10 @@ describe("mount-router example", () => {
     expect(seen.status).toBe(200)
     expect(seen.body.userPermissions).toEqual([])
     expect((await call("token-carol", "POST", `${jobs}/${job.id}/run`)).status).toBe(403)
-    expect((await call("token-carol", "POST", jobs, { type: "delay", owner: "vermont" })).status).toBe(403)
+    expect(await call("token-carol", "POST", jobs, { type: "delay", owner: "vermont" })).toEqual({
+      status: 403,
+      body: { error: "viewers only look" }
+    })
   })
 
   it("answers its own route from the same jobloom", async () => {

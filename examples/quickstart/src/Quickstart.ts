@@ -39,6 +39,13 @@ export interface QuickstartConfig {
   readonly concurrency: number
   /** `JOBLOOM_GRACE_PERIOD` seconds, default 10: how long running jobs may finish on shutdown. */
   readonly gracePeriod: Duration.Duration
+  /**
+   * `JOBLOOM_CALLBACK_ALLOW`, default none: comma-separated hosts that callbacks may reach although they resolve to
+   * a private or loopback address (callbacks reach public addresses only otherwise).
+   */
+  readonly callbackAllow: ReadonlyArray<string>
+  /** `JOBLOOM_CALLBACK_ALLOW_PRIVATE`, default false: callbacks may reach any address (development only). */
+  readonly callbackAllowPrivate: boolean
 }
 
 /** Reads {@link QuickstartConfig} from the environment. */
@@ -60,7 +67,12 @@ export const config: Config.Config<QuickstartConfig> = Config.all({
     Config.withDefault(10),
     Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 })
   ),
-  gracePeriod: Config.number("JOBLOOM_GRACE_PERIOD").pipe(Config.withDefault(10), Config.map(Duration.seconds))
+  gracePeriod: Config.number("JOBLOOM_GRACE_PERIOD").pipe(Config.withDefault(10), Config.map(Duration.seconds)),
+  callbackAllow: Config.string("JOBLOOM_CALLBACK_ALLOW").pipe(
+    Config.withDefault(""),
+    Config.map((list) => list.split(",").flatMap((host) => (host.trim() === "" ? [] : [host.trim()])))
+  ),
+  callbackAllowPrivate: Config.boolean("JOBLOOM_CALLBACK_ALLOW_PRIVATE").pipe(Config.withDefault(false))
 })
 
 /** The job types of the quickstart (besides the built-in `delay`). */
@@ -92,12 +104,16 @@ export const storeLayer = (config: QuickstartConfig) =>
 export const engineLayer = (config: QuickstartConfig) => {
   // the worker starts after the handlers are registered, so it claims from their queues
   const running = config.worker
-    ? Worker.layer({ concurrency: config.concurrency, gracePeriod: config.gracePeriod }).pipe(Layer.provide(handlers))
+    ? Worker.layer({
+        concurrency: config.concurrency,
+        gracePeriod: config.gracePeriod,
+        callbacks: { allow: config.callbackAllow, allowPrivateNetworks: config.callbackAllowPrivate }
+      }).pipe(Layer.provide(handlers))
     : handlers
   return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
-/** The host app: its own small index at `/`, the jobs API at `/api`. */
+/** The host app: its own small index at `/`, the jobs API at `/api` (its dashboard at `/api/dashboard`). */
 export const makeApp = (api: Hono): Hono => {
   const app = new Hono()
   app.get("/", (c) =>
@@ -105,6 +121,7 @@ export const makeApp = (api: Hono): Hono => {
       name: "jobloom quickstart",
       api: "/api/jobs",
       docs: "/api/docs",
+      dashboard: "/api/dashboard",
       openapi: "/api/openapi.json",
       jobTypes: "/api/job-types"
     })
@@ -133,6 +150,7 @@ export const serverLayer = (config: QuickstartConfig) =>
       )
       yield* Console.log(`  API:  ${base}/api`)
       yield* Console.log(`  Docs: ${base}/api/docs`)
+      yield* Console.log(`  Dashboard: ${base}/api/dashboard`)
     })
   )
 

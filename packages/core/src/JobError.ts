@@ -78,3 +78,15 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
     return this.issues.map((i) => `${i.path}: ${i.message}`).join("; ")
   }
 }
+
+/**
+ * The idempotency key is held by a job the caller may not see (keys made global by the host). Says nothing of that
+ * job.
+ */
+export class IdempotencyKeyHeld extends Schema.TaggedError<IdempotencyKeyHeld>()("IdempotencyKeyHeld", {
+  idempotencyKey: Schema.String
+}) {
+  override get message() {
+    return "this idempotency key is held by another job"
+  }
+}

@@ -30,7 +30,7 @@ export interface JobRow {
   readonly name: string
   readonly queue: string
   readonly owner: string | null
-  /** Unique among non-terminal jobs (enforced by the store). */
+  /** Unique among the non-terminal jobs of one owner (enforced by the store; a null owner is one owner). */
   readonly idempotencyKey: string | null
   readonly status: JobStatus
   readonly terminalReason: TerminalReason | null
@@ -83,6 +83,10 @@ export interface JobFilter {
   readonly types?: ReadonlyArray<string>
   readonly queues?: ReadonlyArray<string>
   readonly owner?: string
+  /** The job's owner is one of these (`null`: jobs without an owner); a caller's scope (`JobScope`). */
+  readonly owners?: ReadonlyArray<string | null>
+  /** The job holds this idempotency key (whatever its owner). */
+  readonly idempotencyKey?: string
   /** The job's tags contain this tag. */
   readonly tag?: string
   readonly batchId?: string
@@ -271,9 +275,9 @@ export interface JobStore {
   readonly crossProcessSignals: boolean
 
   /**
-   * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job (in the
-   * store or earlier in the same call) is not inserted; its outcome carries the holder with `inserted: false`.
-   * Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
+   * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job of the
+   * same owner (in the store or earlier in the same call) is not inserted; its outcome carries the holder with
+   * `inserted: false`. Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
    * Publishes `Enqueued` for the queues of inserted QUEUED jobs.
    */
   readonly insert: (options: {

@@ -14,6 +14,7 @@ import type { Job, JobResult, LogEntry, LogLevel, Progress, TerminalReason } fro
 import { JobStatus } from "./Job.js"
 import type {
   BatchNotFound,
+  IdempotencyKeyHeld,
   InvalidInput,
   InvalidParams,
   InvalidTransition,
@@ -24,11 +25,27 @@ import type {
 import * as internal from "./internal/engine.js"
 import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
 import type { Any, JobRegistry, StageSpec } from "./JobType.js"
+import type { JobScope } from "./JobScope.js"
 
 /** A time a client may send: any ISO 8601 date-time. */
 export const TimeInput = Schema.String.pipe(
   Schema.filter((s) => Number.isFinite(Date.parse(s)) || "must be an ISO 8601 date-time"),
   Schema.annotations({ identifier: "TimeInput", jsonSchema: { type: "string", format: "date-time" } })
+)
+
+/** An http(s) URL without credentials (a secret in a URL ends up in logs; sign with the worker's secret instead). */
+const CallbackUrl = Schema.String.pipe(
+  Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" }),
+  Schema.filter((s) => {
+    let url: URL
+    try {
+      url = new URL(s)
+    } catch {
+      return "must be an http(s) URL"
+    }
+    return (url.username === "" && url.password === "") || "must not carry credentials (user:password@)"
+  }),
+  Schema.annotations({ jsonSchema: { type: "string", format: "uri", pattern: "^https?://\\S+$" } })
 )
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
@@ -47,9 +64,7 @@ export const CreateJob = Schema.Struct({
   deadline: Schema.optional(Schema.NullOr(TimeInput)),
   timeoutMs: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.positive()))),
   maxAttempts: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-  callbackUrl: Schema.optional(
-    Schema.NullOr(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" })))
-  ),
+  callbackUrl: Schema.optional(Schema.NullOr(CallbackUrl)),
   idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty))
 }).annotations({ identifier: "CreateJob" })
 /** The body that creates one job. */
@@ -72,6 +87,16 @@ export type UpdateJob = typeof UpdateJob.Type
 export interface CreateOptions {
   /** QUEUED at once instead of CREATED. */
   readonly startNow?: boolean
+  /**
+   * The caller's scope: a job's `owner` must be inside it (omitted, a one-owner scope's owner is used), and an
+   * idempotency key is looked up only inside it.
+   */
+  readonly scope?: JobScope
+}
+
+/** Options of the calls that take only a scope: a job outside it is not found. */
+export interface ScopeOptions {
+  readonly scope?: JobScope
 }
 
 /** Filters of list, stats and bulk delete. Times are ISO strings; every given field must match. */
@@ -86,6 +111,8 @@ export interface JobQuery {
   readonly createdAfter?: string
   readonly createdBefore?: string
   readonly finishedBefore?: string
+  /** The caller's scope, applied by the store with the other filters. */
+  readonly scope?: JobScope
 }
 
 /** Options of list. */
@@ -179,7 +206,7 @@ export interface Jobs {
     options?: CreateOptions
   ) => Effect.Effect<
     { readonly job: Job; readonly created: boolean },
-    UnknownJobType | InvalidParams | InvalidInput | JobStoreError
+    UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
   >
   /**
    * Creates many jobs atomically, sharing a new `batchId`. When every job hit a held idempotency key (nothing was
@@ -191,13 +218,14 @@ export interface Jobs {
     options?: CreateOptions
   ) => Effect.Effect<
     { readonly batchId: string | null; readonly jobs: ReadonlyArray<Job> },
-    UnknownJobType | InvalidParams | InvalidInput | JobStoreError
+    UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
   >
   /** Creates one job QUEUED at once. */
   readonly enqueue: (
     input: CreateJob
-  ) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | JobStoreError>
-  readonly get: (id: string) => Effect.Effect<Job, JobNotFound | JobStoreError>
+  ) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError>
+  /** One job; outside `scope` it is a `JobNotFound`. */
+  readonly get: (id: string, options?: ScopeOptions) => Effect.Effect<Job, JobNotFound | JobStoreError>
   readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidInput | JobStoreError>
   /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
   readonly run: (id: string) => Effect.Effect<Job, ActionError>
@@ -210,7 +238,7 @@ export interface Jobs {
   readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
   /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
   readonly deleteMany: (
-    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore"> & {
+    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore" | "scope"> & {
       readonly all?: boolean
     }
   ) => Effect.Effect<number, InvalidInput | JobStoreError>
@@ -223,19 +251,32 @@ export interface Jobs {
     id: string,
     options?: { readonly compact?: boolean }
   ) => Effect.Effect<JobResult, JobNotFound | ResultNotFound | JobStoreError>
+  /** A result by its id; a result of a job outside `scope` is not found. */
   readonly resultById: (
     resultId: string,
-    options?: { readonly compact?: boolean }
+    options?: { readonly compact?: boolean; readonly scope?: JobScope }
   ) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
-  readonly jobByResultId: (resultId: string) => Effect.Effect<Job, ResultNotFound | JobStoreError>
+  /** The job that produced a result; outside `scope` the result is not found. */
+  readonly jobByResultId: (
+    resultId: string,
+    options?: ScopeOptions
+  ) => Effect.Effect<Job, ResultNotFound | JobStoreError>
   readonly stats: (query?: JobQuery) => Effect.Effect<JobStats, InvalidInput | JobStoreError>
-  readonly batch: (batchId: string) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
+  /** A batch's counts over the jobs inside `scope`; none there is a `BatchNotFound`. */
+  readonly batch: (
+    batchId: string,
+    options?: ScopeOptions
+  ) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
   readonly types: () => ReadonlyArray<JobTypeInfo>
-  /** Every event from now on, optionally of one job. Subscribed when the stream starts. */
-  readonly events: (options?: { readonly jobId?: string }) => Stream.Stream<JobEvent>
+  /**
+   * Every event from now on, optionally of one job, and only of jobs inside `scope` when given. Subscribed when the
+   * stream starts.
+   */
+  readonly events: (options?: { readonly jobId?: string; readonly scope?: JobScope }) => Stream.Stream<JobEvent>
   /** Subscribes now (for the life of the scope) and returns the stream of events from this moment on. */
   readonly subscribe: (options?: {
     readonly jobId?: string
+    readonly scope?: JobScope
   }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
   /** Publishes an event (used by the worker, which shares the engine's event hub). */
   readonly publish: (event: JobEvent) => Effect.Effect<void>
@@ -250,6 +291,12 @@ export interface LayerOptions {
   readonly types?: ReadonlyArray<Any>
   /** Log lines kept per job when the engine writes one. Default 10 000. */
   readonly logCap?: number
+  /**
+   * Where an `idempotencyKey` is unique: `"owner"` (default: the same key under another owner creates that owner's
+   * own job) or `"global"` (one holder across owners; a key held by a job outside the caller's scope is an
+   * `IdempotencyKeyHeld`, which says nothing of that job).
+   */
+  readonly idempotencyKeys?: "owner" | "global"
 }
 
 /**

@@ -8,6 +8,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type * as AddressPolicy from "./internal/addressPolicy.js"
 import * as internal from "./internal/worker.js"
 import type { JobStore } from "./JobStore.js"
 import type { JobRegistry } from "./JobType.js"
@@ -58,8 +59,19 @@ export interface WorkerOptions {
     readonly timeout?: Duration.DurationInput
     /** Delay before the first retry of a failed delivery, doubled for each later one (capped at 5 min). Default 1 s. */
     readonly retryDelay?: Duration.DurationInput
+    /**
+     * Hosts a delivery may reach although they resolve to a loopback, private, link-local, unique-local or other
+     * non-public address: names or IP literals (exact, case-insensitive), or a predicate given each resolved
+     * `{ hostname, address, port }`. By default only public addresses are reached.
+     */
+    readonly allow?: ReadonlyArray<string> | ((target: CallbackTarget) => boolean)
+    /** Reach every address, private networks included (for development against local receivers). Default false. */
+    readonly allowPrivateNetworks?: boolean
   }
 }
+
+/** One address a callback delivery would connect to, as the `callbacks.allow` predicate sees it. */
+export type CallbackTarget = AddressPolicy.Target
 
 /** A running worker: its id, and effects to observe and nudge it. */
 export type WorkerHandle = internal.WorkerHandle

@@ -4,6 +4,9 @@
  * @since 0.1.0
  */
 
+// first: a clear error when a non-3 Effect is installed, before any module builds a Schema
+import "./internal/effectVersion.js"
+
 /** The job as clients see it, its Schemas, and conversion from store rows. */
 export * as Job from "./Job.js"
 
@@ -15,6 +18,9 @@ export * as JobState from "./JobState.js"
 
 /** The store port. */
 export * as JobStore from "./JobStore.js"
+
+/** A caller's scope: the jobs one caller may see at all. */
+export * as JobScope from "./JobScope.js"
 
 /** The in-memory store, the reference implementation of the port. */
 export * as MemoryJobStore from "./MemoryJobStore.js"

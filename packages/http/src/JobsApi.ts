@@ -5,9 +5,12 @@
  * the engine, and maps its tagged errors to `application/problem+json` in one place (`Problem.fromError`). The
  * OpenAPI 3.1 document is generated from the same Schemas by hono-openapi.
  *
+ * Authorization has two parts, both the host's: `scope` (the jobs a request may see at all, applied by the store to
+ * every collection; outside it a job is a 404) and `authorize` (each action, on a job inside the scope; a 403).
+ *
  * @since 0.1.0
  */
-import { Job, Jobs } from "@jobloom/core"
+import { Job, JobError, Jobs, JobScope } from "@jobloom/core"
 import { Scalar } from "@scalar/hono-api-reference"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import * as Cause from "effect/Cause"
@@ -22,6 +25,8 @@ import { bodyLimit } from "hono/body-limit"
 import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
+import * as Dashboard from "./dashboard/Dashboard.js"
+import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
 import * as Runner from "./internal/runner.js"
@@ -35,8 +40,9 @@ export type Action = Schemas.Action
 export const actions: ReadonlyArray<Action> = Schemas.Action.literals
 
 /**
- * The host's authorization hook. `job` is given for actions on one job (read before the action); list, stats,
- * batches, job types, create and bulk delete ask without a job. Its answers for a job also fill the job's
+ * The host's authorization hook. `job` is given for actions on one job (read before the action, and only when it is
+ * inside the request's scope); list, stats, batches, job types, create and bulk delete ask without a job, and what
+ * they reach is narrowed by the scope (see {@link ScopeOf}). Its answers for a job also fill the job's
  * `userPermissions` in responses. Denial is a 403.
  */
 export type Authorize<E extends Env = any> = (
@@ -45,10 +51,23 @@ export type Authorize<E extends Env = any> = (
   c: Context<E>
 ) => boolean | Promise<boolean>
 
+/**
+ * The host's scope hook: the jobs the request's caller may see at all (e.g. `{ owners: [user.project] }`), computed
+ * once per request. The store applies it to every collection route (list and its `total`, stats, batches, bulk
+ * delete, results by id, idempotency lookups, many-job event streams); a job outside it is a 404 on every per-job
+ * route, checked before `authorize`, so ids do not leak. A created job's `owner` must be inside it (omitted, a
+ * one-owner scope's owner is used). `undefined` sees every job.
+ */
+export type ScopeOf<E extends Env = any> = (
+  c: Context<E>
+) => JobScope.JobScope | undefined | Promise<JobScope.JobScope | undefined>
+
 /** Options of {@link make}. */
 export interface Options<E extends Env = any> {
   /** Runs the engine: a `ManagedRuntime` (e.g. the Promise facade's) or a `Runtime` from `Effect.runtime<Jobs>()`. */
   readonly runtime: Runner.JobsRuntime
+  /** The jobs each request may see at all (see {@link ScopeOf}); every job when absent. */
+  readonly scope?: ScopeOf<E>
   /** Decides each action; everything is allowed when absent. */
   readonly authorize?: Authorize<E>
   /** Largest accepted request body in bytes; default 1 MiB. A larger one is a 413 that closes the connection. */
@@ -124,6 +143,18 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return new ProblemError(Problem.internal())
   }
 
+  const scopes = new WeakMap<Context, Promise<JobScope.JobScope | undefined>>()
+  /** The request's scope, asked of the host once per request. Every route that reads jobs passes it to the engine. */
+  const scopeFor = (c: Context): Promise<JobScope.JobScope | undefined> => {
+    if (options.scope === undefined) return Promise.resolve(undefined)
+    let scope = scopes.get(c)
+    if (scope === undefined) {
+      scope = Promise.resolve(options.scope(c as Context<E>))
+      scopes.set(c, scope)
+    }
+    return scope
+  }
+
   const allowed = async (c: Context, action: Action, job?: Job.Job): Promise<boolean> =>
     authorize === undefined || (await authorize(action, job, c as Context<E>)) === true
 
@@ -131,10 +162,11 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     if (!(await allowed(c, action, job))) throw new ProblemError(Problem.forbidden(action, job?.id))
   }
 
-  /** Reads the job and checks the action on it. */
+  /** Reads the job inside the request's scope (outside it is a 404), then checks the action on it. */
   const jobFor = async (c: Context, action: Action): Promise<Job.Job> => {
     const id = c.req.param("id") ?? ""
-    const job = await exec((jobs) => jobs.get(id))
+    const scope = await scopeFor(c)
+    const job = await exec((jobs) => jobs.get(id, { scope }))
     await guard(c, action, job)
     return job
   }
@@ -229,9 +261,11 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.ListQuery.Type>(c, "query")
       await guard(c, "view")
+      const scope = await scopeFor(c)
       const page = await exec((jobs) =>
         jobs.list({
           ...filters(q),
+          scope,
           ...(q.sort === undefined ? {} : { sort: q.sort }),
           ...(q.order === undefined ? {} : { order: q.order }),
           ...(q.limit === undefined ? {} : { limit: q.limit }),
@@ -271,11 +305,14 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       const input = valid<typeof Schemas.CreateBody.Type>(c, "json")
       const startNow = q.startNow ?? q.start_now ?? false
       await guard(c, "create")
+      const scope = await scopeFor(c)
       if ("jobs" in input) {
-        const created = await exec((jobs) => jobs.createMany(input.jobs, { startNow }))
+        const created = await exec((jobs) => jobs.createMany(input.jobs, { startNow, scope }))
         return c.json({ batchId: created.batchId, jobs: await views(c, created.jobs) }, 201)
       }
-      const { job, created } = await exec((jobs) => jobs.create(input, { startNow }))
+      const { job, created } = await exec((jobs) => jobs.create(input, { startNow, scope }))
+      // an existing holder is inside the scope (keys are looked up there); the caller must still be allowed to see it
+      if (!created) await guard(c, "view", job)
       if (created) c.header("location", `${c.req.path.replace(/\/+$/, "")}/${encodeURIComponent(job.id)}`)
       return c.json(await view(c, job), created ? 201 : 200)
     }
@@ -295,8 +332,10 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.DeleteManyQuery.Type>(c, "query")
       await guard(c, "delete")
+      const scope = await scopeFor(c)
       const deleted = await exec((jobs) =>
         jobs.deleteMany({
+          scope,
           ...(q.status === undefined ? {} : { statuses: q.status }),
           ...(q.type === undefined ? {} : { types: q.type }),
           ...(q.owner === undefined ? {} : { owner: q.owner }),
@@ -322,7 +361,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.StatsQuery.Type>(c, "query")
       await guard(c, "view")
-      return c.json(await exec((jobs) => jobs.stats(filters(q))))
+      const scope = await scopeFor(c)
+      return c.json(await exec((jobs) => jobs.stats({ ...filters(q), scope })))
     }
   )
 
@@ -465,10 +505,54 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
         pollInterval,
         open: async (read) => {
           if (Exit.isFailure(read)) throw toProblemError(read.cause)
+          if (!JobScope.contains(await scopeFor(c), read.value)) {
+            throw new ProblemError(Problem.fromError(new JobError.JobNotFound({ jobId: read.value.id })))
+          }
           await guard(c, "view", read.value)
         },
         snapshot: (job) => view(c, job)
       })
+  )
+
+  app.on(
+    "GET",
+    paths("/events"),
+    describe({
+      operationId: "events",
+      tags: ["jobs"],
+      summary: "Server-Sent Events of every job matching a list filter",
+      description:
+        "Takes the filters of `GET /jobs`. Events: `snapshot` first (`{ items, nextCursor }`: the first page by " +
+        "`sort`, `order` and `limit`), then for matching jobs `created` and `entered` (the whole job: new, or " +
+        "brought into the filter by a status), `status`, `progress`, `log` (with `logs=true`), `left` (a status " +
+        "took it out of the filter) and `deleted`. Only jobs `authorize('view', job)` allows are streamed. The " +
+        "stream stays open; a reconnecting client gets a fresh snapshot.",
+      responses: {
+        "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+        ...problems(400, 403)
+      }
+    }),
+    query(Schemas.EventsQuery),
+    async (c) => {
+      const q = valid<typeof Schemas.EventsQuery.Type>(c, "query")
+      await guard(c, "view")
+      // SCOPE (#13): the one place the per-request store-side scope joins the filter of the collection stream
+      const filter = filters(q)
+      return CollectionEvents.respond(c, {
+        runner,
+        filter,
+        page: {
+          ...(q.sort === undefined ? {} : { sort: q.sort }),
+          ...(q.order === undefined ? {} : { order: q.order }),
+          ...(q.limit === undefined ? {} : { limit: q.limit })
+        },
+        logs: q.logs ?? false,
+        mayView: (job) => allowed(c, "view", job),
+        view: (job) => view(c, job),
+        keepAlive: Duration.times(pollInterval, 15),
+        toError: toProblemError
+      })
+    }
   )
 
   app.on(
@@ -484,8 +568,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     async (c) => {
       const q = valid<typeof Schemas.ResultQuery.Type>(c, "query")
       const resultId = c.req.param("resultId") ?? ""
-      await guard(c, "view", await exec((jobs) => jobs.jobByResultId(resultId)))
-      return c.json(await exec((jobs) => jobs.resultById(resultId, { compact: q.compact ?? false })))
+      const scope = await scopeFor(c)
+      await guard(c, "view", await exec((jobs) => jobs.jobByResultId(resultId, { scope })))
+      return c.json(await exec((jobs) => jobs.resultById(resultId, { compact: q.compact ?? false, scope })))
     }
   )
 
@@ -499,7 +584,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       responses: { ...body("the job", Schemas.JobView), ...problems(403, 404) }
     }),
     async (c) => {
-      const job = await exec((jobs) => jobs.jobByResultId(c.req.param("resultId") ?? ""))
+      const scope = await scopeFor(c)
+      const job = await exec((jobs) => jobs.jobByResultId(c.req.param("resultId") ?? "", { scope }))
       await guard(c, "view", job)
       return c.json(await view(c, job))
     }
@@ -516,7 +602,8 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }),
     async (c) => {
       await guard(c, "view")
-      return c.json(await exec((jobs) => jobs.batch(c.req.param("batchId") ?? "")))
+      const scope = await scopeFor(c)
+      return c.json(await exec((jobs) => jobs.batch(c.req.param("batchId") ?? "", { scope })))
     }
   )
 
@@ -588,6 +675,13 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       pageTitle: options.info?.title ?? "jobloom API"
     })) as unknown as MiddlewareHandler<E>
   )
+
+  // the dashboard page talks to this router, wherever the host mounted it
+  const dashboard = Dashboard.make<E>({
+    api: (mount) => mount.slice(0, mount.length - "/dashboard".length),
+    ...(options.info?.title === undefined ? {} : { title: options.info.title })
+  })
+  for (const path of paths("/dashboard")) app.route(path, dashboard)
 
   return app
 }

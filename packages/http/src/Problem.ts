@@ -45,6 +45,7 @@ export type EngineError =
   | JobError.UnknownJobType
   | JobError.InvalidParams
   | JobError.InvalidInput
+  | JobError.IdempotencyKeyHeld
   | JobStore.JobStoreError
 
 const engineTags: ReadonlySet<string> = new Set<EngineError["_tag"]>([
@@ -55,6 +56,7 @@ const engineTags: ReadonlySet<string> = new Set<EngineError["_tag"]>([
   "UnknownJobType",
   "InvalidParams",
   "InvalidInput",
+  "IdempotencyKeyHeld",
   "JobStoreError"
 ])
 
@@ -122,6 +124,15 @@ export const fromError = (error: EngineError): Problem => {
       }
     case "InvalidInput":
       return validation(error.issues)
+    case "IdempotencyKeyHeld":
+      // names no job: the holder is outside the caller's scope
+      return {
+        type: typeUri("idempotency-key-held"),
+        title: "Conflict",
+        status: 409,
+        detail: error.message,
+        errors: [{ path: "idempotencyKey", message: "is held by another job" }]
+      }
     case "JobStoreError":
       // the store's message may carry SQL or connection details: never shown to the client
       return error.reason === "Unavailable"

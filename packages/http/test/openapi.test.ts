@@ -22,6 +22,7 @@ const routes = [
   "get /jobs/{id}/logs",
   "get /jobs/{id}/result",
   "get /jobs/{id}/events",
+  "get /events",
   "get /results/{resultId}",
   "get /results/{resultId}/job",
   "get /batches/{batchId}",

@@ -75,8 +75,8 @@ export const withWorkerApi = async <A>(
 }
 
 /** Waits for the job's terminal status through its event stream (which ends there). */
-export const awaitTerminal = async (app: Hono, id: string): Promise<void> => {
-  const response = await app.request(`/jobs/${id}/events`)
+export const awaitTerminal = async (app: Hono, id: string, init?: RequestInit): Promise<void> => {
+  const response = await app.request(`/jobs/${id}/events`, init)
   expect(response.status).toBe(200)
   await response.text()
 }

@@ -22,6 +22,7 @@ import * as Job from "../Job.js"
 import type { JobStatus } from "../Job.js"
 import {
   BatchNotFound,
+  IdempotencyKeyHeld,
   InvalidInput,
   InvalidParams,
   InvalidTransition,
@@ -31,12 +32,14 @@ import {
   UnknownJobType
 } from "../JobError.js"
 import * as Jobs from "../Jobs.js"
+import * as JobScope from "../JobScope.js"
 import * as JobState from "../JobState.js"
 import { type JobFilter, type JobPatch, type JobRow, JobStore, JobStoreError, type ListCursor } from "../JobStore.js"
-import type { ResultRow, SortKey } from "../JobStore.js"
+import type { InsertOutcome, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import { deleteAll } from "./bulkDelete.js"
 import { closeProgressText } from "./stages.js"
+import * as ScopedEvents from "./scopedEvents.js"
 
 /** Options of the engine. */
 export interface Options {
@@ -44,6 +47,8 @@ export interface Options {
   readonly types?: ReadonlyArray<JobType.Any>
   /** Log lines kept per job when the engine writes one. Default 10 000. */
   readonly logCap?: number
+  /** Where an idempotency key is unique (see `Jobs.LayerOptions`). */
+  readonly idempotencyKeys?: "owner" | "global"
 }
 
 /** How often an action re-reads and decides again when the job's status changed under it. */
@@ -165,7 +170,7 @@ const toFilter = (query: Jobs.JobQuery, issues: Array<Issue>): JobFilter => {
     const value = checkTime(issues, field, query[field])
     if (value !== undefined) filter[field] = value
   }
-  return filter
+  return { ...filter, ...JobScope.toFilter(query.scope) }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -307,7 +312,8 @@ export const make = (
       prefix: string,
       now: number,
       startNow: boolean,
-      batchId: string | null
+      batchId: string | null,
+      scope: JobScope.JobScope | undefined
     ): Either.Either<JobRow, Rejection> => {
       const decoded = decodeCreate(input)
       if (Either.isLeft(decoded)) return Either.left({ _tag: "Input", issues: issuesOf(decoded.left, prefix) })
@@ -324,14 +330,23 @@ export const make = (
           : (checkTime(issues, join(prefix, "deadline"), create.deadline) ?? null)
       const metadata = toJson(create.metadata ?? {})
       if (metadata === undefined) issues.push({ path: join(prefix, "metadata"), message: "must be JSON" })
-      if (issues.length > 0 || metadata === undefined) return Either.left({ _tag: "Input", issues })
+      const owner = JobScope.ownerFor(scope, create.owner)
+      if (owner === undefined) {
+        issues.push({
+          path: join(prefix, "owner"),
+          message: create.owner === undefined ? "is required: give one of your owners" : "is not one of your owners"
+        })
+      }
+      if (issues.length > 0 || metadata === undefined || owner === undefined) {
+        return Either.left({ _tag: "Input", issues })
+      }
       const status: JobStatus = startNow ? "QUEUED" : "CREATED"
       return Either.right({
         id: uuidv7(),
         type: type.key,
         name: create.name ?? type.name,
         queue: create.queue ?? type.queue,
-        owner: create.owner ?? null,
+        owner: owner.owner,
         idempotencyKey: create.idempotencyKey ?? null,
         status,
         terminalReason: null,
@@ -408,12 +423,48 @@ export const make = (
         return yield* conflict(id, action)
       })
 
+    /**
+     * Inserts new rows. With global keys, each key's holder is looked up across owners first: one inside the
+     * caller's scope is the outcome, one outside is an `IdempotencyKeyHeld` that says nothing of it.
+     */
+    const insertRows = (rows: ReadonlyArray<JobRow>, scope: JobScope.JobScope | undefined) =>
+      Effect.gen(function* () {
+        if (options.idempotencyKeys !== "global") return yield* store.insert({ jobs: rows })
+        const holders: Array<JobRow | undefined> = []
+        for (const row of rows) {
+          const key = row.idempotencyKey
+          const page =
+            key === null
+              ? undefined
+              : yield* store.list({
+                  filter: { idempotencyKey: key, statuses: Job.activeStatuses },
+                  sort: "createdAt",
+                  order: "asc",
+                  limit: 1,
+                  cursor: null,
+                  withTotal: false
+                })
+          const holder = page?.rows[0]
+          if (key !== null && holder !== undefined && !JobScope.contains(scope, holder)) {
+            return yield* new IdempotencyKeyHeld({ idempotencyKey: key })
+          }
+          holders.push(holder)
+        }
+        const fresh = yield* store.insert({ jobs: rows.filter((_, i) => holders[i] === undefined) })
+        let next = 0
+        return rows.map((_, i): InsertOutcome => {
+          const holder = holders[i]
+          return holder === undefined ? fresh[next++]! : { row: holder, inserted: false }
+        })
+      })
+
     const create: Jobs.Jobs["create"] = (input, createOptions) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const prepared = prepare(input, "", now, createOptions?.startNow === true, null)
+        const scope = createOptions?.scope
+        const prepared = prepare(input, "", now, createOptions?.startNow === true, null, scope)
         if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
-        const [outcome] = yield* store.insert({ jobs: [prepared.right] })
+        const [outcome] = yield* insertRows([prepared.right], scope)
         const job = Job.fromRow(outcome.row)
         if (outcome.inserted) yield* publish({ _tag: "created", jobId: job.id, job })
         return { job, created: outcome.inserted }
@@ -430,13 +481,20 @@ export const make = (
         const rejections: Array<Rejection> = []
         // every job is checked before any is inserted, so one request reports every bad field at once
         inputs.forEach((input, index) => {
-          const prepared = prepare(input, `jobs[${index}]`, now, createOptions?.startNow === true, batchId)
+          const prepared = prepare(
+            input,
+            `jobs[${index}]`,
+            now,
+            createOptions?.startNow === true,
+            batchId,
+            createOptions?.scope
+          )
           if (Either.isLeft(prepared)) rejections.push(prepared.left)
           else rows.push(prepared.right)
         })
         const rejected = rejectionError(rejections)
         if (rejected !== undefined) return yield* rejected
-        const outcomes = yield* store.insert({ jobs: rows })
+        const outcomes = yield* insertRows(rows, createOptions?.scope)
         const jobs = outcomes.map((outcome) => Job.fromRow(outcome.row))
         for (let i = 0; i < jobs.length; i++) {
           if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })
@@ -609,18 +667,34 @@ export const make = (
         return presentResult(stored, row.type, resultOptions?.compact === true)
       })
 
-    const resultById: Jobs.Jobs["resultById"] = (resultId, resultOptions) =>
+    /** A result and its job, read with the scope as a store filter: a job outside it leaves the result unfound. */
+    const scopedResult = (resultId: string, scope: JobScope.JobScope | undefined) =>
       Effect.gen(function* () {
         const stored = yield* getResult(resultId, null)
-        const job = yield* store.get({ id: stored.jobId })
+        if (scope?.owners === undefined) return { stored, job: yield* store.get({ id: stored.jobId }) }
+        const page = yield* store.list({
+          filter: { ids: [stored.jobId], ...JobScope.toFilter(scope) },
+          sort: "createdAt",
+          order: "desc",
+          limit: 1,
+          cursor: null,
+          withTotal: false
+        })
+        const job = Option.fromNullable(page.rows[0])
+        if (Option.isNone(job)) return yield* new ResultNotFound({ resultId, jobId: null })
+        return { stored, job }
+      })
+
+    const resultById: Jobs.Jobs["resultById"] = (resultId, resultOptions) =>
+      Effect.gen(function* () {
+        const { job, stored } = yield* scopedResult(resultId, resultOptions?.scope)
         const type = Option.isSome(job) ? job.value.type : undefined
         return presentResult(stored, type, resultOptions?.compact === true)
       })
 
-    const jobByResultId: Jobs.Jobs["jobByResultId"] = (resultId) =>
+    const jobByResultId: Jobs.Jobs["jobByResultId"] = (resultId, resultOptions) =>
       Effect.gen(function* () {
-        const stored = yield* getResult(resultId, null)
-        const job = yield* store.get({ id: stored.jobId })
+        const { job, stored } = yield* scopedResult(resultId, resultOptions?.scope)
         if (Option.isNone(job)) return yield* new ResultNotFound({ resultId, jobId: stored.jobId })
         return Job.fromRow(job.value)
       })
@@ -650,9 +724,9 @@ export const make = (
         return yield* countFilter(filter)
       })
 
-    const batch: Jobs.Jobs["batch"] = (batchId) =>
+    const batch: Jobs.Jobs["batch"] = (batchId, batchOptions) =>
       Effect.gen(function* () {
-        const { byStatus, total } = yield* countFilter({ batchId })
+        const { byStatus, total } = yield* countFilter({ batchId, ...JobScope.toFilter(batchOptions?.scope) })
         if (total === 0) return yield* new BatchNotFound({ batchId })
         const active = Job.activeStatuses.reduce((n, status) => n + byStatus[status], 0)
         const succeeded = byStatus.SUCCEEDED
@@ -679,7 +753,8 @@ export const make = (
             types: query.types,
             owner: query.owner,
             createdBefore: query.createdBefore,
-            finishedBefore: query.finishedBefore
+            finishedBefore: query.finishedBefore,
+            scope: query.scope
           },
           issues
         )
@@ -728,15 +803,23 @@ export const make = (
       }))
 
     const forJob =
-      (options?: { readonly jobId?: string }) =>
+      (options?: { readonly jobId?: string; readonly scope?: JobScope.JobScope }) =>
       (stream: Stream.Stream<Jobs.JobEvent>): Stream.Stream<Jobs.JobEvent> =>
-        options?.jobId === undefined ? stream : Stream.filter(stream, (event) => event.jobId === options.jobId)
+        ScopedEvents.filter(
+          store,
+          options?.scope
+        )(options?.jobId === undefined ? stream : Stream.filter(stream, (event) => event.jobId === options.jobId))
 
     const service: Jobs.Jobs = {
       create,
       createMany,
       enqueue: (input) => Effect.map(create(input, { startNow: true }), (outcome) => outcome.job),
-      get: (id) => Effect.map(getRow(id), Job.fromRow),
+      get: (id, getOptions) =>
+        Effect.flatMap(getRow(id), (row) =>
+          JobScope.contains(getOptions?.scope, row)
+            ? Effect.succeed(Job.fromRow(row))
+            : Effect.fail(new JobNotFound({ jobId: id }))
+        ),
       list,
       run: (id) =>
         transition(

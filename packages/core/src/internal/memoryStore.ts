@@ -43,6 +43,8 @@ export const matches = (filter: JobFilter, row: JobRow): boolean => {
   if (filter.types !== undefined && !filter.types.includes(row.type)) return false
   if (filter.queues !== undefined && !filter.queues.includes(row.queue)) return false
   if (filter.owner !== undefined && row.owner !== filter.owner) return false
+  if (filter.owners !== undefined && !filter.owners.includes(row.owner)) return false
+  if (filter.idempotencyKey !== undefined && row.idempotencyKey !== filter.idempotencyKey) return false
   if (filter.tag !== undefined && !row.tags.includes(filter.tag)) return false
   if (filter.batchId !== undefined && row.batchId !== filter.batchId) return false
   if (filter.q !== undefined) {
@@ -114,15 +116,18 @@ export const make = Effect.gen(function* () {
       stale = 0
     }
   }
-  /** idempotencyKey → id of the non-terminal job holding it. */
+  /** (owner, idempotencyKey) → id of the non-terminal job holding it: keys are unique within an owner. */
   const keys = new Map<string, string>()
+  const keyOf = (row: { readonly owner: string | null; readonly idempotencyKey: string | null }) =>
+    row.idempotencyKey === null ? null : JSON.stringify([row.owner, row.idempotencyKey])
   /** jobId → its log lines, oldest first. */
   const logs = new Map<string, Array<LogRow>>()
   let logCounter = 0
   const results = new Map<string, ResultRow>()
   const callbacks = new Map<string, PendingCallback>()
 
-  const holderOf = (key: string | null): JobRow | undefined => {
+  const holderOf = (row: { readonly owner: string | null; readonly idempotencyKey: string | null }) => {
+    const key = keyOf(row)
     if (key === null) return undefined
     const id = keys.get(key)
     return id === undefined ? undefined : jobs.get(id)
@@ -131,19 +136,22 @@ export const make = Effect.gen(function* () {
   /** Every job write goes through here, so the idempotency index stays right. */
   const put = (row: JobRow): void => {
     const prev = jobs.get(row.id)
-    if (prev?.idempotencyKey != null && keys.get(prev.idempotencyKey) === row.id) keys.delete(prev.idempotencyKey)
+    const prevKey = prev === undefined ? null : keyOf(prev)
+    if (prevKey !== null && keys.get(prevKey) === row.id) keys.delete(prevKey)
     jobs.set(row.id, row)
     if (prev?.status === "QUEUED") markStale()
     if (row.status === "QUEUED") queued.splice(queuedIndex(row), 0, row)
     if (held(row.status)) running.set(row.id, row)
     else running.delete(row.id)
-    if (row.idempotencyKey !== null && !isTerminal(row.status)) keys.set(row.idempotencyKey, row.id)
+    const key = keyOf(row)
+    if (key !== null && !isTerminal(row.status)) keys.set(key, row.id)
   }
 
   const remove = (id: string): void => {
     const row = jobs.get(id)
     if (row === undefined) return
-    if (row.idempotencyKey !== null && keys.get(row.idempotencyKey) === id) keys.delete(row.idempotencyKey)
+    const key = keyOf(row)
+    if (key !== null && keys.get(key) === id) keys.delete(key)
     jobs.delete(id)
     if (row.status === "QUEUED") markStale()
     running.delete(id)
@@ -188,7 +196,7 @@ export const make = Effect.gen(function* () {
       }
       // idempotency is decided in input order, so a later job of the same call sees an earlier one as the holder
       const outcomes = options.jobs.map((job) => {
-        const holder = holderOf(job.idempotencyKey)
+        const holder = holderOf(job)
         if (holder !== undefined) return { row: holder, inserted: false }
         const row: JobRow = { ...job, tags: [...job.tags] }
         put(row)
@@ -238,7 +246,7 @@ export const make = Effect.gen(function* () {
       }
       const next = { ...prev, ...patch, updatedAt: options.now } as JobRow
       if (next.idempotencyKey !== null && !isTerminal(next.status)) {
-        const holder = holderOf(next.idempotencyKey)
+        const holder = holderOf(next)
         if (holder !== undefined && holder.id !== next.id) {
           return Effect.fail(
             conflict(`idempotency key ${next.idempotencyKey} of job ${next.id} is held by job ${holder.id}`)

@@ -933,7 +933,8 @@ export const make = (
           retryDelay: Duration.decode(callbacks.retryDelay ?? Duration.seconds(1)),
           pollInterval: config.expireInterval,
           batchSize: 20,
-          log: pushLog
+          log: pushLog,
+          policy: { allowPrivateNetworks: callbacks.allowPrivateNetworks === true, allow: callbacks.allow }
         })
       )
     }

@@ -8,6 +8,8 @@
  *
  * @since 0.1.0
  */
+// first: a clear error when a non-3 Effect is installed, before any module builds a Schema
+import "../internal/effectVersion.js"
 import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -27,6 +29,7 @@ import type {
   StoreSignal
 } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
+import { scopeConformance } from "./scope.js"
 import { workerWriteTests } from "./workerWrites.js"
 
 /** The base time of every row the suite builds (epoch ms); tests move forward from it. */
@@ -1947,6 +1950,8 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
         )
       })
     )
+
+    scopeConformance(it)
   })
 
 /** The engine conformance suite (engine and worker end to end over a real store). */

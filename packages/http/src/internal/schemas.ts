@@ -242,3 +242,10 @@ export const JobTypeView = Schema.Struct({
 export const JobTypeList = Schema.Struct({ items: Schema.Array(JobTypeView) }).annotations({
   identifier: "JobTypeList"
 })
+
+/** The query of `GET /events`: the list's filters, and how the snapshot's page is read. */
+export const EventsQuery = Schema.Struct({
+  ...ListQuery.omit("cursor", "withTotal").fields,
+  limit: optional(IntegerText(1, 1000, "jobs in the snapshot, 1 to 1000; default 50")),
+  logs: optional(BooleanText("stream the matching jobs' log lines too; default false"))
+}).annotations({ identifier: "EventsQuery" })

@@ -77,6 +77,15 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       if (filter.types !== undefined) clauses.push(sql`type = ANY(${filter.types}::text[])`)
       if (filter.queues !== undefined) clauses.push(sql`queue = ANY(${filter.queues}::text[])`)
       if (filter.owner !== undefined) clauses.push(sql`owner = ${filter.owner}::text`)
+      if (filter.owners !== undefined) {
+        // a scope's owners; null stands for jobs without an owner
+        const named = filter.owners.filter((owner): owner is string => owner !== null)
+        const unowned = named.length < filter.owners.length
+        clauses.push(
+          unowned ? sql`(owner = ANY(${named}::text[]) OR owner IS NULL)` : sql`owner = ANY(${named}::text[])`
+        )
+      }
+      if (filter.idempotencyKey !== undefined) clauses.push(sql`idempotency_key = ${filter.idempotencyKey}::text`)
       if (filter.tag !== undefined) clauses.push(sql`${filter.tag}::text = ANY(tags)`)
       if (filter.batchId !== undefined) clauses.push(sql`batch_id = ${filter.batchId}::text`)
       if (filter.q !== undefined) {

@@ -72,8 +72,10 @@ export const make = (names: Names) =>
       WHERE status IN ('RUNNING', 'CANCELLING')`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_deadline"))} ON ${jobs} (deadline)
       WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')`
-    // one holder per key among non-terminal jobs; inserts use ON CONFLICT against exactly this predicate
-    yield* sql`CREATE UNIQUE INDEX ${sql(names.index("jobs_idempotency"))} ON ${jobs} (idempotency_key)
+    // one holder per key and owner among non-terminal jobs (a null owner is one owner); inserts use ON CONFLICT
+    // against exactly these columns and predicate
+    yield* sql`CREATE UNIQUE INDEX ${sql(names.index("jobs_idempotency"))} ON ${jobs} (idempotency_key, owner)
+      NULLS NOT DISTINCT
       WHERE idempotency_key IS NOT NULL AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_created"))} ON ${jobs} (created_at, id)`
     // pruning by age and batch summaries; each row enters these at most once per attempt
@@ -180,13 +182,14 @@ BEGIN
       WHERE v_round = 1 OR (
         NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id)
         AND NOT EXISTS (
-          SELECT 1 FROM ${jobs} x WHERE x.idempotency_key = i.idempotency_key AND x.status NOT IN ${terminal}
+          SELECT 1 FROM ${jobs} x WHERE x.idempotency_key = i.idempotency_key AND x.owner IS NOT DISTINCT FROM i.owner
+            AND x.status NOT IN ${terminal}
         )
       )
     ), ins AS (
       INSERT INTO ${jobs} (${columns})
       SELECT ${columns} FROM pending ORDER BY ord
-      ON CONFLICT (idempotency_key)
+      ON CONFLICT (idempotency_key, owner)
         WHERE idempotency_key IS NOT NULL AND status NOT IN ${terminal}
         DO NOTHING
       RETURNING id, queue, status
@@ -208,7 +211,8 @@ BEGIN
       SELECT * FROM ROWS FROM (json_to_recordset(p_rows) AS (${columnTypes})) WITH ORDINALITY AS u(${columns}, ord)
     )
     SELECT i.ord, to_json(j) FROM input i
-    JOIN ${jobs} j ON j.idempotency_key = i.idempotency_key AND j.status NOT IN ${terminal}
+    JOIN ${jobs} j ON j.idempotency_key = i.idempotency_key AND j.owner IS NOT DISTINCT FROM i.owner
+      AND j.status NOT IN ${terminal}
     WHERE NOT EXISTS (SELECT 1 FROM ${jobs} x WHERE x.id = i.id);
     GET DIAGNOSTICS v_count = ROW_COUNT;
     v_done := v_done + v_count;

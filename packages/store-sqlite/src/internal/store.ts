@@ -189,6 +189,15 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
     const owingCallback = (rows: ReadonlyArray<ReadonlyArray<unknown>>, urlAt: number): Array<string> =>
       rows.flatMap((row) => (row[urlAt] !== null && Job.isTerminal(text(row[1]) as JobStatus) ? [text(row[0])] : []))
 
+    /** A scope's owners: `null` stands for jobs without an owner; an empty list matches nothing. */
+    const ownersClause = (owners: ReadonlyArray<string | null>): Statement.Fragment => {
+      const named = owners.filter((owner): owner is string => owner !== null)
+      const terms: Array<Statement.Fragment> = []
+      if (named.length > 0) terms.push(sql`owner IN ${sql.in(named)}`)
+      if (named.length < owners.length) terms.push(sql.literal("owner IS NULL"))
+      return terms.length === 0 ? sql.literal("1 = 0") : sql.or(terms)
+    }
+
     /**
      * The WHERE of a filter. With `byTime`, a time bound leads: the status, type and queue terms are written `+column`
      * so their indexes are not candidates, and a retention delete walks the finished (or created) index over the old
@@ -209,6 +218,8 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       oneOf("type", filter.types)
       oneOf("queue", filter.queues)
       if (filter.owner !== undefined) clauses.push(sql`owner = ${filter.owner}`)
+      if (filter.owners !== undefined) clauses.push(ownersClause(filter.owners))
+      if (filter.idempotencyKey !== undefined) clauses.push(sql`idempotency_key = ${filter.idempotencyKey}`)
       if (filter.tag !== undefined) {
         // json_valid guards a corrupted tags column: such a row simply has no tags
         clauses.push(sql`EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(tags) THEN tags ELSE '[]' END)
@@ -239,6 +250,8 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                 const keys = Array.from(
                   new Set(input.flatMap((job) => (job.idempotencyKey === null ? [] : [job.idempotencyKey])))
                 )
+                // keys are unique within an owner: a holder is found by (owner, key)
+                const holderKey = (row: JobRow) => JSON.stringify([row.owner, row.idempotencyKey])
                 const holders = new Map<string, JobRow>()
                 if (keys.length > 0) {
                   // named: without statistics the planner would rather walk every queued job by status
@@ -248,20 +261,20 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
                       AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`.values
                   for (const values of rows) {
                     const row = fromValues(values)
-                    holders.set(row.idempotencyKey ?? "", row)
+                    holders.set(holderKey(row), row)
                   }
                 }
                 // decided in input order, so a later job of this call sees an earlier one as the holder
                 const outcomes: Array<JobStore.InsertOutcome> = []
                 const fresh: Array<JobRow> = []
                 for (const job of input) {
-                  const holder = job.idempotencyKey === null ? undefined : holders.get(job.idempotencyKey)
+                  const holder = job.idempotencyKey === null ? undefined : holders.get(holderKey(job))
                   if (holder !== undefined) {
                     outcomes.push({ row: holder, inserted: false })
                     continue
                   }
                   const row: JobRow = { ...job, tags: [...job.tags] }
-                  if (row.idempotencyKey !== null && !Job.isTerminal(row.status)) holders.set(row.idempotencyKey, row)
+                  if (row.idempotencyKey !== null && !Job.isTerminal(row.status)) holders.set(holderKey(row), row)
                   fresh.push(row)
                   outcomes.push({ row, inserted: true })
                 }

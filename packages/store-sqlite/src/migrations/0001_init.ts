@@ -66,8 +66,9 @@ export default (t: Tables) =>
       WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')`
     yield* sql`CREATE INDEX ${index("jobs_batch")} ON ${sql(t.jobs)} (batch_id) WHERE batch_id IS NOT NULL`
     yield* sql`CREATE INDEX ${index("jobs_owner")} ON ${sql(t.jobs)} (owner, created_at, id) WHERE owner IS NOT NULL`
-    // One non-terminal holder per idempotency key, enforced by the database itself.
-    yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key)
+    // One non-terminal holder per idempotency key and owner, enforced by the database itself. A null owner is one
+    // owner: it is indexed as an empty blob, which equals no text.
+    yield* sql`CREATE UNIQUE INDEX ${index("jobs_idempotency")} ON ${sql(t.jobs)} (idempotency_key, ifnull(owner, x''))
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
 
     // The child tables (logs, results, callbacks) declare no foreign key to jobs: the store deletes a job's children

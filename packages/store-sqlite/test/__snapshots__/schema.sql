@@ -23,7 +23,7 @@ CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
       WHERE finished_at IS NOT NULL;
 
 -- index jobloom_jobs_idempotency
-CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key)
+CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key, ifnull(owner, x''))
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING');
 
 -- index jobloom_jobs_owner
