@@ -138,6 +138,11 @@ class Entry {
   exit: Exit.Exit<unknown, unknown> | undefined = undefined
   /** When the attempt ended (epoch ms). */
   endedAt = 0
+  /**
+   * Until when the lease is known to hold (epoch ms, with a margin): the claim's or the last confirmed heartbeat's
+   * time plus the lease. Past it, another worker may have been given the job, so the attempt stops.
+   */
+  confirmedUntil = 0
   /** The timer that abandons a stopped handler that does not end (see `abandonAfter`). */
   abandon: Fiber.RuntimeFiber<void> | undefined = undefined
 
@@ -362,11 +367,12 @@ export const make = (
     }
 
     /** Stops held jobs the store says this worker no longer runs as RUNNING (by their claim). */
-    const react = (entries: ReadonlyArray<Entry>, answer: ReadonlyArray<StatusChange>): void => {
+    const react = (entries: ReadonlyArray<Entry>, answer: ReadonlyArray<StatusChange>, renewedAt?: number): void => {
       const statuses = new Map(answer.map((c) => [c.id, c.status]))
       for (const entry of entries) {
         if (entry.phase !== "running") continue
         const status = statuses.get(entry.id)
+        if (renewedAt !== undefined && status !== undefined) entry.confirmedUntil = renewedAt + leaseSafeMs
         if (status === "RUNNING") continue
         stop(entry, status === "CANCELLING" ? "cancel" : "lost")
       }
@@ -375,17 +381,50 @@ export const make = (
     const renew = (entries: ReadonlyArray<Entry>): Effect.Effect<void> =>
       entries.length === 0
         ? Effect.void
-        : Effect.suspend(() =>
-            store.heartbeat({
-              workerId,
-              leases: entries.map((e) => ({ id: e.id, token: e.token })),
-              now: clock.unsafeCurrentTimeMillis(),
-              leaseMs: config.leaseMs
-            })
-          ).pipe(
-            Effect.map((answer) => react(entries, answer)),
-            Effect.catchAll((error) => Effect.logWarning("jobloom: heartbeat failed", error))
-          )
+        : Effect.suspend(() => {
+            const now = clock.unsafeCurrentTimeMillis()
+            return store
+              .heartbeat({
+                workerId,
+                leases: entries.map((e) => ({ id: e.id, token: e.token })),
+                now,
+                leaseMs: config.leaseMs
+              })
+              .pipe(
+                Effect.map((answer) => react(entries, answer, now)),
+                Effect.catchAll((error) => Effect.logWarning("jobloom: heartbeat failed", error))
+              )
+          })
+
+    /**
+     * How long after a claim or a confirmed renewal the worker trusts its lease: the lease less a heartbeat interval
+     * (at least half the lease), so an attempt that cannot renew (the store unreachable) stops before the lease can
+     * expire and the job be given to another worker.
+     */
+    const leaseSafeMs = Math.max(config.leaseMs / 2, config.leaseMs - Duration.toMillis(config.heartbeat))
+
+    /** Stops attempts whose lease could not be confirmed in time; a fiber of its own, as a renewal may hang. */
+    const watchdog = Effect.forever(
+      busy.await.pipe(
+        Effect.zipRight(Effect.sleep(Duration.millis(Math.max(10, Math.min(1000, leaseSafeMs / 4))))),
+        Effect.zipRight(
+          Effect.suspend(() => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const lapsed: Array<string> = []
+            for (const entry of held.values()) {
+              if (entry.phase !== "running" || entry.stop !== null || now < entry.confirmedUntil) continue
+              lapsed.push(entry.id)
+              stop(entry, "lost")
+            }
+            return lapsed.length === 0
+              ? Effect.void
+              : Effect.logWarning(
+                  `jobloom: the leases of ${lapsed.length} jobs could not be renewed in time; their attempts stop`
+                )
+          })
+        )
+      )
+    )
 
     const host: ContextHost<Entry> = {
       markDirty: (entry) => {
@@ -580,6 +619,7 @@ export const make = (
       for (const row of rows) {
         const handler = registry.handlers.get(row.type)
         const entry = new Entry(row, token, handler, handler?.type ?? registry.types.get(row.type), host)
+        entry.confirmedUntil = now + leaseSafeMs
         hold(entry)
         executing++
         pushLog(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`, token)
@@ -877,6 +917,7 @@ export const make = (
     yield* Effect.forkScoped(settler)
     yield* Effect.forkScoped(flusher)
     yield* Effect.forkScoped(heartbeats)
+    yield* Effect.forkScoped(watchdog)
     yield* Effect.forkScoped(signalReader)
     yield* Effect.forkScoped(poller)
     if (!store.crossProcessSignals) yield* Effect.forkScoped(cancelPoll)
