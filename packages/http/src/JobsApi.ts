@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import { Job, Jobs } from "@jobloom/core"
-import { Scalar } from "@scalar/hono-api-reference"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -22,6 +21,7 @@ import { bodyLimit } from "hono/body-limit"
 import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
+import * as Docs from "./Docs.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
 import * as Runner from "./internal/runner.js"
@@ -574,20 +574,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }
   )
 
-  app.on(
-    "GET",
-    paths("/docs"),
-    describe({
-      operationId: "docs",
-      tags: ["meta"],
-      summary: "A rendered reference of this API",
-      responses: { "200": { description: "an HTML page", content: { "text/html": {} } } }
-    }),
-    Scalar((c) => ({
-      url: `${basePath(c, "/docs")}/openapi.json`,
-      pageTitle: options.info?.title ?? "jobloom API"
-    })) as unknown as MiddlewareHandler<E>
-  )
+  Docs.mount(app, describe, options.info?.title)
 
   return app
 }

@@ -27,7 +27,8 @@ const routes = [
   "get /batches/{batchId}",
   "get /job-types",
   "get /openapi.json",
-  "get /docs"
+  "get /docs",
+  "get /"
 ]
 
 type Document = {
