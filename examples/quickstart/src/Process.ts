@@ -40,7 +40,15 @@ export const serveUntilSignal = <E>(
  */
 export const runMain = <E>(program: Effect.Effect<void, E>): void => {
   void Effect.runPromiseExit(program).then((exit) => {
-    if (Exit.isFailure(exit)) console.error(Cause.pretty(exit.cause))
+    if (Exit.isFailure(exit)) console.error(failureLine(exit.cause))
     process.exit(Exit.isSuccess(exit) ? 0 : 1)
   })
+}
+
+/** A start-up failure (the store cannot open, the port is taken, a directory cannot be made) as one line. */
+const failureLine = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
+  const text = message ? String((error as { message: unknown }).message) : String(error)
+  return `jobloom: ${text.replace(/\s*\n\s*/g, " ")}`
 }

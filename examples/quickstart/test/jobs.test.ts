@@ -9,7 +9,7 @@ import * as TestClock from "effect/TestClock"
 import * as DataStorageSync from "../src/jobs/DataStorageSync.js"
 import * as MlPipeline from "../src/jobs/MlPipeline.js"
 import * as ProcessingService from "../src/ProcessingService.js"
-import * as FakeContext from "./FakeContext.js"
+import { FakeContext } from "@jobloom/core/testing"
 
 const decodeMl = Schema.decodeUnknownSync(MlPipeline.MlParams)
 const decodeSync = Schema.decodeUnknownSync(DataStorageSync.DataStorageSyncParams)

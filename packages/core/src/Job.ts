@@ -106,7 +106,9 @@ export type Progress = typeof Progress.Type
 export const JobError = Schema.Struct({
   message: Schema.String,
   tag: Schema.optional(Schema.String),
-  at: Timestamp
+  at: Timestamp,
+  /** Where the error was thrown, when the handler threw or rejected with an `Error`. */
+  stack: Schema.optional(Schema.String)
 })
 /** The last error of a job. */
 export type JobError = typeof JobError.Type

@@ -305,12 +305,20 @@ export const toLayerPromise = <P, PI, R, RI>(
   toLayer(type, (params, context) =>
     fromAbortable(
       (signal) => handler(params, toPromiseContext(context, signal)),
-      (cause) =>
-        cause instanceof JobFailure ? cause : new JobFailure({ message: errorMessage(cause), retryable: true })
+      (cause) => {
+        if (cause instanceof JobFailure) return cause
+        const failure = new JobFailure({ message: errorMessage(cause), retryable: true })
+        // the rejection's own stack, for `lastError.stack` (a JobFailure built here would point at this line)
+        if (cause instanceof Error) rejections.set(failure, cause)
+        return failure
+      }
     )
   )
 
 const errorMessage = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+/** The errors that async handlers rejected with, by the JobFailure that carries them (for name and stack). */
+const rejections = new WeakMap<JobFailure, Error>()
 
 /** Wraps an Effect context into the Promise-side one. */
 export const toPromiseContext = (context: JobContext, signal: AbortSignal): PromiseJobContext => ({
@@ -353,18 +361,28 @@ export const failureOf = (
   readonly tag?: string
   readonly retryable: boolean
   readonly reason: TerminalReason
+  readonly stack?: string
 } => {
   if (error instanceof JobFailure) {
+    const rejected = rejections.get(error)
     return {
       message: error.message,
-      tag: "JobFailure",
+      tag: rejected === undefined ? "JobFailure" : rejected.name,
       retryable: error.retryable,
-      reason: error.terminalReason ?? "error"
+      reason: error.terminalReason ?? "error",
+      ...(rejected?.stack === undefined ? {} : { stack: rejected.stack })
     }
   }
   const tag =
     typeof error === "object" && error !== null && "_tag" in error
       ? String((error as { _tag: unknown })._tag)
       : undefined
-  return { message: errorMessage(error), ...(tag === undefined ? {} : { tag }), retryable: true, reason: "error" }
+  const stack = error instanceof Error ? error.stack : undefined
+  return {
+    message: errorMessage(error),
+    ...(tag === undefined ? {} : { tag }),
+    retryable: true,
+    reason: "error",
+    ...(stack === undefined ? {} : { stack })
+  }
 }

@@ -11,7 +11,6 @@
  * @since 0.1.0
  */
 import { Job, JobError, Jobs, JobScope } from "@jobloom/core"
-import { Scalar } from "@scalar/hono-api-reference"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -26,6 +25,7 @@ import { HTTPException } from "hono/http-exception"
 import { describeRoute, generateSpecs, resolver, validator } from "hono-openapi"
 import type { DescribeRouteOptions } from "hono-openapi"
 import * as Dashboard from "./dashboard/Dashboard.js"
+import * as Docs from "./Docs.js"
 import * as CollectionEvents from "./internal/collectionEvents.js"
 import * as Events from "./internal/events.js"
 import * as OpenApi from "./internal/openapi.js"
@@ -710,20 +710,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }
   )
 
-  app.on(
-    "GET",
-    paths("/docs"),
-    describe({
-      operationId: "docs",
-      tags: ["meta"],
-      summary: "A rendered reference of this API",
-      responses: { "200": { description: "an HTML page", content: { "text/html": {} } } }
-    }),
-    Scalar((c) => ({
-      url: `${basePath(c, "/docs")}/openapi.json`,
-      pageTitle: options.info?.title ?? "jobloom API"
-    })) as unknown as MiddlewareHandler<E>
-  )
+  Docs.mount(app, describe, options.info?.title)
 
   // the dashboard page talks to this router, wherever the host mounted it
   if (options.dashboard !== false) {

@@ -29,7 +29,8 @@ const routes = [
   "get /batches/{batchId}",
   "get /job-types",
   "get /openapi.json",
-  "get /docs"
+  "get /docs",
+  "get /"
 ]
 
 type Document = {

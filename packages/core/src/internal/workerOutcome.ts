@@ -69,8 +69,13 @@ export interface Decision {
   readonly reason: TerminalReason | null
 }
 
-const lastError = (message: string, now: number, tag?: string): string =>
-  JSON.stringify(tag === undefined ? { message, at: formatTime(now) } : { message, tag, at: formatTime(now) })
+const lastError = (message: string, now: number, tag?: string, stack?: string): string =>
+  JSON.stringify({
+    message,
+    ...(tag === undefined ? {} : { tag }),
+    at: formatTime(now),
+    ...(stack === undefined ? {} : { stack })
+  })
 
 /**
  * The delay before the retry that follows attempt `attempt` (1-based): the schedule's `attempt`-th delay, or None
@@ -100,10 +105,11 @@ const retryOr = (
   end: AttemptEnd,
   message: string,
   tag: string | undefined,
-  terminal: { readonly status: "FAILED" | "TIMED_OUT"; readonly reason: "error" | "timeout" }
+  terminal: { readonly status: "FAILED" | "TIMED_OUT"; readonly reason: "error" | "timeout" },
+  stack?: string
 ): Decision | Effect.Effect<Decision> => {
   const { now, row } = end
-  const error = lastError(message, now, tag)
+  const error = lastError(message, now, tag, stack)
   const failed = (): Decision => ({
     settlement: {
       _tag: "Fail",
@@ -138,14 +144,20 @@ const retryOr = (
   })
 }
 
-const fail = (end: AttemptEnd, message: string, reason: "error" | "threshold", tag?: string): Decision => ({
+const fail = (
+  end: AttemptEnd,
+  message: string,
+  reason: "error" | "threshold",
+  tag?: string,
+  stack?: string
+): Decision => ({
   settlement: {
     _tag: "Fail",
     id: end.row.id,
     token: end.token,
     status: "FAILED",
     reason,
-    lastError: lastError(message, end.now, tag),
+    lastError: lastError(message, end.now, tag, stack),
     progress: end.progress.toJson("FAILED")
   },
   level: "error",
@@ -235,11 +247,14 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
     const error = failure.value
     if (error._tag === "Unrunnable") return fail(end, error.message, "error", "Unrunnable")
     const info = JobType.failureOf(error.error)
-    if (!info.retryable) return fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag)
-    return retryOr(end, info.message, info.tag, { status: "FAILED", reason: "error" })
+    if (!info.retryable) {
+      return fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag, info.stack)
+    }
+    return retryOr(end, info.message, info.tag, { status: "FAILED", reason: "error" }, info.stack)
   }
-  // a defect in the handler: retryable, with the defect's message
+  // a defect in the handler: retryable, with the defect's message and stack
   const defect = Cause.squash(cause)
   const message = defect instanceof Error ? defect.message : String(defect)
-  return retryOr(end, message, "Defect", { status: "FAILED", reason: "error" })
+  const stack = defect instanceof Error ? defect.stack : undefined
+  return retryOr(end, message, "Defect", { status: "FAILED", reason: "error" }, stack)
 }

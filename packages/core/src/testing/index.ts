@@ -1962,3 +1962,6 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
 
 /** The engine conformance suite (engine and worker end to end over a real store). */
 export { fastWorkerOptions, runEngineConformance } from "./engine.js"
+
+/** A job context that records what a handler reports: unit tests of handlers without an engine. */
+export * as FakeContext from "./FakeContext.js"

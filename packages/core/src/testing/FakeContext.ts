@@ -1,8 +1,13 @@
 /**
- * A job context that records what a handler reports, for unit tests of job types without an engine or a store.
+ * A job context that records what a handler reports, for unit tests of job types without an engine or a store:
+ * `const { context, recorded } = FakeContext.make(MyType)`, then `await Effect.runPromise(handler(params, context))`
+ * (or `FakeContext.makePromise` for an async handler) and check `recorded.stages`, `recorded.logs`, `recorded.items`.
+ *
+ * @since 0.1.0
  */
-import type { Job, JobType } from "@jobloom/core"
 import * as Effect from "effect/Effect"
+import type * as Job from "../Job.js"
+import * as JobType from "../JobType.js"
 
 /** A stage as the fake context recorded it. */
 export interface RecordedStage {
@@ -160,4 +165,24 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     heartbeat: Effect.void
   }
   return { context, recorded }
+}
+
+/**
+ * The same for an async handler (`Jobloom.handler`): a `PromiseJobContext` whose `signal` aborts with `abort()`
+ * (as a cancel or a shutdown would).
+ */
+export const makePromise = (
+  type: JobType.Any
+): {
+  readonly context: JobType.PromiseJobContext
+  readonly recorded: Recorded
+  readonly abort: (reason?: unknown) => void
+} => {
+  const { context, recorded } = make(type)
+  const controller = new AbortController()
+  return {
+    context: JobType.toPromiseContext(context, controller.signal),
+    recorded,
+    abort: (reason) => controller.abort(reason)
+  }
 }
