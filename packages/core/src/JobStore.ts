@@ -320,11 +320,13 @@ export interface ItemStore {
   }) => Effect.Effect<boolean, JobStoreError>
 
   /**
-   * Upserts items of jobs the worker holds (status RUNNING or CANCELLING, lease owner `workerId`), in one
-   * transaction; items of other jobs are skipped. The worker's coalesced item writes.
+   * Upserts items of the claims in `leases` the worker still holds (status RUNNING or CANCELLING, lease owner
+   * `workerId`, lease token the lease's `token`), in one transaction; items of other jobs are skipped. The worker's
+   * coalesced item writes.
    */
   readonly saveItems: (options: {
     readonly workerId: string
+    readonly leases: ReadonlyArray<LeaseRef>
     readonly items: ReadonlyArray<ItemRow>
   }) => Effect.Effect<void, JobStoreError>
 

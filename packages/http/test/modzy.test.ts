@@ -141,6 +141,44 @@ describe("Modzy router: jobs", () => {
     expect(theirs.status).toBe(404)
   })
 
+  it("hides a job outside the request's scope: a 404 by id and results, not in the history, refused on submit", async () => {
+    const scoped = new Hono()
+    scoped.route(
+      "/api",
+      modzyApi({
+        runtime,
+        models: [{ identifier: "words", type: "words", version: "1.0.0" }],
+        identity: () => ({ accessKey: "scoped", account: "acct-scoped" }),
+        // the host's scope from the request: here a header naming the one owner it may see
+        scope: (c) => ({ owners: [c.req.header("x-scope") ?? ""] })
+      })
+    )
+    const request = async (method: string, path: string, scope: string, body?: unknown) => {
+      const response = await scoped.request(`/api${path}`, {
+        method,
+        headers: { "x-scope": scope, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      })
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    const submission = { model: { identifier: "words" }, input: { type: "text", sources: { a: { t: "x y" } } } }
+    const created = await request("POST", "/jobs", "acct-scoped", submission)
+    expect(created.status).toBe(200)
+    const id = created.body.jobIdentifier
+    expect((await request("GET", `/jobs/${id}`, "acct-scoped")).status).toBe(200)
+    expect((await request("GET", "/jobs/history", "acct-scoped")).body.map((j: any) => j.jobIdentifier)).toEqual([id])
+
+    const outside = await request("GET", `/jobs/${id}`, "elsewhere")
+    expect(outside).toEqual({ status: 404, body: expect.objectContaining({ status: "NOT_FOUND" }) })
+    expect((await request("GET", `/results/${id}`, "elsewhere")).status).toBe(404)
+    expect((await request("DELETE", `/jobs/${id}`, "elsewhere")).status).toBe(404)
+    expect(await request("GET", "/jobs/history", "elsewhere")).toEqual({ status: 200, body: [] })
+    const refused = await request("POST", "/jobs", "elsewhere", submission)
+    // the engine refuses a job whose owner is outside the scope, naming the field
+    expect(refused.status).toBe(400)
+    expect(refused.body.message).toContain("owner")
+  })
+
   it("a timeout becomes the job's deadline and shows as timeout", async () => {
     const job = await call("POST", "/jobs", { model: { identifier: "words", version: "1.0.0" }, timeout: 60_000 })
     expect(job.body).toMatchObject({ status: "OPEN", timeout: 60_000 })

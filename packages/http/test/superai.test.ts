@@ -119,6 +119,55 @@ describe("super.AI router: create, fetch, response", () => {
   })
 })
 
+describe("super.AI router: scope", () => {
+  it("hides a job outside the request's scope: a 404 by id, not listed or counted, no batch", async () => {
+    const scoped = new Hono()
+    scoped.route(
+      "/v1",
+      superaiApi({
+        runtime,
+        jobType: "words",
+        callbacks: { enabled: false },
+        // the host's scope from the request: here a header naming the one owner (app) it may see
+        scope: (c) => ({ owners: [c.req.header("x-scope") ?? ""] })
+      })
+    )
+    const request = async (method: string, path: string, scope: string, body?: unknown) => {
+      const response = await scoped.request(`/v1${path}`, {
+        method,
+        headers: {
+          "API-KEY": "key-1",
+          "x-scope": scope,
+          ...(body === undefined ? {} : { "content-type": "application/json" })
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      })
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    const app = appId()
+    const created = await request("POST", `/apps/${app}/jobs`, app, { inputs: [{ text: "a b" }] })
+    expect(created.status).toBe(200)
+    const id = created.body.uuid
+    expect((await request("GET", `/jobs/${id}`, app)).status).toBe(200)
+    const listed = await request("GET", `/apps/${app}/jobs`, app)
+    expect([listed.body.total, listed.body.jobs.map((j: any) => j.id)]).toEqual([1, [id]])
+
+    expect(await request("GET", `/jobs/${id}`, "elsewhere")).toEqual({
+      status: 404,
+      body: { message: `job ${id} not found` }
+    })
+    expect((await request("GET", `/jobs/${id}/response`, "elsewhere")).status).toBe(404)
+    expect((await request("POST", `/jobs/${id}/cancel`, "elsewhere")).status).toBe(404)
+    const hidden = await request("GET", `/apps/${app}/jobs`, "elsewhere")
+    expect([hidden.status, hidden.body.total, hidden.body.jobs]).toEqual([200, 0, []])
+    expect((await request("GET", `/apps/${app}/batches/${created.body.batchId}`, "elsewhere")).status).toBe(404)
+    const refused = await request("POST", `/apps/${app}/jobs`, "elsewhere", { inputs: [{ text: "c" }] })
+    // the engine refuses a job whose owner is outside the scope, naming the field
+    expect(refused.status).toBe(400)
+    expect(refused.body.message).toContain("owner")
+  })
+})
+
 describe("super.AI router: list, review, tags, batches", () => {
   it("lists with the envelope, 0-based pages, repeated statusIn, tags, correct and dates", async () => {
     const app1 = appId()

@@ -227,8 +227,8 @@ export interface ContextHost<Owner> {
   readonly log: (owner: Owner, at: number, level: LogLevel, message: string) => void
   /** Extends the attempt's lease now. */
   readonly heartbeat: (owner: Owner) => Effect.Effect<void>
-  /** Reads and writes named items. */
-  readonly items?: ItemsHost
+  /** Reads and writes the attempt's named items. */
+  readonly items?: (owner: Owner) => ItemsHost
 }
 
 /**
@@ -300,7 +300,7 @@ class AttemptContext<Owner> implements JobType.JobContext {
   /** The attempt's named items, made on first use. */
   private named(): AttemptItems {
     if (this.cachedNamed === undefined) {
-      const host = this.host.items
+      const host = this.host.items?.(this.owner)
       if (host === undefined) throw new Error("jobloom: this job context has no item store")
       const progress = this.progress
       this.cachedNamed = new AttemptItems(this.row.id, this.type, host, (counts) => {

@@ -5,7 +5,7 @@
  * state of an item never lands after a newer one.
  */
 import * as Effect from "effect/Effect"
-import type { ItemRow, JobStore } from "../JobStore.js"
+import type { ItemRow, JobStore, LeaseRef } from "../JobStore.js"
 import type { AttemptItems, ItemsHost } from "./attemptItems.js"
 
 /** Rows read per page when an attempt loads its job's items. */
@@ -30,20 +30,22 @@ export const loadAll = (store: JobStore, jobId: string) =>
 
 /** The items writer of one worker. */
 export interface ItemsFlusher {
-  readonly host: (armFlush: () => void) => ItemsHost
+  /** The items host of one attempt, whose writes are guarded by its claim's `token`. */
+  readonly host: (armFlush: () => void, token: string) => ItemsHost
   readonly flush: Effect.Effect<void>
 }
 
 /** Builds the items writer of a worker. */
 export const make = (store: JobStore, workerId: string): Effect.Effect<ItemsFlusher> =>
   Effect.map(Effect.makeSemaphore(1), (lock) => {
-    const dirty = new Set<AttemptItems>()
+    // each attempt's items with the token of its claim
+    const dirty = new Map<AttemptItems, string>()
     return {
-      host: (armFlush) => ({
+      host: (armFlush, token) => ({
         load: (jobId) => loadAll(store, jobId),
         changed: (items) => {
           if (!dirty.has(items)) {
-            dirty.add(items)
+            dirty.set(items, token)
             armFlush()
           }
         }
@@ -55,11 +57,15 @@ export const make = (store: JobStore, workerId: string): Effect.Effect<ItemsFlus
           : lock.withPermits(1)(
               Effect.suspend(() => {
                 const rows: Array<ItemRow> = []
-                for (const items of dirty) rows.push(...items.drain())
+                const leases: Array<LeaseRef> = []
+                for (const [items, token] of dirty) {
+                  rows.push(...items.drain())
+                  leases.push({ id: items.jobId, token })
+                }
                 dirty.clear()
                 if (rows.length === 0) return Effect.void
                 return store
-                  .saveItems({ workerId, items: rows })
+                  .saveItems({ workerId, leases, items: rows })
                   .pipe(
                     Effect.catchAll((error) => Effect.logWarning(`jobloom: saving ${rows.length} items failed`, error))
                   )

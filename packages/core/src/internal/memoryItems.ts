@@ -42,9 +42,17 @@ export const make = (jobOf: (id: string) => JobRow | undefined) => {
         )
         return true
       }),
-    saveItems: ({ items, workerId }) =>
+    saveItems: ({ items, leases, workerId }) =>
       Effect.sync(() => {
-        put(items, (job) => job.leaseOwner === workerId && (job.status === "RUNNING" || job.status === "CANCELLING"))
+        const tokens = new Map(leases.map((lease) => [lease.id, lease.token]))
+        put(
+          items,
+          (job) =>
+            job.leaseOwner === workerId &&
+            job.leaseToken !== null &&
+            tokens.get(job.id) === job.leaseToken &&
+            (job.status === "RUNNING" || job.status === "CANCELLING")
+        )
       }),
     listItems: ({ cursor, jobId, limit, statuses }) =>
       Effect.sync(() => {

@@ -433,7 +433,7 @@ export const make = (
       },
       log: (entry, at, level, message) => pushLog(entry.id, at, level, message, entry.token),
       heartbeat: (entry) => Effect.suspend(() => renew([entry])),
-      items: itemsFlusher.host(armFlush)
+      items: (entry) => itemsFlusher.host(armFlush, entry.token)
     }
 
     // --- running attempts ------------------------------------------------------------------------------------------

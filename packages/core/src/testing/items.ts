@@ -194,6 +194,10 @@ export const itemsConformance = (
       )
       yield* store.saveItems({
         workerId: worker,
+        leases: [
+          { id: mine.id, token: `items-${worker}` },
+          { id: queued.id, token: `items-${worker}` }
+        ],
         items: [...many, makeItem(theirs.id, 0), makeItem(queued.id, 0)]
       })
       const rows = yield* allItems(mine.id)
@@ -205,6 +209,7 @@ export const itemsConformance = (
       // a second save updates in place (upsert by key)
       yield* store.saveItems({
         workerId: worker,
+        leases: [{ id: mine.id, token: `items-${worker}` }],
         items: [makeItem(mine.id, 0, { status: "SUCCEEDED", output: "1", updatedAt: T0 + 9 })]
       })
       const [first] = yield* store.listItems({ jobId: mine.id, limit: 1, cursor: null }).pipe(Effect.map((p) => p.rows))

@@ -9,7 +9,7 @@ import type { Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { uuidv7 } from "uuidv7"
-import type { ClaimOptions, JobRow, Settlement } from "../JobStore.js"
+import type { ClaimOptions, ItemRow, JobRow, Settlement } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
 
 const T0 = 1_700_000_000_000
@@ -178,6 +178,36 @@ export const workerWriteTests = (it: Vitest.MethodsNonLive<JobStore, true>): voi
       expect(yield* messages(row.id), "appendLogs: the current claim's line and a line without token are kept").toEqual(
         ["engine", "current"]
       )
+    })
+  )
+
+  it.effect("a late item write of an earlier claim changes nothing, even from the same worker id", () =>
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const { first, row, second, workerId } = yield* reclaimed
+      const item = (output: string): ItemRow => ({
+        jobId: row.id,
+        key: "a",
+        position: 0,
+        status: "SUCCEEDED",
+        input: null,
+        output,
+        error: null,
+        startedAt: T0 + 1_100,
+        finishedAt: T0 + 1_100,
+        updatedAt: T0 + 1_100
+      })
+      const outputs = Effect.map(store.listItems({ jobId: row.id, limit: 10, cursor: null }), (page) =>
+        page.rows.map((r) => [r.key, JSON.parse(r.output ?? "null")])
+      )
+      yield* store.saveItems({ workerId, leases: [{ id: row.id, token: first }], items: [item(`"late"`)] })
+      expect(yield* outputs, "saveItems: an item of the first claim is not written").toEqual([])
+      yield* store.saveItems({ workerId, leases: [{ id: row.id, token: second }], items: [item(`"current"`)] })
+      expect(yield* outputs, "saveItems: the current claim's item is written").toEqual([["a", "current"]])
+      yield* store.saveItems({ workerId, leases: [{ id: row.id, token: first }], items: [item(`"late"`)] })
+      expect(yield* outputs, "saveItems: a late write of the first claim leaves the item as it was").toEqual([
+        ["a", "current"]
+      ])
     })
   )
 

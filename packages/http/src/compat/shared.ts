@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Job, Jobs, type JobScope } from "@jobloom/core"
+import { type Job, type JobItem, Jobs, type JobScope } from "@jobloom/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -125,6 +125,20 @@ export const offsetPage = async (
     if (options.compare !== undefined) rows.sort(options.compare)
   }
   return { total, items: rows.slice(options.offset, end) }
+}
+
+/** Every item of a job, in order (Modzy and super.AI show a job with all its items). */
+export const allItems = async (engine: Engine, id: string): Promise<Array<JobItem.JobItem>> => {
+  const items: Array<JobItem.JobItem> = []
+  let cursor: string | undefined
+  for (;;) {
+    const page = await engine.exec((jobs) =>
+      jobs.items(id, { limit: chunk, ...(cursor === undefined ? {} : { cursor }) })
+    )
+    items.push(...page.items)
+    if (page.nextCursor === null) return items
+    cursor = page.nextCursor
+  }
 }
 
 /** The job with this number, inside the scope, or undefined. */

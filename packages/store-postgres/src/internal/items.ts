@@ -96,14 +96,18 @@ export const make = ({ names, notHeld, sql, workerWrite }: Context) => {
     )
 
   const saveItems = (options: Parameters<JobStore.ItemStore["saveItems"]>[0]) =>
-    options.items.length === 0
+    options.items.length === 0 || options.leases.length === 0
       ? Effect.void
       : workerWrite(
-          (mode) => sql`WITH commit_mode AS (${mode})
+          (mode) => sql`WITH commit_mode AS (${mode}), l AS (
+              SELECT DISTINCT ON (id) id, token FROM json_to_recordset(${JSON.stringify(options.leases)}::json)
+                AS l(id text, token text)
+            )
             INSERT INTO ${items} (${columns})
             SELECT ${sql.literal("r.job_id, r.key, r.position, r.status, r.input, r.output, r.error, r.started_at, r.finished_at, r.updated_at")}
-            FROM ${from(options.items)} JOIN ${jobs} j ON j.id = r.job_id, commit_mode
-            WHERE j.lease_owner = ${options.workerId}::text AND j.status NOT IN ${notHeld}
+            FROM ${from(options.items)} JOIN ${jobs} j ON j.id = r.job_id JOIN l ON l.id = j.id, commit_mode
+            WHERE j.lease_token = l.token AND j.lease_owner = ${options.workerId}::text
+              AND j.status NOT IN ${notHeld}
             ON CONFLICT (job_id, key) DO UPDATE SET ${set}`
         ).pipe(Effect.asVoid)
 

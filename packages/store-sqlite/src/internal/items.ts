@@ -83,17 +83,20 @@ export const make = ({ run, sql, tables, writeTransaction }: Context) => {
               })
             )
           ),
-    saveItems: ({ items: rows, workerId }) => {
-      if (rows.length === 0) return Effect.void
-      const ids = Array.from(new Set(rows.map((row) => row.jobId)))
+    saveItems: ({ items: rows, leases, workerId }) => {
+      if (rows.length === 0 || leases.length === 0) return Effect.void
+      const ids = new Set(rows.map((row) => row.jobId))
+      const claims = leases.filter((lease) => ids.has(lease.id)).map((lease) => [lease.id, lease.token])
       return run(
         writeTransaction(
           Effect.gen(function* () {
-            const held = yield* sql`SELECT id FROM ${jobs}
-              WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
-                AND lease_owner = ${workerId} AND status IN ('RUNNING', 'CANCELLING')`.values
+            // a job is held by the claim whose token it carries, not by the worker id alone
+            const held = yield* sql`SELECT j.id FROM ${jobs} j
+              JOIN json_each(${JSON.stringify(claims)}) l
+                ON j.id = json_extract(l.value, '$[0]') AND j.lease_token = json_extract(l.value, '$[1]')
+              WHERE j.lease_owner = ${workerId} AND j.status IN ('RUNNING', 'CANCELLING')`.values
             const mine = new Set(held.map((v) => text(v[0])))
-            yield* upsert(mine.size === ids.length ? rows : rows.filter((row) => mine.has(row.jobId)))
+            yield* upsert(mine.size === ids.size ? rows : rows.filter((row) => mine.has(row.jobId)))
           })
         )
       )

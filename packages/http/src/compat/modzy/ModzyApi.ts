@@ -14,8 +14,7 @@ import type { Context, Env } from "hono"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import type * as JobsApi from "../../JobsApi.js"
-import type * as Runner from "../../internal/runner.js"
-import * as Engine from "./engine.js"
+import * as Shared from "../shared.js"
 import * as History from "./history.js"
 import * as View from "./view.js"
 
@@ -39,16 +38,13 @@ export interface ModelOption {
 }
 
 /** Options of {@link make}. */
-export interface Options<E extends Env = any> {
-  readonly runtime: Runner.JobsRuntime
+export interface Options<E extends Env = any> extends Shared.Options<E> {
   /** The models; default: every registered job type under its key, version `1.0.0`. */
   readonly models?: ReadonlyArray<ModelOption>
   /** The account of callers the identity does not name; default `jobloom`. */
   readonly accountIdentifier?: string
   /** The caller, from the request; default: from `Authorization: ApiKey <prefix>.<secret>` (401 without). */
   readonly identity?: (c: Context<E>) => Identity | undefined | Promise<Identity | undefined>
-  /** Decides each action, as for `jobsApi`. */
-  readonly authorize?: JobsApi.Authorize<E>
   /** Largest accepted request body in bytes; default 1 MiB (input chunks are announced at half that). */
   readonly bodyLimit?: number
 }
@@ -115,7 +111,7 @@ const readSources = (input: unknown): Array<{ key: string; input: Record<string,
 
 /** Builds the sub-app. */
 export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
-  const engine = Engine.make(options.runtime)
+  const engine = Shared.engine(options.runtime)
   const app = new Hono<E>({ strict: false })
   const limit = options.bodyLimit ?? 1024 * 1024
   const account = options.accountIdentifier ?? "jobloom"
@@ -126,7 +122,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   app.onError((error, c) => {
     if (error instanceof ModzyError) return fail(c, error)
     if (error instanceof RangeError) return fail(c, new ModzyError(400, error.message))
-    if (error instanceof Engine.EngineFailure) {
+    if (error instanceof Shared.EngineFailure) {
       const status = ([400, 403, 404, 409, 413].includes(error.status) ? error.status : 500) as ModzyError["status"]
       return fail(c, new ModzyError(status, status === 500 ? "internal error" : error.message))
     }
@@ -177,14 +173,17 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return modelList
   }
 
-  /** The caller's job by id: 404 when missing or another account's. */
+  const scope = (c: Context) => Shared.scopeOf(options, c as Context<E>)
+
+  /** The caller's job by id: 404 when missing, outside the request's scope or another account's. */
   const jobFor = async (c: Context, action: JobsApi.Action) => {
     const who = await identityOf(c)
     const id = c.req.param("id") ?? ""
+    const within = await scope(c)
     const job = await engine
-      .exec((jobs) => jobs.get(id))
+      .exec((jobs) => jobs.get(id, within === undefined ? {} : { scope: within }))
       .catch((error) => {
-        if (error instanceof Engine.EngineFailure && error.status === 404)
+        if (error instanceof Shared.EngineFailure && error.status === 404)
           throw new ModzyError(404, `job ${id} not found`)
         throw error
       })
@@ -193,7 +192,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return job
   }
 
-  const items = (job: Job.Job) => Engine.allItems(engine, job.id)
+  const items = (job: Job.Job) => Shared.allItems(engine, job.id)
 
   const show = async (c: Context, job: Job.Job, status?: View.ModzyStatus) =>
     c.json(View.jobView(job, await items(job), await models(), Date.now(), status))
@@ -259,6 +258,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }
     const sources = body.input === undefined || body.input === null ? undefined : readSources(body.input)
     await guard(c, "create")
+    const within = await scope(c)
     const meta: View.ModzyMeta = {
       submittedBy: who.accessKey,
       accessKey: who.accessKey,
@@ -282,7 +282,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
           ...(sources === undefined ? {} : { items: sources })
         },
         // without input the job is open (CREATED, Modzy's OPEN) until its inputs are uploaded and it is closed
-        { startNow: sources !== undefined }
+        { startNow: sources !== undefined, ...(within === undefined ? {} : { scope: within }) }
       )
     )
     return show(c, job)
@@ -293,7 +293,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     await guard(c, "view")
     const history = History.parse(c.req.query(), await models(), Date.now(), who.account)
     if (history.empty) return c.json([])
-    const page = await Engine.offsetPage(engine, history.query, {
+    const page = await Shared.offsetPage(engine, Shared.withScope(history.query, await scope(c)), {
       sort: history.sort,
       order: history.order,
       offset: history.offset,

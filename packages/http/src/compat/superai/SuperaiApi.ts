@@ -13,16 +13,14 @@ import type { Context, Env } from "hono"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import type * as JobsApi from "../../JobsApi.js"
-import type * as Runner from "../../internal/runner.js"
-import * as Engine from "../modzy/engine.js"
+import * as Shared from "../shared.js"
 import * as Callbacks from "./callbacks.js"
 import * as List from "./list.js"
 import * as Operations from "./operations.js"
 import * as View from "./view.js"
 
 /** Options of {@link make}. */
-export interface Options<E extends Env = any> {
-  readonly runtime: Runner.JobsRuntime
+export interface Options<E extends Env = any> extends Shared.Options<E> {
   /** The job type of an app's jobs: one for all, or per app (undefined: the app is unknown, 404). */
   readonly jobType: string | ((appId: string) => string | undefined)
   /** The apps a key may use; every app when absent or when it answers undefined. A missing key is a 401. */
@@ -30,12 +28,8 @@ export interface Options<E extends Env = any> {
     apiKey: string,
     c: Context<E>
   ) => ReadonlyArray<string> | undefined | Promise<ReadonlyArray<string> | undefined>
-  /** Decides each action, as for `jobsApi`. */
-  readonly authorize?: JobsApi.Authorize<E>
   /** super.AI's callbacks: on by default; `batchUrl` receives batch callbacks; `deliver` replaces the POST. */
   readonly callbacks?: { readonly enabled?: boolean; readonly batchUrl?: string; readonly deliver?: Callbacks.Deliver }
-  /** Largest accepted request body in bytes; default 1 MiB. */
-  readonly bodyLimit?: number
 }
 
 /** An error answer: `message` is what the SDK shows. Never 401 with "Token is expired." (the SDK would refresh). */
@@ -55,7 +49,7 @@ const cancellable = new Set<View.SuperaiStatus>(["PENDING", "SCHEDULED", "IN_PRO
 
 /** Builds the sub-app. */
 export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
-  const engine = Engine.make(options.runtime)
+  const engine = Shared.engine(options.runtime)
   const app = new Hono<E>({ strict: false })
   const limit = options.bodyLimit ?? 1024 * 1024
   const operations = Operations.make()
@@ -77,7 +71,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   app.onError((error, c) => {
     if (error instanceof SuperaiError) return fail(c, error)
     if (error instanceof RangeError) return fail(c, new SuperaiError(400, error.message))
-    if (error instanceof Engine.EngineFailure) {
+    if (error instanceof Shared.EngineFailure) {
       // 401 never comes from the engine, so "Token is expired." can never be sent
       const status = ([400, 403, 404, 409, 413].includes(error.status) ? error.status : 500) as SuperaiError["status"]
       return fail(c, new SuperaiError(status, status === 500 ? "internal error" : error.message))
@@ -121,12 +115,16 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }
   }
 
+  const scope = (c: Context) => Shared.scopeOf(options, c as Context<E>)
+
+  /** The job of the path: 404 when missing, outside the request's scope or of an app the key may not use. */
   const jobFor = async (c: Context, action: JobsApi.Action): Promise<Job.Job> => {
     const id = c.req.param("id") ?? ""
+    const within = await scope(c)
     const job = await engine
-      .exec((jobs) => jobs.get(id))
+      .exec((jobs) => jobs.get(id, within === undefined ? {} : { scope: within }))
       .catch((error) => {
-        if (error instanceof Engine.EngineFailure && error.status === 404)
+        if (error instanceof Shared.EngineFailure && error.status === 404)
           throw new SuperaiError(404, `job ${id} not found`)
         throw error
       })
@@ -153,7 +151,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   const responseOf = async (job: Job.Job): Promise<unknown> => {
     const meta = View.metaOf(job)
     if ("reviewed" in meta) return meta.reviewed
-    const items = await Engine.allItems(engine, job.id)
+    const items = await Shared.allItems(engine, job.id)
     const done = items.filter((item) => item.status === "SUCCEEDED")
     if (items.length === 1) return done.length === 1 ? done[0]!.output : null
     if (items.length > 1) return Object.fromEntries(done.map((item) => [item.key, item.output]))
@@ -161,10 +159,10 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     return (await engine.exec((jobs) => jobs.result(job.id))).value
   }
 
-  /** Every job of an app matching a list query (all pages). */
-  const everyJob = async (query: List.ListQuery) =>
+  /** Every job of an app matching a list query (all pages), inside the request's scope. */
+  const everyJob = async (c: Context, query: List.ListQuery) =>
     (
-      await Engine.offsetPage(engine, query.query, {
+      await Shared.offsetPage(engine, Shared.withScope(query.query, await scope(c)), {
         sort: query.sort,
         order: query.order,
         offset: 0,
@@ -214,6 +212,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       throw new SuperaiError(400, "pending must be a boolean")
     }
     await guard(c, "create")
+    const within = await scope(c)
     const meta: View.SuperaiMeta = {
       callbackUrl: callbackUrl as string | null,
       labeler: (body.labeler as string | undefined) ?? null,
@@ -232,7 +231,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
           items: [{ key: "input", input }]
         })),
         // parked jobs wait CREATED (super.AI's PENDING) until released or cancelled
-        { startNow: body.pending !== true }
+        { startNow: body.pending !== true, ...(within === undefined ? {} : { scope: within }) }
       )
     )
     return c.json({
@@ -246,7 +245,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     const { appId } = await appFor(c)
     await guard(c, "view")
     const query = listQuery(c, appId)
-    const page = await Engine.offsetPage(engine, query.query, {
+    const page = await Shared.offsetPage(engine, Shared.withScope(query.query, await scope(c)), {
       sort: query.sort,
       order: query.order,
       offset: query.page * query.size,
@@ -271,7 +270,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       throw new SuperaiError(400, "tags must be a list of non-empty strings")
     }
     await guard(c, "edit")
-    const matching = await everyJob(listQuery(c, appId))
+    const matching = await everyJob(c, listQuery(c, appId))
     for (const job of matching) {
       const next = adding
         ? Array.from(new Set([...job.tags, ...(tags as Array<string>)]))
@@ -290,8 +289,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   // ---- batches ----
 
-  const batchView = async (appId: string, batchId: string, jobs: ReadonlyArray<Job.Job>) => {
-    const summary = await engine.exec((engine) => engine.batch(batchId))
+  const batchView = async (c: Context, appId: string, batchId: string, jobs: ReadonlyArray<Job.Job>) => {
+    const within = await scope(c)
+    const summary = await engine.exec((engine) => engine.batch(batchId, within === undefined ? {} : { scope: within }))
     const counts: Record<string, number> = {}
     for (const job of jobs) counts[View.statusOf(job)] = (counts[View.statusOf(job)] ?? 0) + 1
     return {
@@ -309,6 +309,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     const { appId } = await appFor(c)
     await guard(c, "view")
     const all = await everyJob(
+      c,
       List.parse(
         () => undefined,
         () => [],
@@ -320,7 +321,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       if (job.batchId === null) continue
       byBatch.set(job.batchId, [...(byBatch.get(job.batchId) ?? []), job])
     }
-    const batches = await Promise.all(Array.from(byBatch, ([batchId, jobs]) => batchView(appId, batchId, jobs)))
+    const batches = await Promise.all(Array.from(byBatch, ([batchId, jobs]) => batchView(c, appId, batchId, jobs)))
     batches.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
     return c.json({ batches, total: batches.length })
   })
@@ -330,6 +331,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     await guard(c, "view")
     const batchId = c.req.param("batchId")
     const jobs = await everyJob(
+      c,
       List.parse(
         (name) => (name === "batchId" ? batchId : undefined),
         () => [],
@@ -337,7 +339,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       )
     )
     if (jobs.length === 0) throw new SuperaiError(404, `batch ${batchId} not found`)
-    return c.json(await batchView(appId, batchId, jobs))
+    return c.json(await batchView(c, appId, batchId, jobs))
   })
 
   // ---- bulk download ----
@@ -345,7 +347,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   app.post("/apps/:appId/job_responses", async (c) => {
     const { appId } = await appFor(c)
     await guard(c, "view")
-    const jobs = await everyJob(listQuery(c, appId))
+    const jobs = await everyJob(c, listQuery(c, appId))
     const withOutputs = await Promise.all(
       jobs.map(async (job) => ({ ...View.jobObject(job), response: await responseOf(job) }))
     )
