@@ -11,46 +11,13 @@ import * as Option from "effect/Option"
 import { uuidv7 } from "uuidv7"
 import type { ClaimOptions, ItemRow, JobRow, Settlement } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
-
-const T0 = 1_700_000_000_000
+import { makeRow, T0 } from "./rows.js"
 
 const unique = (label: string): string => `${label}-${uuidv7()}`
 
-/** A QUEUED row in its own queue, due at T0. */
-const queuedRow = (overrides: Partial<JobRow> = {}): JobRow => ({
-  id: uuidv7(),
-  number: 0,
-  type: "worker-writes",
-  name: "worker writes job",
-  queue: unique("q"),
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: "{}",
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 5,
-  timeoutMs: null,
-  deadline: null,
-  runAt: T0,
-  createdAt: T0,
-  updatedAt: T0,
-  queuedAt: T0,
-  startedAt: null,
-  finishedAt: null,
-  progress: `{"summary":{"status":"QUEUED","progress":0},"stages":[],"items":null}`,
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  leaseToken: null,
-  ...overrides
-})
+/** A QUEUED row in its own queue, due at T0, with attempts to spare. */
+const queuedRow = (overrides: Partial<JobRow> = {}): JobRow =>
+  makeRow({ type: "worker-writes", name: "worker writes job", queue: unique("q"), maxAttempts: 5, ...overrides })
 
 const claimOf = (options: Partial<ClaimOptions> & Pick<ClaimOptions, "workerId" | "token" | "queues">) =>
   Effect.flatMap(JobStore, (store) =>
