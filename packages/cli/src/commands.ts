@@ -89,6 +89,7 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   )
   console.log(`  API:  ${base}/api`)
   console.log(`  Docs: ${base}/api/docs`)
+  console.log(`  Dashboard: ${base}/api/dashboard`)
   const signal = await untilSignal()
   console.log(`${signal}: shutting down`)
   await new Promise<void>((resolve) => {

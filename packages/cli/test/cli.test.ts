@@ -167,6 +167,15 @@ describe("jobloom serve, worker and jobs on one SQLite file", () => {
     return String((await json(response))["id"])
   }
 
+  it("serve prints the dashboard's URL and serves the page there", async () => {
+    const printed = /Dashboard:\s+(http:\/\/\S+)/.exec(api.output())
+    expect(printed?.[1]).toBe(`${base}/api/dashboard`)
+    const page = await fetch(printed![1]!)
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toContain("text/html")
+    expect(page.headers.get("content-security-policy")).toContain("default-src")
+  })
+
   it("serve answers the API with the module's job types", async () => {
     const body = (await (await fetch(`${base}/api/job-types`)).json()) as { items: ReadonlyArray<{ key: string }> }
     expect(body.items.map((t) => t.key)).toContain("echo")
