@@ -25,10 +25,10 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type { Context } from "hono"
 import { streamSSE, type SSEStreamingApi } from "hono/streaming"
 import type { Runner } from "./runner.js"
+import * as Subscription from "./subscription.js"
 
 /** What the route needs besides the request. */
 export interface CollectionEventsOptions {
@@ -84,32 +84,20 @@ export const matches = (filter: Jobs.JobQuery, job: Job.Job): boolean => {
 /** Responds with the event stream; a failure to read the snapshot throws before any byte is sent. */
 export const respond = async (c: Context, options: CollectionEventsOptions): Promise<Response> => {
   const { runner } = options
-  const scopeExit = await runner.runExit(Scope.make())
-  if (Exit.isFailure(scopeExit)) throw new Error("could not open a scope")
-  const scope = scopeExit.value
-  const closeScope = () => runner.runExit(Scope.close(scope, Exit.void))
-
-  const setup = await runner.runExit(
-    Effect.gen(function* () {
-      const jobs = yield* Jobs.Jobs
-      const events = yield* Scope.extend(
-        jobs.subscribe(options.filter.scope === undefined ? {} : { scope: options.filter.scope }),
-        scope
-      )
-      const queue = yield* Queue.unbounded<Jobs.JobEvent>()
-      yield* Effect.forkIn(
-        Stream.runForEach(events, (event) => Queue.offer(queue, event)),
-        scope
-      )
-      const page = yield* jobs.list({ ...options.filter, ...options.page })
-      return { queue, page }
-    })
+  const {
+    scope,
+    close: closeScope,
+    setup
+  } = await Subscription.open(
+    runner,
+    (jobs) => jobs.subscribe(options.filter.scope === undefined ? {} : { scope: options.filter.scope }),
+    (jobs) => jobs.list({ ...options.filter, ...options.page })
   )
   if (Exit.isFailure(setup)) {
     await closeScope()
     throw options.toError(setup.cause)
   }
-  const { queue, page } = setup.value
+  const { queue, value: page } = setup.value
   const known = new Known()
   let snapshot: { items: Array<unknown>; nextCursor: string | null }
   try {

@@ -21,8 +21,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type { Runner } from "./runner.js"
+import * as Subscription from "./subscription.js"
 
 /** What the route needs besides the request. */
 export interface EventsOptions {
@@ -41,34 +41,25 @@ const keepAliveEvery = 15
 /** Responds with the event stream, or throws (through `open`) before any byte is sent. */
 export const respond = async (c: Context, options: EventsOptions): Promise<Response> => {
   const { runner, jobId } = options
-  const scopeExit = await runner.runExit(Scope.make())
-  if (Exit.isFailure(scopeExit)) throw new Error("could not open a scope")
-  const scope = scopeExit.value
-  const closeScope = () => runner.runExit(Scope.close(scope, Exit.void))
-
-  const setup = await runner.runExit(
-    Effect.gen(function* () {
-      const jobs = yield* Jobs.Jobs
-      const events = yield* Scope.extend(jobs.subscribe({ jobId }), scope)
-      const queue = yield* Queue.unbounded<Jobs.JobEvent>()
-      yield* Effect.forkIn(
-        Stream.runForEach(events, (event) => Queue.offer(queue, event)),
-        scope
-      )
-      const job = yield* jobs.get(jobId)
-      return { queue, job }
-    })
+  const {
+    scope,
+    close: closeScope,
+    setup
+  } = await Subscription.open(
+    runner,
+    (jobs) => jobs.subscribe({ jobId }),
+    (jobs) => jobs.get(jobId)
   )
   let snapshot: unknown
   try {
-    await options.open(Exit.map(setup, (s) => s.job))
+    await options.open(Exit.map(setup, (s) => s.value))
     if (Exit.isFailure(setup)) throw new Error("unreachable: open accepted a failed read")
-    snapshot = await options.snapshot(setup.value.job)
+    snapshot = await options.snapshot(setup.value.value)
   } catch (error) {
     await closeScope()
     throw error
   }
-  const { queue, job } = setup.value
+  const { queue, value: job } = setup.value
 
   return streamSSE(c, async (stream) => {
     const fiber = runner.runFork(
