@@ -273,7 +273,9 @@ export type StoreSignal =
 /** The store's single infrastructure error; `SqlError` never leaves a store package. */
 export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStoreError", {
   reason: Schema.Literal("Unavailable", "Conflict", "Corrupt", "Unknown"),
-  message: Schema.String
+  message: Schema.String,
+  /** The failure underneath (a store's `SqlError`, a driver error), kept for logs and traces; never shown to clients. */
+  cause: Schema.optional(Schema.Defect)
 }) {}
 
 // --- items: the per-input records of a job (one block, so the item operations read together) -------------------
