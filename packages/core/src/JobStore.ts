@@ -66,10 +66,17 @@ export interface JobRow {
    * names it, so a late write about an older claim of the same job, even by the same worker, changes nothing.
    */
   readonly leaseToken: string | null
+  /**
+   * The W3C `traceparent` of the span that created the job (`JobTracing`), null when none was exported. Written at
+   * insert, never changed; the attempt's span is its child. Optional: a store that predates it reads it as absent.
+   */
+  readonly traceContext?: string | null
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
-export type JobPatch = Partial<Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId">>
+export type JobPatch = Partial<
+  Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "traceContext">
+>
 
 /** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */
 export type NewJobRow = Omit<JobRow, "number">
@@ -514,6 +521,13 @@ export interface JobStore extends ItemStore {
     readonly retryAt: number | null
     readonly now: number
   }) => Effect.Effect<void, JobStoreError>
+
+  /**
+   * Readiness: succeeds when the store answers and its schema is current (every migration this version knows is
+   * applied); fails with `Unavailable` when it cannot be reached, `Corrupt` when its schema is behind or ahead.
+   * Optional: without it, readiness falls back to a cheap read.
+   */
+  readonly check?: Effect.Effect<void, JobStoreError>
 
   /** A subscription to the store's signals for the life of the scope. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<StoreSignal>, never, Scope.Scope>

@@ -42,3 +42,9 @@ export * as Worker from "./Worker.js"
 
 /** The Promise facade for hosts that do not use Effect. */
 export * as Jobloom from "./Jobloom.js"
+
+/** jobloom's metrics (Effect `Metric`s named `jobloom_*`) and the gauges read from the store. */
+export * as JobMetrics from "./JobMetrics.js"
+
+/** jobloom's spans through Effect's tracer, and the trace context stored with each job. */
+export * as JobTracing from "./JobTracing.js"

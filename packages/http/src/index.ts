@@ -42,3 +42,9 @@ export * as SuperaiApi from "./compat/superai/SuperaiApi.js"
 
 /** Builds the super.AI sub-app (the same as `SuperaiApi.make`): `app.route("/superai/v1", superaiApi(...))`. */
 export { superaiApi } from "./compat/superai/SuperaiApi.js"
+
+/** jobloom's metrics as Prometheus text: `app.get("/metrics", Metrics.metrics({ runtime }))`. */
+export * as Metrics from "./Metrics.js"
+
+/** Liveness and readiness probes: `app.get("/health", Health.health())`, `app.get("/ready", Health.ready(...))`. */
+export * as Health from "./Health.js"
