@@ -476,7 +476,7 @@ export interface ScheduleStore {
 }
 
 /** The port. */
-export interface JobStore extends ItemStore {
+export interface JobStore extends ItemStore, ScheduleStore {
   /** Whether writes of other processes reach `subscribe` (Postgres: yes; SQLite, memory: no). */
   readonly crossProcessSignals: boolean
 

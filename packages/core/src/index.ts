@@ -42,3 +42,9 @@ export * as Worker from "./Worker.js"
 
 /** The Promise facade for hosts that do not use Effect. */
 export * as Jobloom from "./Jobloom.js"
+
+/** Recurring jobs defined as data: a cron expression in a time zone, or an interval. */
+export * as JobSchedule from "./JobSchedule.js"
+
+/** The schedules service: define, list, pause and resume schedules, and fire their due ticks. */
+export * as JobSchedules from "./JobSchedules.js"

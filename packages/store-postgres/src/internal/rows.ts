@@ -47,7 +47,8 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   leaseOwner: strOrNull(r.lease_owner),
   leaseExpiresAt: numOrNull(r.lease_expires_at),
   leaseToken: strOrNull(r.lease_token),
-  number: num(r.number)
+  number: num(r.number),
+  scheduleKey: strOrNull(r.schedule_key)
 })
 
 const LOG_ID_WIDTH = 16

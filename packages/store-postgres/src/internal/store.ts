@@ -15,6 +15,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Items from "./items.js"
+import * as Prune from "./prune.js"
+import * as Schedules from "./schedules.js"
 import type { Names } from "./names.js"
 import type { Signals } from "./signals.js"
 import type { Row } from "./rows.js"
@@ -693,6 +695,9 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
             })
           )
 
+    const schedules = yield* Schedules.make(names)
+    const prune = yield* Prune.make(names)
+
     const store: JobStore.JobStore = {
       crossProcessSignals: true,
       insert: (options) => mapErrors(insertWithItems(options)),
@@ -719,6 +724,8 @@ export const make = (names: Names, signals: Signals, options: StoreOptions) =>
       listItems: (options) => mapErrors(items.listItems(options)),
       countItems: (options) => mapErrors(items.countItems(options)),
       resetItems: (options) => mapErrors(items.resetItems(options)),
+      ...schedules,
+      prune,
       subscribe: signals.subscribe
     }
     return store

@@ -36,6 +36,8 @@ import {
   valuesList
 } from "./rows.js"
 import * as Items from "./items.js"
+import * as Prune from "./prune.js"
+import * as Schedules from "./schedules.js"
 import type { Tables } from "./tables.js"
 import * as Transaction from "./transaction.js"
 
@@ -171,6 +173,9 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
 
     const changed = (changes: ReadonlyArray<StatusChange>): Array<StoreSignal> =>
       changes.map((change) => ({ _tag: "Changed" as const, id: change.id, status: change.status }))
+
+    const schedules = Schedules.make({ sql, tables, writeTransaction, run, enqueued: (q) => publish(enqueued(q)) })
+    const prune = Prune.make({ sql, tables, writeTransaction, run })
 
     /** A list of values as a subquery: one parameter whatever its length, so the statement text never changes. */
     const inList = (values: ReadonlyArray<unknown>): Statement.Fragment =>
@@ -945,6 +950,8 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       claimCallbacks,
       settleCallback,
       ...items.port,
+      ...schedules,
+      prune,
       subscribe: PubSub.subscribe(hub)
     } satisfies JobStore.JobStore
   })
