@@ -1923,3 +1923,6 @@ export { fastWorkerOptions, runEngineConformance } from "./engine.js"
 
 /** A job context that records what a handler reports: unit tests of handlers without an engine. */
 export * as FakeContext from "./FakeContext.js"
+
+/** The schedule and retention conformance tests (`ScheduleStore`), run on one store. */
+export { runScheduleConformance } from "./schedules.js"
