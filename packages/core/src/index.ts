@@ -48,3 +48,6 @@ export * as JobSchedule from "./JobSchedule.js"
 
 /** The schedules service: define, list, pause and resume schedules, and fire their due ticks. */
 export * as JobSchedules from "./JobSchedules.js"
+
+/** Retention: the pruner of old terminal jobs, per status, in bounded batches. */
+export * as JobRetention from "./JobRetention.js"

@@ -50,11 +50,16 @@ const decodeInput = Schema.decodeUnknownEither(JobSchedule.ScheduleInput, {
   onExcessProperty: "error"
 })
 
-const issuesOf = (error: ParseResult.ParseError, prefix: string): Array<Issue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".") || "input",
-    message: issue.message
-  }))
+/** One issue per field (a value breaking two checks of one field is reported once, by the first). */
+const issuesOf = (error: ParseResult.ParseError, prefix: string): Array<Issue> => {
+  const seen = new Set<string>()
+  return ParseResult.ArrayFormatter.formatErrorSync(error).flatMap((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".") || "input"
+    if (seen.has(path)) return []
+    seen.add(path)
+    return [{ path, message: issue.message }]
+  })
+}
 
 /** The recurrence of a stored schedule. */
 export const specOf = (row: ScheduleRow): Ticks.Spec =>
