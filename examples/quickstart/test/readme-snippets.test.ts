@@ -50,6 +50,8 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
 `,
     after: ""
   },
+  Schedules: { before: "", after: `\nawait jobloom.close()\n` },
+  Retention: { before: "", after: `\nawait jobloom.close()\n` },
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,
     after: `\nawait jobloom.close()\n`
