@@ -87,9 +87,8 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   console.log(
     `jobloom serve (${Database.describe(database)}; ${running}; types: ${typeKeys(jobloom)}), port ${address.port}`
   )
-  console.log(`  API:  ${base}/api`)
-  console.log(`  Docs: ${base}/api/docs`)
-  console.log(`  Dashboard: ${base}/api/dashboard`)
+  // one write, so a reader that waits for the API line has the whole banner
+  console.log([`  API:  ${base}/api`, `  Docs: ${base}/api/docs`, `  Dashboard: ${base}/api/dashboard`].join("\n"))
   const signal = await untilSignal()
   console.log(`${signal}: shutting down`)
   await new Promise<void>((resolve) => {
