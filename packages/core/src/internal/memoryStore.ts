@@ -16,8 +16,6 @@ import { settle } from "./memoryStore/settle.js"
 import * as MemoryState from "./memoryStore/state.js"
 import { deleteMany, deleteOne, update } from "./memoryStore/update.js"
 
-export { comparePositions, matches, sortValue } from "./memoryStore/order.js"
-
 /** Builds a store over a fresh, empty state. */
 export const make: Effect.Effect<JobStore> = Effect.map(MemoryState.make, (state): JobStore => ({
   crossProcessSignals: false,
