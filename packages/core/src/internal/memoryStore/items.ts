@@ -2,8 +2,8 @@
  * The in-memory store's items: a Map of each job's items by key, written inside one synchronous block per method.
  */
 import * as Effect from "effect/Effect"
-import type { JobStatus } from "../Job.js"
-import type { ItemCursor, ItemRow, ItemStore, JobRow } from "../JobStore.js"
+import type { JobStatus } from "../../Job.js"
+import type { ItemCursor, ItemRow, ItemStore, JobRow } from "../../JobStore.js"
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
