@@ -48,8 +48,11 @@ const always =
   "progress = coalesce(s.progress, j.progress), lease_owner = NULL, lease_expires_at = NULL, " +
   `lease_token = NULL, updated_at = ${NOW}`
 
-/** The settlement's row (`s`): its columns in `VALUES` order, each read from a settlement. */
-const fields: ReadonlyArray<readonly [column: string, read: (s: Settlement) => unknown]> = [
+/** A column of the settlement's row (`s`) and how it is read from a settlement. */
+type Field = readonly [column: string, read: (s: Settlement) => unknown]
+
+/** The settlement's row (`s`): its columns in `VALUES` order; a statement takes those its SET list reads. */
+const fields: ReadonlyArray<Field> = [
   ["id", (s) => s.id],
   ["token", (s) => s.token],
   ["tag", (s) => s._tag],
@@ -65,8 +68,9 @@ const fields: ReadonlyArray<readonly [column: string, read: (s: Settlement) => u
 interface Shape {
   /** The SET list; every `?` in it is the settle time. */
   readonly set: string
+  /** How many `?` the SET list holds. */
   readonly nows: number
-  readonly fields: ReadonlyArray<readonly [column: string, read: (s: Settlement) => unknown]>
+  readonly fields: ReadonlyArray<Field>
   /** The select list naming the `VALUES` columns. */
   readonly select: string
 }
@@ -112,6 +116,7 @@ const valueOf = (column: string, tags: ReadonlyArray<Tag>): string | undefined =
   return `CASE ${branches.map(([condition, value]) => `WHEN ${condition} THEN ${value}`).join(" ")} ELSE ${otherwise} END`
 }
 
+/** The statement for settlements of `tags`, derived from the ladder. */
 const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
   const sets = Object.keys(ladder).flatMap((column) => {
     const value = valueOf(column, tags)
@@ -133,8 +138,10 @@ const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
   }
 }
 
-/** The statement of a batch of `Complete`s only: four parameters a row instead of nine, and no write to the columns
- * only a retry, failure or release changes. */
+/**
+ * The statement of a batch of `Complete`s only: four parameters a row instead of nine, and no write to the columns
+ * only a retry, failure or release changes.
+ */
 const completeShape = shapeOf(["Complete"])
 /** The statement of a batch of any tags. */
 const anyShape = shapeOf(["Complete", "Fail", "Retry", "Release", "Cancelled"])
