@@ -114,8 +114,6 @@ export const layerClient = (
 ): Layer.Layer<JobStore.JobStore, JobStore.JobStoreError, SqlClient.SqlClient> =>
   Layer.effect(JobStore.JobStore, make(options))
 
-const isPrivate = (filename: string) => filename === "" || filename === ":memory:"
-
 /**
  * The store with a client of its own, configured in full: the file's directory is created as needed; the
  * connection is set to `synchronous = NORMAL` with a busy timeout, a 2 MB page cache and foreign keys on (WAL unless
@@ -128,7 +126,7 @@ export const layerWith = (options: LayerWithOptions): Layer.Layer<JobStore.JobSt
     Effect.gen(function* () {
       const filename = options.client.filename
       // the file's directory is created as needed, as the quickstart does (not for `:memory:` or `file:` URIs)
-      if (!isPrivate(filename) && !filename.startsWith("file:")) {
+      if (!Signals.isPrivate(filename) && !filename.startsWith("file:")) {
         yield* Effect.try({
           try: () => Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true }),
           catch: (error) => Errors.unavailable(`cannot create the directory of SQLite database ${filename}`, error)

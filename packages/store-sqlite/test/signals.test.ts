@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { SqliteJobStore } from "../src/index.js"
+import * as Signals from "../src/internal/signals.js"
 import { makeRow, storeOf, tempFiles } from "./support.js"
 
 const tempFile = tempFiles("jobloom-sqlite-signals-").next
@@ -29,4 +30,18 @@ describe("signals", () => {
       expect(yield* Queue.take(signals)).toEqual({ _tag: "Enqueued", queue: "mine" })
     }).pipe(Effect.scoped)
   )
+
+  it.effect("share a hub only through one registry: a store given a registry of its own hears only its own", () => {
+    const filename = tempFile()
+    return Effect.gen(function* () {
+      const apart = yield* storeOf(SqliteJobStore.layer({ filename })).pipe(
+        Effect.provideService(Signals.Hubs, Signals.makeRegistry())
+      )
+      const shared = yield* storeOf(SqliteJobStore.layer({ filename }))
+      const signals = yield* apart.subscribe
+      yield* shared.insert({ jobs: [makeRow({ queue: "shared" })] })
+      yield* apart.insert({ jobs: [makeRow({ queue: "apart" })] })
+      expect(yield* Queue.take(signals)).toEqual({ _tag: "Enqueued", queue: "apart" })
+    }).pipe(Effect.scoped)
+  })
 })

@@ -46,7 +46,8 @@ export const makeRegistry = (): HubRegistry => {
  */
 export class Hubs extends Context.Reference<Hubs>()("@jobloom/store-sqlite/Hubs", { defaultValue: makeRegistry }) {}
 
-const isPrivate = (filename: string) => filename === "" || filename === ":memory:"
+/** Whether a file name opens a private database (one per connection), which no other store can share. */
+export const isPrivate = (filename: string): boolean => filename === "" || filename === ":memory:"
 
 /**
  * The registry key of a database: its resolved file name, so every store of this process on the file shares a hub;
