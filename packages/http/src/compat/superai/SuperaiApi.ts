@@ -1,6 +1,6 @@
 /**
  * super.AI's job API over the engine (seed 003, COMPAT §3), so super.AI's Python SDK works unchanged. Mount it where
- * the SDK's `base_url` points: `app.route("/superai/v1", superaiApi({ runtime, jobType: "wordcount" }))`.
+ * the SDK's `base_url` points: `app.route("/superai/v1", SuperaiApi.make({ runtime, jobType: "wordcount" }))`.
  *
  * Every input of a create is a job of its own (one item, its input), all in one batch; the app is the job's owner.
  * `pending: true` parks a job (CREATED, shown `PENDING`) until it is cancelled or released. The job object carries
@@ -454,6 +454,3 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   return app
 }
-
-/** Builds the super.AI sub-app (the same as {@link make}). */
-export const superaiApi = make
