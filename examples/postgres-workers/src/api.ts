@@ -12,7 +12,8 @@ import * as Layer from "effect/Layer"
 import { Hono } from "hono"
 import type { AddressInfo } from "node:net"
 import * as Render from "./Render.js"
-import { runMain, serveUntilSignal } from "./Process.js"
+// the quickstart's signal handling and exit codes, shared rather than copied
+import { runMain, serveUntilSignal } from "../../quickstart/src/Process.js"
 import * as Settings from "./Settings.js"
 
 const Server = Layer.scopedDiscard(
