@@ -23,7 +23,7 @@ import * as OutputRoutes from "./internal/routes/outputs.js"
 import type * as Runner from "./internal/runner.js"
 import type * as Schemas from "./internal/schemas.js"
 
-/** An action the `authorize` hook decides: `view`, `create`, `edit`, `run`, `cancel`, `retry`, `pause`, `resume`, `delete`. */
+/** An action `authorize` decides: `view`, `create`, `edit`, `run`, `cancel`, `retry`, `pause`, `resume`, `delete`. */
 export type Action = Schemas.Action
 
 /**

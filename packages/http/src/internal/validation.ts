@@ -47,7 +47,7 @@ const createMany = OpenApi.standard(Schemas.CreateMany, { onExcessProperty: "err
 export const pickCreate = (data: unknown) =>
   typeof data === "object" && data !== null && "jobs" in data ? createMany : createOne
 
-/** Standard Schema issues as field errors: `path` dotted, the `Expected undefined`/`null` noise of optional fields gone. */
+/** Standard Schema issues as field errors: `path` dotted, the `Expected undefined`/`null` noise of optionals gone. */
 const fieldErrors = (
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
   data: unknown

@@ -1,6 +1,7 @@
 /**
  * Antenna's job API (`/api/v2/jobs/…`, COMPAT.md §4) as a Hono sub-app over the engine, so Antenna's web UI runs
- * against jobloom unchanged: `app.route("/api/v2", AntennaApi.make({ runtime }))`. A job's Antenna `id` is its `number`.
+ * against jobloom unchanged: `app.route("/api/v2", AntennaApi.make({ runtime }))`. A job's Antenna `id` is its
+ * `number`.
  *
  * @since 0.1.0
  */

@@ -1,6 +1,7 @@
 /**
  * MCRIT's job queue API (seed 004, COMPAT.md §1) as a Hono sub-app over the engine, so `McritClient` runs against
- * jobloom unchanged: `app.route("/mcrit", McritApi.make({ runtime }))`. A job's MCRIT id is its `number` as 24 hex digits.
+ * jobloom unchanged: `app.route("/mcrit", McritApi.make({ runtime }))`. A job's MCRIT id is its `number` as 24 hex
+ * digits.
  *
  * Every answer is `{"status": "successful"|"failed", "data": …}`. Success is always a 200: the client reads `data`
  * only from a 200 or 202, so a 201 or 204 would read as a failure.

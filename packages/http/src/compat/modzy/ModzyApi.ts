@@ -1,6 +1,7 @@
 /**
  * Modzy's job API over the engine (seed 002, COMPAT §2), so Modzy's Python and JS SDKs work unchanged. Mount it at a
- * path ending in `/api` (the SDK appends `/api` when its first call fails): `app.route("/modzy/api", ModzyApi.make(...))`.
+ * path ending in `/api` (the SDK appends `/api` when its first call fails):
+ * `app.route("/modzy/api", ModzyApi.make(...))`.
  *
  * Each job type is a Modzy model; each source of a job is an item of the job, so the job's counters, results and
  * failures are per source. `Authorization: ApiKey <prefix>.<secret>` names the caller: the prefix is its

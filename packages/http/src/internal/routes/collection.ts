@@ -1,6 +1,7 @@
 /**
  * The collection of jobs: `GET /jobs` (list), `POST /jobs` (create one or many), `DELETE /jobs` (bulk delete) and
- * `GET /jobs/stats`, and a batch's summary (`GET /batches/{batchId}`). Their filters are read by `jobFilter.ts`, with the request's scope joined in.
+ * `GET /jobs/stats`, and a batch's summary (`GET /batches/{batchId}`). Their filters are read by `jobFilter.ts`,
+ * with the request's scope joined in.
  */
 import { Jobs } from "@jobloom/core"
 import type { Env } from "hono"
