@@ -3,7 +3,7 @@
  * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
  */
 import { Jobs, JobType, Worker } from "@jobloom/core"
-import { antennaApi, jobsApi, mcritApi } from "@jobloom/http"
+import { AntennaApi, JobsApi, McritApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Config from "effect/Config"
@@ -159,9 +159,9 @@ export const serverLayer = (config: QuickstartConfig) =>
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
       const app = ItemRouters.mount(
-        makeApp(jobsApi({ runtime }), {
-          antenna: antennaApi({ runtime }),
-          mcrit: mcritApi({ runtime })
+        makeApp(JobsApi.make({ runtime }), {
+          antenna: AntennaApi.make({ runtime }),
+          mcrit: McritApi.make({ runtime })
         }),
         runtime
       )

@@ -67,10 +67,10 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   // the HTTP stack loads while the store opens
   const http = Promise.all([import("@hono/node-server"), import("@jobloom/http"), import("hono")])
   const { jobloom, database } = await open(parsed, { types: typesOf(parsed), worker })
-  const [{ serve: listen }, { jobsApi }, { Hono }] = await http
+  const [{ serve: listen }, { JobsApi }, { Hono }] = await http
   const app = new Hono()
   app.get("/", (c) => c.redirect("/api"))
-  app.route("/api", jobsApi({ runtime: jobloom.runtime }))
+  app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
   let server: Http.Server
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server = listen({ fetch: app.fetch, port, ...(host === undefined ? {} : { hostname: host }) }) as Http.Server

@@ -2,8 +2,6 @@
  * The reference pages of the router: `GET {prefix}` (a small index linking the docs, the OpenAPI document and the
  * jobs), and `GET {prefix}/docs`, a Swagger UI page whose scripts and styles are served by the router itself from the
  * installed `swagger-ui-dist` (pinned), so the docs render with no internet access and no CDN.
- *
- * @since 0.1.0
  */
 import type { Context, Env, Hono, MiddlewareHandler } from "hono"
 import type { DescribeRouteOptions } from "hono-openapi"
