@@ -25,6 +25,7 @@ import type {
   UnknownJobType
 } from "./JobError.js"
 import * as internal from "./internal/engine.js"
+import type { JobEvents } from "./internal/jobEvents.js"
 import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
 import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 import type { JobScope } from "./JobScope.js"
@@ -310,8 +311,6 @@ export interface Jobs {
     readonly jobId?: string
     readonly scope?: JobScope
   }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
-  /** Publishes an event (used by the worker, which shares the engine's event hub). */
-  readonly publish: (event: JobEvent) => Effect.Effect<void>
 }
 
 /** The engine Tag. */
@@ -333,7 +332,7 @@ export interface LayerOptions {
 
 /**
  * The engine over the `JobStore` in context, with a fresh `JobRegistry` holding `types` and the built-in `delay`
- * type and its handler.
+ * type and its handler, and the engine's event bus (which the worker and maintenance publish to).
  */
-export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry, never, JobStore> =>
+export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry | JobEvents, never, JobStore> =>
   internal.layer(options)
