@@ -23,7 +23,6 @@ import type { JobStore } from "./JobStore.js"
 import * as JobType from "./JobType.js"
 import * as Jobs from "./Jobs.js"
 import * as Worker from "./Worker.js"
-import type { JobEvents } from "./internal/jobEvents.js"
 
 /** An async handler for one job type; it is interrupted through `context.signal`. */
 export interface HandlerSpec<P = any, R = any> {
@@ -137,7 +136,7 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
     ...(options.types === undefined ? {} : { types: options.types }),
     ...(options.logCap === undefined ? {} : { logCap: options.logCap })
   }).pipe(Layer.provideMerge(options.store))
-  const registered = handlerLayers.reduce<Layer.Layer<Services | JobEvents, unknown>>(
+  const registered = handlerLayers.reduce<Layer.Layer<Services, unknown>>(
     (layer, handlers) => Layer.provideMerge(handlers, layer),
     engine
   )

@@ -25,7 +25,6 @@ import type {
   UnknownJobType
 } from "./JobError.js"
 import * as internal from "./internal/engine.js"
-import type { JobEvents } from "./internal/jobEvents.js"
 import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
 import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 import type { JobScope } from "./JobScope.js"
@@ -334,5 +333,5 @@ export interface LayerOptions {
  * The engine over the `JobStore` in context, with a fresh `JobRegistry` holding `types` and the built-in `delay`
  * type and its handler, and the engine's event bus (which the worker and maintenance publish to).
  */
-export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry | JobEvents, never, JobStore> =>
+export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry, never, JobStore> =>
   internal.layer(options)

@@ -8,7 +8,6 @@
  */
 import * as Layer from "effect/Layer"
 import type { JobStore } from "./JobStore.js"
-import type { JobEvents } from "./internal/jobEvents.js"
 import * as internal from "./internal/maintenance.js"
 import type { WorkerOptions } from "./Worker.js"
 
@@ -25,8 +24,8 @@ export interface MaintenanceOptions {
 }
 
 /**
- * Maintenance for the life of the layer: one rescue when it starts, then the rescue, expire and callback loops. It
- * publishes its changes to the engine's events, so provide it with `Jobs.layer`.
+ * Maintenance for the life of the layer: one rescue when it starts, then the rescue, expire and callback loops. Its
+ * changes reach the engine's event subscribers when `Jobs.layer` is provided to it (`Layer.provide`), as for a worker.
  */
-export const layer = (options: MaintenanceOptions = {}): Layer.Layer<never, never, JobStore | JobEvents> =>
+export const layer = (options: MaintenanceOptions = {}): Layer.Layer<never, never, JobStore> =>
   Layer.scopedDiscard(internal.start(internal.resolve(options), undefined, options.logCap))

@@ -9,10 +9,10 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as AddressPolicy from "./internal/addressPolicy.js"
-import type { JobEvents } from "./internal/jobEvents.js"
 import * as internal from "./internal/worker/make.js"
 import type { JobStore } from "./JobStore.js"
 import type { JobRegistry } from "./JobType.js"
+import type { Jobs } from "./Jobs.js"
 
 /** Options of `Worker.layer`. */
 export interface WorkerOptions {
@@ -86,8 +86,8 @@ export type WorkerHandle = internal.WorkerHandle
  */
 export const make: (
   options?: WorkerOptions
-) => Effect.Effect<WorkerHandle, never, Scope.Scope | JobEvents | JobRegistry | JobStore> = internal.make
+) => Effect.Effect<WorkerHandle, never, Scope.Scope | Jobs | JobRegistry | JobStore> = internal.make
 
 /** A worker for the life of the layer; closing the layer's scope is the graceful shutdown. */
-export const layer = (options?: WorkerOptions): Layer.Layer<never, never, JobEvents | JobRegistry | JobStore> =>
+export const layer = (options?: WorkerOptions): Layer.Layer<never, never, Jobs | JobRegistry | JobStore> =>
   Layer.scopedDiscard(internal.make(options))

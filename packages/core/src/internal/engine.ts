@@ -249,10 +249,8 @@ const rejectionError = (
   return new InvalidInput({ issues })
 }
 
-/** Builds the engine over the store, registry and event bus in context. */
-export const make = (
-  options: Options = {}
-): Effect.Effect<Jobs.Jobs, never, JobStore | JobType.JobRegistry | JobEvents> =>
+/** Builds the engine over the store, registry and event bus (`JobEvents`) in context. */
+export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, JobStore | JobType.JobRegistry> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const registry = yield* JobType.JobRegistry
@@ -945,9 +943,7 @@ export const make = (
  * The engine with a fresh registry holding `types` and the built-in `delay` type with its handler, and the event bus
  * the worker and maintenance publish to.
  */
-export const layer = (
-  options: Options = {}
-): Layer.Layer<Jobs.Jobs | JobType.JobRegistry | JobEvents, never, JobStore> => {
+export const layer = (options: Options = {}): Layer.Layer<Jobs.Jobs | JobType.JobRegistry, never, JobStore> => {
   const registry = Layer.sync(JobType.JobRegistry, () => {
     const registry = JobType.makeRegistry()
     for (const type of options.types ?? []) registry.types.set(type.key, type)

@@ -142,7 +142,7 @@ export const start = (
   options: Options,
   hooks?: Hooks,
   logCap = 10_000
-): Effect.Effect<void, never, Scope.Scope | JobStore | JobEvents> =>
+): Effect.Effect<void, never, Scope.Scope | JobStore> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const events = yield* JobEvents

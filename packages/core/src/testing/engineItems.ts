@@ -14,7 +14,6 @@ import type { JobStore } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
-import type { JobEvents } from "../internal/jobEvents.js"
 
 const unique = (prefix: string) => `${prefix}-${uuidv7().slice(-12)}`
 
@@ -36,7 +35,7 @@ export const engineItemsConformance = (
   workerOptions: (queue: string) => Worker.WorkerOptions,
   engine: (
     handlers: Layer.Layer<never, never, JobType.JobRegistry>
-  ) => Layer.Layer<Jobs.Jobs | JobType.JobRegistry | JobEvents, never, JobStore>
+  ) => Layer.Layer<Jobs.Jobs | JobType.JobRegistry, never, JobStore>
 ): void => {
   it.effect("a handler's items are stored by settle time and a retry hands it only those not SUCCEEDED", () => {
     const queue = unique("q")

@@ -155,5 +155,5 @@ export const make = Effect.gen(function* () {
   return service
 })
 
-/** The flusher, over the worker's config, the store and the event bus. */
-export const layer: Layer.Layer<Flusher, never, Config | JobStore | JobEvents> = Layer.effect(Flusher, make)
+/** The flusher, over the worker's config and the store (and the event bus, a reference). */
+export const layer: Layer.Layer<Flusher, never, Config | JobStore> = Layer.effect(Flusher, make)

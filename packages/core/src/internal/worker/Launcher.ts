@@ -183,8 +183,5 @@ export const make = Effect.gen(function* () {
 })
 
 /** The launcher, over the worker's other parts and the registry. */
-export const layer: Layer.Layer<
-  Launcher,
-  never,
-  Config | JobRegistry | JobEvents | Flusher | Held | Leases | Settler | Wakes
-> = Layer.effect(Launcher, make)
+export const layer: Layer.Layer<Launcher, never, Config | JobRegistry | Flusher | Held | Leases | Settler | Wakes> =
+  Layer.effect(Launcher, make)

@@ -210,7 +210,7 @@ export const make = Effect.gen(function* () {
 })
 
 /** The settler, over the worker's other parts and the store. */
-export const layer: Layer.Layer<Settler, never, Config | JobStore | JobEvents | Flusher | Held | Wakes> = Layer.effect(
+export const layer: Layer.Layer<Settler, never, Config | JobStore | Flusher | Held | Wakes> = Layer.effect(
   Settler,
   make
 )

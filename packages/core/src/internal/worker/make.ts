@@ -9,8 +9,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { JobStore } from "../../JobStore.js"
 import type { JobRegistry } from "../../JobType.js"
+import type { Jobs } from "../../Jobs.js"
 import type { WorkerOptions } from "../../Worker.js"
-import type { JobEvents } from "../jobEvents.js"
 import * as Maintenance from "../maintenance.js"
 import * as Claimer from "./Claimer.js"
 import * as Config from "./Config.js"
@@ -78,8 +78,12 @@ const start = Effect.gen(function* () {
   return handle
 })
 
-/** Builds and starts a worker in the current scope; closing the scope shuts it down gracefully. */
+/**
+ * Builds and starts a worker in the current scope; closing the scope shuts it down gracefully. It asks for `Jobs`
+ * though it calls nothing on it: the engine's layer must be in context, since it brings the event bus (`JobEvents`)
+ * the worker publishes to.
+ */
 export const make = (
   options: WorkerOptions = {}
-): Effect.Effect<WorkerHandle, never, Scope.Scope | JobEvents | JobRegistry | JobStore> =>
+): Effect.Effect<WorkerHandle, never, Scope.Scope | Jobs | JobRegistry | JobStore> =>
   Effect.flatMap(Layer.build(parts(options)), (context) => Effect.provide(start, context))
