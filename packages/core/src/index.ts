@@ -40,5 +40,8 @@ export * as Jobs from "./Jobs.js"
 /** The worker. */
 export * as Worker from "./Worker.js"
 
+/** Rescue of expired leases, deadline expiry and callback delivery, with or without a worker. */
+export * as Maintenance from "./Maintenance.js"
+
 /** The Promise facade for hosts that do not use Effect. */
 export * as Jobloom from "./Jobloom.js"

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { JobEvents } from "../src/internal/jobEvents.js"
 import { TestLayer, images } from "./JobsSupport.js"
 
 describe("Jobs", () => {
@@ -47,12 +48,13 @@ describe("Jobs", () => {
       }).pipe(Effect.provide(TestLayer))
     )
 
-    it.scoped("relays events the worker publishes", () =>
+    it.scoped("relays events the worker publishes to the engine's bus", () =>
       Effect.gen(function* () {
         const jobs = yield* Jobs.Jobs
+        const bus = yield* JobEvents
         const events = yield* jobs.subscribe({ jobId: "j1" })
-        yield* jobs.publish({ _tag: "log", jobId: "j2", at: Job.formatTime(0), level: "info", message: "other" })
-        yield* jobs.publish({ _tag: "log", jobId: "j1", at: Job.formatTime(0), level: "warn", message: "mine" })
+        yield* bus.publish({ _tag: "log", jobId: "j2", at: Job.formatTime(0), level: "info", message: "other" })
+        yield* bus.publish({ _tag: "log", jobId: "j1", at: Job.formatTime(0), level: "warn", message: "mine" })
         const first = yield* Stream.runHead(events)
         expect(first).toEqual(
           Option.some({ _tag: "log", jobId: "j1", at: Job.formatTime(0), level: "warn", message: "mine" })
