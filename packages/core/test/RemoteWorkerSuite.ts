@@ -25,7 +25,7 @@ export const Detect = JobType.make({
 /** A type with a short per-attempt timeout. */
 export const Quick = JobType.make({ key: "quick", timeout: "150 millis", retry: { maxAttempts: 1 } })
 
-type Services = Jobs.Jobs | RemoteWorker.RemoteWorker | JobStore.JobStore
+type Services = Jobs.Jobs | RemoteWorker.RemoteWorker | JobStore.JobStore | JobType.JobRegistry
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
