@@ -19,6 +19,12 @@ export * as Problem from "./Problem.js"
 /** Builds the REST sub-app (the same as `JobsApi.make`). */
 export { jobsApi } from "./JobsApi.js"
 
+/** Remote workers over HTTP: claim, heartbeat, report and settle (`app.route("/api", workersApi({ runtime }))`). */
+export * as WorkersApi from "./WorkersApi.js"
+
+/** Builds the worker routes' sub-app (the same as `WorkersApi.make`). */
+export { workersApi } from "./WorkersApi.js"
+
 /** Antenna's job API (`/api/v2/jobs/…`) over the engine: `app.route("/api/v2", antennaApi({ runtime }))`. */
 export * as AntennaApi from "./compat/antenna/AntennaApi.js"
 

@@ -385,26 +385,38 @@ export const make = (
           const signal = wake
           const now = yield* Clock.currentTimeMillis
           const token = randomUUID()
-          const rows = yield* store.claim({
-            workerId,
-            token,
-            now,
-            leaseMs,
-            limit,
-            queues,
-            types: request.types,
-            typeLimits,
-            queueLimits
-          })
-          if (rows.length > 0) return yield* started(rows, token, now)
+          // a waiting claim may be interrupted (its client went away), but never between taking jobs and handing
+          // them out: jobs taken and not answered would sit RUNNING until their lease expired
+          const claimed = yield* Effect.uninterruptible(
+            Effect.flatMap(
+              store.claim({
+                workerId,
+                token,
+                now,
+                leaseMs,
+                limit,
+                queues,
+                types: request.types,
+                typeLimits,
+                queueLimits
+              }),
+              (rows) => started(rows, token, now)
+            )
+          )
+          if (claimed.length > 0) return claimed
           const left = until - now
           if (left <= 0) return []
           yield* Effect.timeoutOption(Deferred.await(signal), Math.min(left, pollMs))
         }
       })
 
-    const started = (rows: ReadonlyArray<JobRow>, token: string, now: number) =>
+    const started = (
+      rows: ReadonlyArray<JobRow>,
+      token: string,
+      now: number
+    ): Effect.Effect<ReadonlyArray<RemoteWorker.Claimed>> =>
       Effect.suspend(() => {
+        if (rows.length === 0) return Effect.succeed([])
         const claimed: Array<RemoteWorker.Claimed> = []
         const events: Array<JobEvent> = []
         for (const row of rows) {
