@@ -173,8 +173,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     }
   }
 
+  // only its own paths: mounted beside the jobs API under one prefix, it must not guard that API's requests
   app.use(
-    "*",
+    "/workers/*",
     bodyLimit({
       maxSize: limit,
       onError: (c) => respond(c, Problem.payloadTooLarge(limit), { connection: "close" })
