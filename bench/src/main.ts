@@ -380,6 +380,13 @@ const main = async () => {
     ]
     execFileSync(process.execPath, ["--import", "tsx", path.join(here, "http.ts"), ...httpArgs], { stdio: "inherit" })
   }
+  // one remote worker draining no-op jobs over loopback HTTP (`remote.ts`, runnable alone too)
+  if (!options.skip.includes("remote"))
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.join(here, "remote.ts"), ...(options.quick ? ["--n", "500"] : [])],
+      { stdio: "inherit" }
+    )
 }
 
 /** The commit the drivers were built from, marked `+changes` when the work tree differs from it. */
