@@ -23,7 +23,7 @@ import * as Job from "../../Job.js"
 import { InvalidInput, JobNotFound, UnknownJobType } from "../../JobError.js"
 import type { JobEvent } from "../../Jobs.js"
 import { Jobs } from "../../Jobs.js"
-import { JobStore, type ItemRow, type JobRow, type LeaseRef, type NewLog } from "../../JobStore.js"
+import { JobStore, type JobRow, type NewLog } from "../../JobStore.js"
 import * as JobType from "../../JobType.js"
 import * as RemoteWorker from "../../RemoteWorker.js"
 import { loadAll } from "../itemsFlusher.js"
@@ -31,6 +31,8 @@ import { AttemptItems } from "../attemptItems.js"
 import * as Maintenance from "../maintenance.js"
 import { decide, HandlerFailed, type AttemptError, type Decision, type StopReason } from "../workerOutcome.js"
 import { RemoteAttempt } from "./attempt.js"
+import * as Reports from "./reports.js"
+import * as Wakeups from "./wakeups.js"
 
 type Issue = { readonly path: string; readonly message: string }
 
@@ -103,110 +105,13 @@ export const make = (
 
     /** The attempts this process knows, by job id (the newest claim of each job). */
     const attempts = new Map<string, RemoteAttempt>()
-    const dirtyProgress = new Set<RemoteAttempt>()
-    const dirtyItems = new Set<RemoteAttempt>()
-    let logBuffer: Array<NewLog> = []
-    // flushes and settles one at a time: an older state never lands after a newer one, and lines stay in order
-    const lock = yield* Effect.makeSemaphore(1)
-    const flushWake = yield* Queue.dropping<void>(1)
-    let flushArmed = false
-    const armFlush = () => {
-      if (!flushArmed) {
-        flushArmed = true
-        flushWake.unsafeOffer(undefined)
-      }
-    }
+    const reports = yield* Reports.make(store, jobs, { flushInterval: flushEvery, logCap })
+    const wakeups = yield* Wakeups.make(store)
 
     const forget = (attempt: RemoteAttempt) => {
       if (attempts.get(attempt.id) === attempt) attempts.delete(attempt.id)
-      dirtyProgress.delete(attempt)
-      dirtyItems.delete(attempt)
+      reports.forget(attempt)
     }
-
-    const publishAll = (events: ReadonlyArray<JobEvent>) =>
-      Effect.forEach(events, (event) => jobs.publish(event), { discard: true })
-
-    const logEvents = (entries: ReadonlyArray<NewLog>): ReadonlyArray<JobEvent> =>
-      entries.map((line) => ({
-        _tag: "log",
-        jobId: line.jobId,
-        at: Job.formatTime(line.at),
-        level: line.level,
-        message: line.message
-      }))
-
-    // --- writing reports ---------------------------------------------------------------------------------------
-
-    const flushItems = Effect.suspend(() => {
-      if (dirtyItems.size === 0) return Effect.void
-      const byOwner = new Map<string, { leases: Array<LeaseRef>; rows: Array<ItemRow> }>()
-      for (const attempt of dirtyItems) {
-        const rows = attempt.items?.drain() ?? []
-        if (rows.length === 0) continue
-        let group = byOwner.get(attempt.owner)
-        if (group === undefined) byOwner.set(attempt.owner, (group = { leases: [], rows: [] }))
-        group.leases.push({ id: attempt.id, token: attempt.token })
-        group.rows.push(...rows)
-      }
-      dirtyItems.clear()
-      return Effect.forEach(
-        byOwner,
-        ([workerId, group]) =>
-          store
-            .saveItems({ workerId, leases: group.leases, items: group.rows })
-            .pipe(Effect.catchAll((error) => Effect.logWarning("jobloom remote: saving items failed", error))),
-        { discard: true }
-      )
-    })
-
-    const flushProgress = Effect.suspend(() => {
-      if (dirtyProgress.size === 0) return Effect.void
-      const byOwner = new Map<string, Array<{ id: string; token: string; progress: string }>>()
-      const events: Array<JobEvent> = []
-      for (const attempt of dirtyProgress) {
-        const progress = attempt.progress.toProgress("RUNNING")
-        attempt.progress.dirty = false
-        let updates = byOwner.get(attempt.owner)
-        if (updates === undefined) byOwner.set(attempt.owner, (updates = []))
-        updates.push({ id: attempt.id, token: attempt.token, progress: JSON.stringify(progress) })
-        events.push({ _tag: "progress", jobId: attempt.id, progress })
-      }
-      dirtyProgress.clear()
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.forEach(byOwner, ([workerId, updates]) => store.saveProgress({ workerId, now, updates }), {
-          discard: true
-        }).pipe(
-          Effect.zipRight(publishAll(events)),
-          Effect.catchAll((error) => Effect.logWarning("jobloom remote: saving progress failed", error))
-        )
-      )
-    })
-
-    const flushLogs = Effect.suspend(() => {
-      if (logBuffer.length === 0) return Effect.void
-      const entries = logBuffer
-      logBuffer = []
-      return store.appendLogs({ entries, cap: logCap }).pipe(
-        Effect.zipRight(publishAll(logEvents(entries))),
-        Effect.catchAll((error) => Effect.logWarning(`jobloom remote: dropped ${entries.length} log lines`, error))
-      )
-    })
-
-    const flushAll = lock.withPermits(1)(Effect.zipRight(flushItems, Effect.zipRight(flushProgress, flushLogs)))
-
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Queue.take(flushWake).pipe(
-          Effect.zipRight(Effect.sleep(flushEvery)),
-          Effect.zipRight(
-            Effect.suspend(() => {
-              flushArmed = false
-              return flushAll
-            })
-          )
-        )
-      )
-    )
 
     // --- finding the attempt a call is about ---------------------------------------------------------------------
 
@@ -276,7 +181,7 @@ export const make = (
       Effect.suspend(() => {
         if (attempt.settled) return lost(attempt.id)
         attempt.settled = true
-        dirtyProgress.delete(attempt)
+        reports.forget(attempt)
         const now = clock.unsafeCurrentTimeMillis()
         const decided = decide({
           row: attempt.row,
@@ -300,10 +205,10 @@ export const make = (
       })
 
     const settleBatch = (batch: ReadonlyArray<PendingSettle>) =>
-      lock.withPermits(1)(
+      reports.lock.withPermits(1)(
         Effect.gen(function* () {
           // items first: a reader who sees a settled job sees its items as the worker left them
-          yield* flushItems
+          yield* reports.flushItems
           const byOwner = new Map<string, Array<PendingSettle>>()
           for (const pending of batch) {
             const group = byOwner.get(pending.attempt.owner)
@@ -311,8 +216,7 @@ export const make = (
             else group.push(pending)
           }
           // the lines waiting for the flusher travel with the first write: a settled job's lines are all stored
-          let carried = logBuffer
-          logBuffer = []
+          let carried = reports.takeLogs()
           for (const [workerId, group] of byOwner) {
             const entries: Array<NewLog> = [
               ...carried,
@@ -334,7 +238,7 @@ export const make = (
             )
             if (Either.isLeft(written)) {
               // nothing was written: each worker may settle again, and the carried lines wait for the flusher
-              logBuffer = [...carried, ...logBuffer]
+              reports.restoreLogs(carried)
               for (const { attempt, done } of group) {
                 attempt.settled = false
                 Deferred.unsafeDone(done, Effect.fail(written.left))
@@ -344,7 +248,7 @@ export const make = (
             }
             carried = []
             const statuses = new Map(written.right.map((c) => [c.id, c.status]))
-            const events: Array<JobEvent> = [...logEvents(entries)]
+            const events: Array<JobEvent> = Reports.logEvents(entries)
             for (const { attempt, decision, done } of group) {
               forget(attempt)
               const status = statuses.get(attempt.id)
@@ -369,7 +273,7 @@ export const make = (
               )
               Deferred.unsafeDone(done, Exit.succeed({ status }))
             }
-            yield* publishAll(events)
+            yield* Reports.publishAll(jobs, events)
           }
         })
       )
@@ -393,26 +297,6 @@ export const make = (
     /** A heartbeat that found the job CANCELLING makes the attempt's settlement a cancel. */
     const stopOf = (attempt: RemoteAttempt): StopReason | null => (attempt.stop === "cancel" ? "cancel" : null)
 
-    // --- waking waiting claims ------------------------------------------------------------------------------------
-
-    let wake = Deferred.unsafeMake<void>(FiberId.none)
-    const signals = yield* store.subscribe
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.flatMap(Queue.takeBetween(signals, 1, 1000), (batch) =>
-          Effect.sync(() => {
-            for (const signal of batch) {
-              if (signal._tag !== "Enqueued") continue
-              const woken = wake
-              wake = Deferred.unsafeMake<void>(FiberId.none)
-              Deferred.unsafeDone(woken, Exit.void)
-              return
-            }
-          })
-        )
-      )
-    )
-
     // --- rescuing the leases of workers that went silent ---------------------------------------------------------
 
     yield* Effect.forkScoped(
@@ -428,8 +312,6 @@ export const make = (
         )
       )
     )
-
-    yield* Effect.addFinalizer(() => flushAll)
 
     // --- the operations -------------------------------------------------------------------------------------------
 
@@ -451,7 +333,7 @@ export const make = (
         const until = (yield* Clock.currentTimeMillis) + (request.waitMs ?? 0)
         for (;;) {
           // taken before the claim, so a job enqueued between the claim and the wait still wakes it
-          const signal = wake
+          const signal = wakeups()
           const now = yield* Clock.currentTimeMillis
           const token = randomUUID()
           // a waiting claim may be interrupted (its client went away), but never between taking jobs and handing
@@ -490,7 +372,7 @@ export const make = (
         const events: Array<JobEvent> = []
         for (const row of rows) {
           attempts.set(row.id, new RemoteAttempt(row, token, registry.types.get(row.type)))
-          logBuffer.push({
+          reports.log({
             jobId: row.id,
             at: now,
             level: "info",
@@ -505,8 +387,7 @@ export const make = (
             heartbeatMs
           })
         }
-        armFlush()
-        return Effect.as(publishAll(events), claimed)
+        return Effect.as(Reports.publishAll(jobs, events), claimed)
       })
 
     const heartbeat: RemoteWorker.RemoteWorker["heartbeat"] = (id, token) =>
@@ -548,10 +429,7 @@ export const make = (
             failed: items.failed ?? current.failed
           })
         }
-        if (progress.dirty) {
-          dirtyProgress.add(attempt)
-          armFlush()
-        }
+        if (progress.dirty) reports.progressChanged(attempt)
       })
 
     const itemsOf = (attempt: RemoteAttempt): AttemptItems => {
@@ -562,14 +440,11 @@ export const make = (
           attempt.type,
           {
             load: (jobId) => loadAll(store, jobId),
-            changed: () => {
-              dirtyItems.add(attempt)
-              armFlush()
-            }
+            changed: () => reports.itemsChanged(attempt)
           },
           (counts) => {
             progress.setItemCounts(counts)
-            if (progress.dirty) dirtyProgress.add(attempt)
+            if (progress.dirty) reports.progressChanged(attempt)
           }
         )
       }
@@ -600,8 +475,7 @@ export const make = (
     const log: RemoteWorker.RemoteWorker["log"] = (id, token, lines) =>
       Effect.flatMap(liveAttempt(id, token), () =>
         Effect.map(Clock.currentTimeMillis, (at) => {
-          for (const line of lines) logBuffer.push({ jobId: id, at, level: line.level, message: line.message, token })
-          if (lines.length > 0) armFlush()
+          for (const line of lines) reports.log({ jobId: id, at, level: line.level, message: line.message, token })
         })
       )
 
