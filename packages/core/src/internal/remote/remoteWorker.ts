@@ -10,28 +10,26 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { uuidv7 } from "uuidv7"
 import * as Job from "../../Job.js"
 import { InvalidInput, JobNotFound, UnknownJobType } from "../../JobError.js"
 import type { JobEvent } from "../../Jobs.js"
 import { Jobs } from "../../Jobs.js"
-import { JobStore, type JobRow, type NewLog } from "../../JobStore.js"
+import { JobStore, type JobRow } from "../../JobStore.js"
 import * as JobType from "../../JobType.js"
 import * as RemoteWorker from "../../RemoteWorker.js"
 import { loadAll } from "../itemsFlusher.js"
 import { AttemptItems } from "../attemptItems.js"
 import * as Maintenance from "../maintenance.js"
-import { decide, HandlerFailed, type AttemptError, type Decision, type StopReason } from "../workerOutcome.js"
+import { HandlerFailed, type AttemptError, type StopReason } from "../workerOutcome.js"
 import { RemoteAttempt } from "./attempt.js"
 import * as Reports from "./reports.js"
+import * as Settler from "./settler.js"
 import * as Wakeups from "./wakeups.js"
 
 type Issue = { readonly path: string; readonly message: string }
@@ -64,7 +62,7 @@ const validateClaim = (request: RemoteWorker.ClaimRequest): ReadonlyArray<Issue>
 }
 
 /** The result as JSON text after the type's result Schema checked it: decoded from the wire form, encoded back. */
-const encodeResult = (type: JobType.Any | undefined, result: unknown): Either<string | null> => {
+const encodeResult = (type: JobType.Any | undefined, result: unknown): Checked<string | null> => {
   if (result === undefined) return { ok: true, value: null }
   let encoded: unknown = result
   if (type !== undefined) {
@@ -83,7 +81,7 @@ const encodeResult = (type: JobType.Any | undefined, result: unknown): Either<st
   }
 }
 
-type Either<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly message: string }
+type Checked<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly message: string }
 
 /** Builds the service in the current scope. */
 export const make = (
@@ -100,8 +98,6 @@ export const make = (
     const queueLimits = options.queueLimits ?? {}
     const logCap = options.logCap ?? 10_000
     const heartbeatMs = Math.max(1, Math.floor(leaseMs / 3))
-    // read without an Effect on the settle path; it is the fiber's Clock service, so TestClock drives it in tests
-    const clock = yield* Effect.clock
 
     /** The attempts this process knows, by job id (the newest claim of each job). */
     const attempts = new Map<string, RemoteAttempt>()
@@ -156,143 +152,7 @@ export const make = (
         })
       )
 
-    // --- settling ------------------------------------------------------------------------------------------------
-
-    /** A decided settlement waiting for the settler, and the caller waiting for its outcome. */
-    interface PendingSettle {
-      readonly attempt: RemoteAttempt
-      readonly decision: Decision
-      readonly now: number
-      readonly done: Deferred.Deferred<RemoteWorker.Settled, RemoteWorker.AttemptError>
-    }
-    let settleQueue: Array<PendingSettle> = []
-    const settleWake = yield* Queue.dropping<void>(1)
-
-    /**
-     * Settles an attempt: decided here by the engine's `decide`, written by the settler with the settlements that
-     * arrived meanwhile in one `settle` call per lease owner (a worker settling a batch of jobs at once costs one
-     * transaction, not one per job).
-     */
-    const settle = (
-      attempt: RemoteAttempt,
-      exit: Exit.Exit<string | null, AttemptError>,
-      stop: StopReason | null
-    ): Effect.Effect<RemoteWorker.Settled, RemoteWorker.AttemptError> =>
-      Effect.suspend(() => {
-        if (attempt.settled) return lost(attempt.id)
-        attempt.settled = true
-        reports.forget(attempt)
-        const now = clock.unsafeCurrentTimeMillis()
-        const decided = decide({
-          row: attempt.row,
-          token: attempt.token,
-          type: attempt.type,
-          exit,
-          stop,
-          now,
-          progress: attempt.progress,
-          newId: uuidv7
-        })
-        // `decide` answers null only for a lost attempt, which is never settled here
-        const decision = decided === null || Effect.isEffect(decided) ? decided : Effect.succeed(decided)
-        if (decision === null) return lost(attempt.id)
-        return Effect.flatMap(decision, (decision) => {
-          const done = Deferred.unsafeMake<RemoteWorker.Settled, RemoteWorker.AttemptError>(FiberId.none)
-          settleQueue.push({ attempt, decision, now, done })
-          settleWake.unsafeOffer(undefined)
-          return Deferred.await(done)
-        })
-      })
-
-    const settleBatch = (batch: ReadonlyArray<PendingSettle>) =>
-      reports.lock.withPermits(1)(
-        Effect.gen(function* () {
-          // items first: a reader who sees a settled job sees its items as the worker left them
-          yield* reports.flushItems
-          const byOwner = new Map<string, Array<PendingSettle>>()
-          for (const pending of batch) {
-            const group = byOwner.get(pending.attempt.owner)
-            if (group === undefined) byOwner.set(pending.attempt.owner, [pending])
-            else group.push(pending)
-          }
-          // the lines waiting for the flusher travel with the first write: a settled job's lines are all stored
-          let carried = reports.takeLogs()
-          for (const [workerId, group] of byOwner) {
-            const entries: Array<NewLog> = [
-              ...carried,
-              ...group.map(({ attempt, decision, now }) => ({
-                jobId: attempt.id,
-                at: now,
-                level: decision.level,
-                message: decision.message,
-                token: attempt.token
-              }))
-            ]
-            const written = yield* Effect.either(
-              store.settle({
-                workerId,
-                now: clock.unsafeCurrentTimeMillis(),
-                settlements: group.map((p) => p.decision.settlement),
-                logs: { entries, cap: logCap }
-              })
-            )
-            if (Either.isLeft(written)) {
-              // nothing was written: each worker may settle again, and the carried lines wait for the flusher
-              reports.restoreLogs(carried)
-              for (const { attempt, done } of group) {
-                attempt.settled = false
-                Deferred.unsafeDone(done, Effect.fail(written.left))
-              }
-              carried = []
-              continue
-            }
-            carried = []
-            const statuses = new Map(written.right.map((c) => [c.id, c.status]))
-            const events: Array<JobEvent> = Reports.logEvents(entries)
-            for (const { attempt, decision, done } of group) {
-              forget(attempt)
-              const status = statuses.get(attempt.id)
-              if (status === undefined) {
-                Deferred.unsafeDone(done, lost(attempt.id))
-                continue
-              }
-              const settlement = decision.settlement
-              const reason =
-                status === "CANCELLED"
-                  ? "user"
-                  : settlement._tag === "Fail" && settlement.status === status
-                    ? decision.reason
-                    : null
-              events.push(
-                { _tag: "status", jobId: attempt.id, status, terminalReason: reason },
-                {
-                  _tag: "progress",
-                  jobId: attempt.id,
-                  progress: attempt.progress.toProgress(status, status === "SUCCEEDED" ? 1 : undefined)
-                }
-              )
-              Deferred.unsafeDone(done, Exit.succeed({ status }))
-            }
-            yield* Reports.publishAll(jobs, events)
-          }
-        })
-      )
-
-    const settleAll: Effect.Effect<void> = Effect.suspend(() => {
-      if (settleQueue.length === 0) return Effect.void
-      const batch = settleQueue
-      settleQueue = []
-      return Effect.zipRight(settleBatch(batch), settleAll)
-    })
-
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.zipRight(
-          Queue.take(settleWake),
-          settleAll.pipe(Effect.catchAllCause((cause) => Effect.logError("jobloom remote: settling failed", cause)))
-        )
-      )
-    )
+    const settle = yield* Settler.make({ store, jobs, reports, logCap, forget, lost })
 
     /** A heartbeat that found the job CANCELLING makes the attempt's settlement a cancel. */
     const stopOf = (attempt: RemoteAttempt): StopReason | null => (attempt.stop === "cancel" ? "cancel" : null)
