@@ -191,6 +191,13 @@ const main = async () => {
     ]
     execFileSync(process.execPath, ["--import", "tsx", path.join(here, "http.ts"), ...httpArgs], { stdio: "inherit" })
   }
+  // one remote worker draining no-op jobs over loopback HTTP (`remote.ts`, runnable alone too)
+  if (!options.skip.includes("remote"))
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.join(here, "remote.ts"), ...(options.quick ? ["--n", "500"] : [])],
+      { stdio: "inherit" }
+    )
 }
 
 main()

@@ -17,6 +17,9 @@ export * as Dashboard from "./dashboard/Dashboard.js"
 /** Errors as `application/problem+json`, mapped from the engine's tagged errors. */
 export * as Problem from "./Problem.js"
 
+/** Remote workers over HTTP: claim, heartbeat, report and settle (`app.route("/api", WorkersApi.make({ runtime }))`). */
+export * as WorkersApi from "./WorkersApi.js"
+
 /** Antenna's job API (`/api/v2/jobs/…`) over the engine: `app.route("/api/v2", AntennaApi.make({ runtime }))`. */
 export * as AntennaApi from "./compat/antenna/AntennaApi.js"
 

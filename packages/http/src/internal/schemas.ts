@@ -6,8 +6,19 @@ import { Job, JobItem, Jobs } from "@jobloom/core"
 import * as Schema from "effect/Schema"
 import { BooleanText, IntegerText, optional, Text } from "./queryValues.js"
 
-/** The actions an `authorize` hook decides. */
-export const Action = Schema.Literal("view", "create", "edit", "run", "cancel", "retry", "pause", "resume", "delete")
+/** The actions an `authorize` hook decides (`work`: a remote worker's calls, `WorkersApi`). */
+export const Action = Schema.Literal(
+  "view",
+  "create",
+  "edit",
+  "run",
+  "cancel",
+  "retry",
+  "pause",
+  "resume",
+  "delete",
+  "work"
+)
 /** The actions an `authorize` hook decides. */
 export type Action = typeof Action.Type
 
