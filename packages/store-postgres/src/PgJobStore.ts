@@ -25,7 +25,7 @@ import * as Signals from "./internal/signals.js"
 import * as Store from "./internal/store.js"
 
 /** The store's own options, shared by every constructor: where its tables live and whether it migrates them. */
-export interface Options {
+export interface StoreOptions {
   /** The schema of the tables; created when missing. Lower-case letters, digits and `_`. Default `"public"`. */
   readonly schema?: string
   /** Prefix of every table (`<prefix>jobs`, `<prefix>logs`, …) and of the NOTIFY channel. Default `"jobloom_"`. */
@@ -43,7 +43,7 @@ export interface Options {
 }
 
 /** Options of {@link layer}: a client of the store's own, from a connection URL. */
-export interface LayerOptions extends Options {
+export interface LayerOptions extends StoreOptions {
   /** The connection URL, e.g. `postgres://user@host:5432/db`. */
   readonly url: string | Redacted.Redacted
   /** Pool size of this process. Default 10. */
@@ -53,7 +53,7 @@ export interface LayerOptions extends Options {
 }
 
 /** Options of {@link layerWith}: a client of the store's own, configured in full. */
-export interface LayerWithOptions extends Options {
+export interface LayerWithOptions extends StoreOptions {
   /** The full `@effect/sql-pg` client configuration. */
   readonly client: PgClient.PgClientConfig
 }
@@ -63,7 +63,7 @@ export interface LayerWithOptions extends Options {
  * when there is one. Migrates unless `migrate: false`. The scope holds the listener.
  */
 export const make = (
-  options: Options = {}
+  options: StoreOptions = {}
 ): Effect.Effect<JobStore.JobStore, JobStore.JobStoreError, PgClient.PgClient | Scope.Scope> =>
   Effect.gen(function* () {
     const pg = yield* PgClient.PgClient
@@ -75,7 +75,7 @@ export const make = (
 
 /** The store on the `PgClient` in context, as a layer (the host shares its client and its transactions). */
 export const layerClient = (
-  options: Options = {}
+  options: StoreOptions = {}
 ): Layer.Layer<JobStore.JobStore, JobStore.JobStoreError, PgClient.PgClient> =>
   Layer.scoped(JobStore.JobStore, make(options))
 

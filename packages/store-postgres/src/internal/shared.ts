@@ -39,7 +39,7 @@ export interface Shared {
 
 /** Options of {@link make}. */
 export interface Options {
-  /** The worker's writes wait for the WAL flush too (see `PgJobStore.Options`). */
+  /** The worker's writes wait for the WAL flush too (see `PgJobStore.StoreOptions`). */
   readonly durableWorkerWrites: boolean
 }
 
