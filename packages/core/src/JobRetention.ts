@@ -12,7 +12,7 @@ import * as Schedule from "effect/Schedule"
 import type { JobStatus } from "./Job.js"
 import { InvalidInput } from "./JobError.js"
 import { JobStore, type JobStoreError, type PruneBound } from "./JobStore.js"
-import { Jobs } from "./Jobs.js"
+import { JobEvents } from "./internal/jobEvents.js"
 
 /** The statuses the pruner may delete. */
 export type TerminalStatus = "SUCCEEDED" | "FAILED" | "CANCELLED" | "TIMED_OUT"
@@ -79,12 +79,10 @@ export const agesOf = (
  * One pass of the pruner: deletes, batch after batch, every terminal job older than its status's age, publishing a
  * `deleted` event for each. Other work gets the store between batches.
  */
-export const prune = (
-  options: RetentionOptions
-): Effect.Effect<PruneReport, InvalidInput | JobStoreError, JobStore | Jobs> =>
+export const prune = (options: RetentionOptions): Effect.Effect<PruneReport, InvalidInput | JobStoreError, JobStore> =>
   Effect.gen(function* () {
     const store = yield* JobStore
-    const jobs = yield* Jobs
+    const events = yield* JobEvents
     const ages = yield* agesOf(options)
     const limit = options.batchSize ?? 500
     const now = yield* Clock.currentTimeMillis
@@ -103,7 +101,7 @@ export const prune = (
       for (const change of batch) {
         const status = change.status as TerminalStatus
         byStatus[status] = (byStatus[status] ?? 0) + 1
-        yield* jobs.publish({ _tag: "deleted", jobId: change.id })
+        yield* events.publish({ _tag: "deleted", jobId: change.id })
       }
       if (batch.length < limit) return { deleted, byStatus, batches }
       // the store's lock was released with the batch: let claims and settles in before the next one
@@ -115,7 +113,7 @@ export const prune = (
  * The pruner loop maintenance forks: a pass now and then every `interval` (default 1 minute); a pass that deleted
  * anything is logged with its report, a failed one is logged and the next tries again. Invalid options fail at once.
  */
-export const pruner = (options: RetentionOptions): Effect.Effect<never, InvalidInput, JobStore | Jobs> =>
+export const pruner = (options: RetentionOptions): Effect.Effect<never, InvalidInput, JobStore> =>
   Effect.zipRight(
     agesOf(options),
     prune(options).pipe(

@@ -15,7 +15,7 @@ import type { InvalidInput, InvalidParams, ScheduleExists, ScheduleNotFound, Unk
 import type { Definition, Schedule as JobScheduleView } from "./JobSchedule.js"
 import { JobStore, type JobStoreError } from "./JobStore.js"
 import { JobRegistry } from "./JobType.js"
-import { Jobs } from "./Jobs.js"
+import { JobEvents } from "./internal/jobEvents.js"
 import * as internal from "./internal/schedules.js"
 
 /** Errors of defining a schedule: a bad field (named by the issue's path), an unknown type, invalid params. */
@@ -54,17 +54,16 @@ export interface LayerOptions {
   readonly schedules?: ReadonlyArray<Definition>
 }
 
-/** Builds the service over the store, registry and engine in context. */
-export const make: Effect.Effect<JobSchedules, never, JobStore | JobRegistry | Jobs> = Effect.gen(function* () {
+/** Tells the engine's subscribers about the jobs a tick created. */
+const publishCreated = (events: JobEvents.Service) => (created: ReadonlyArray<Job>) =>
+  events.publishAll(created.map((job) => ({ _tag: "created" as const, jobId: job.id, job })))
+
+/** Builds the service over the store and registry in context (events go to the engine's bus). */
+export const make: Effect.Effect<JobSchedules, never, JobStore | JobRegistry> = Effect.gen(function* () {
   const store = yield* JobStore
   const registry = yield* JobRegistry
-  const jobs = yield* Jobs
-  const ops = internal.make({
-    store,
-    registry,
-    created: (created) =>
-      Effect.forEach(created, (job) => jobs.publish({ _tag: "created", jobId: job.id, job }), { discard: true })
-  })
+  const events = yield* JobEvents
+  const ops = internal.make({ store, registry, created: publishCreated(events) })
   return {
     define: ops.define,
     create: ops.create,
@@ -79,7 +78,7 @@ export const make: Effect.Effect<JobSchedules, never, JobStore | JobRegistry | J
 })
 
 /** The service, with the host's code-defined `schedules` registered. */
-export const layer = (options?: LayerOptions): Layer.Layer<JobSchedules, DefineError, JobStore | JobRegistry | Jobs> =>
+export const layer = (options?: LayerOptions): Layer.Layer<JobSchedules, DefineError, JobStore | JobRegistry> =>
   Layer.effect(
     JobSchedules,
     Effect.tap(make, (schedules) =>
@@ -89,13 +88,14 @@ export const layer = (options?: LayerOptions): Layer.Layer<JobSchedules, DefineE
 
 /**
  * The ticker: fires due ticks now and then every `interval` (default 1 s), forever; a failed pass is logged and the
- * next one tries again. Maintenance forks it.
+ * next one tries again. It needs only the store (each schedule's job is resolved when it is defined), so maintenance
+ * runs it in any process.
  */
 export const ticker = (options?: {
   readonly interval?: Duration.DurationInput
-}): Effect.Effect<never, never, JobSchedules> =>
-  Effect.flatMap(JobSchedules, (schedules) =>
-    schedules.tick().pipe(
+}): Effect.Effect<never, never, JobStore> =>
+  Effect.flatMap(Effect.all([JobStore, JobEvents]), ([store, events]) =>
+    internal.fireDueIn(store, publishCreated(events)).pipe(
       Effect.catchAll((error) => Effect.logWarning("jobloom: the schedule ticker failed", error)),
       Effect.repeat(Schedule.spaced(Duration.decode(options?.interval ?? Duration.seconds(1)))),
       Effect.zipRight(Effect.never)

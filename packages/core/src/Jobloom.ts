@@ -179,19 +179,9 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
   if (options.worker === false) return Either.right(registered)
   // the facade's logCap is the worker's default too: the worker writes most of a job's lines
   const worker = { ...(options.logCap === undefined ? {} : { logCap: options.logCap }), ...options.worker }
-  const withWorker = Layer.provideMerge(Worker.layer(worker), registered)
-  if (worker.maintenance === false) return Either.right(withWorker)
-  // maintenance's schedule ticker and pruner, for the life of the runtime
-  const loops = Layer.scopedDiscard(
-    Effect.gen(function* () {
-      yield* Effect.forkScoped(JobSchedules.ticker())
-      if (options.retention === undefined) return
-      // bad options fail the start-up, not a background fiber
-      yield* JobRetention.agesOf(options.retention)
-      yield* Effect.forkScoped(JobRetention.pruner(options.retention))
-    })
-  )
-  return Either.right(Layer.provideMerge(loops, withWorker))
+  // maintenance fires the schedules' ticks and runs the pruner (the facade's `retention`, unless the worker's own)
+  const withRetention = options.retention === undefined ? worker : { retention: options.retention, ...worker }
+  return Either.right(Layer.provideMerge(Worker.layer(withRetention), registered))
 }
 
 /**
@@ -201,6 +191,11 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
 export const make = async (options: Options): Promise<Jobloom> => {
   const layer = layerOf(options)
   if (Either.isLeft(layer)) throw layer.left
+  if (options.retention !== undefined) {
+    // bad pruner options fail the start-up, not maintenance's background loop
+    const checked = Effect.runSyncExit(JobRetention.agesOf(options.retention))
+    if (Exit.isFailure(checked)) throw rejection(checked.cause)
+  }
   const runtime = ManagedRuntime.make(layer.right)
   const built = await runtime.runPromiseExit(Jobs.Jobs)
   if (Exit.isFailure(built)) {

@@ -4,17 +4,13 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as MemorySchedules from "./internal/memorySchedules.js"
 import * as internal from "./internal/memoryStore.js"
 import { JobStore } from "./JobStore.js"
 
 /** A fresh, empty in-memory store. */
-export const make: Effect.Effect<JobStore> = Effect.map(internal.make, (base): JobStore => ({
-  ...base,
-  ...MemorySchedules.make(base)
-}))
+export const make: Effect.Effect<JobStore> = internal.make
 
 /** A fresh, empty in-memory store as a layer. */
 export const layer: Layer.Layer<JobStore> = Layer.effect(JobStore, make)

@@ -40,6 +40,12 @@ export * as Jobs from "./Jobs.js"
 /** The worker. */
 export * as Worker from "./Worker.js"
 
+/** Rescue of expired leases, deadline expiry and callback delivery, with or without a worker. */
+export * as Maintenance from "./Maintenance.js"
+
+/** Remote workers: claim, heartbeat, report and settle jobs for a worker in another process (over HTTP). */
+export * as RemoteWorker from "./RemoteWorker.js"
+
 /** The Promise facade for hosts that do not use Effect. */
 export * as Jobloom from "./Jobloom.js"
 

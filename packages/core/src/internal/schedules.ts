@@ -17,7 +17,7 @@ import { InvalidInput, InvalidParams, ScheduleExists, ScheduleNotFound, UnknownJ
 import type { JobStore, JobStoreError, NewJobRow, ScheduleRow } from "../JobStore.js"
 import * as JobSchedule from "../JobSchedule.js"
 import type * as JobType from "../JobType.js"
-import { initialProgress } from "./engine.js"
+import { initialProgress } from "./context.js"
 import * as Ticks from "./ticks.js"
 
 /** The job a schedule's ticks create, every default resolved (stored as the schedule's `template`). */
@@ -299,44 +299,50 @@ export const make = ({ created, registry, store }: Context) => {
   /** Lets a paused schedule fire again, from its first tick after now. */
   const resume = (key: string) => setPaused(key, false)
 
-  /** Fires one due schedule; false when another process fired it first. */
-  const fire = (row: ScheduleRow, now: number): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
-    Effect.gen(function* () {
-      const template = parseTemplate(row.template)
-      const due = Ticks.due(specOf(row), row.nextRunAt, now, row.backfill)
-      if (template === undefined) yield* Effect.logError(`jobloom: schedule ${row.key} has a corrupt job template`)
-      const jobs = template === undefined ? [] : due.ticks.map((tick) => ({ tick, job: jobOf(template, tick, now) }))
-      const fired = yield* store.fireSchedule({
-        key: row.key,
-        expectedNextRunAt: row.nextRunAt,
-        nextRunAt: due.next ?? never,
-        lastRunAt: due.ticks.length > 0 ? due.ticks[due.ticks.length - 1] : row.lastRunAt,
-        jobs,
-        now
-      })
-      return Option.isSome(fired) ? fired.value.map(Job.fromRow) : []
-    })
-
-  /**
-   * One pass of the ticker: fires the ticks of up to `limit` due schedules, earliest first, and returns the jobs they
-   * created. A schedule that fails is logged and left for the next pass; the others still fire.
-   */
-  const fireDue = (options?: { readonly limit?: number }): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const due = yield* store.dueSchedules({ now, limit: options?.limit ?? 100 })
-      const jobs: Array<Job.Job> = []
-      for (const row of due) {
-        const fired = yield* fire(row, now).pipe(
-          Effect.catchAll((error) =>
-            Effect.as(Effect.logWarning(`jobloom: schedule ${row.key} could not fire`, error), [])
-          )
-        )
-        jobs.push(...fired)
-      }
-      if (jobs.length > 0) yield* created(jobs)
-      return jobs
-    })
+  const fireDue = (options?: { readonly limit?: number }) => fireDueIn(store, created, options)
 
   return { define, create, put, get, list, remove, pause, resume, fireDue }
 }
+
+/** Fires one due schedule: the jobs it created (none when another process fired it first). */
+const fire = (store: JobStore, row: ScheduleRow, now: number): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
+  Effect.gen(function* () {
+    const template = parseTemplate(row.template)
+    const due = Ticks.due(specOf(row), row.nextRunAt, now, row.backfill)
+    if (template === undefined) yield* Effect.logError(`jobloom: schedule ${row.key} has a corrupt job template`)
+    const jobs = template === undefined ? [] : due.ticks.map((tick) => ({ tick, job: jobOf(template, tick, now) }))
+    const fired = yield* store.fireSchedule({
+      key: row.key,
+      expectedNextRunAt: row.nextRunAt,
+      nextRunAt: due.next ?? never,
+      lastRunAt: due.ticks.length > 0 ? due.ticks[due.ticks.length - 1] : row.lastRunAt,
+      jobs,
+      now
+    })
+    return Option.isSome(fired) ? fired.value.map(Job.fromRow) : []
+  })
+
+/**
+ * One pass of the ticker: fires the ticks of up to `limit` due schedules, earliest first, and returns the jobs they
+ * created. A schedule that fails is logged and left for the next pass; the others still fire.
+ */
+export const fireDueIn = (
+  store: JobStore,
+  created: (jobs: ReadonlyArray<Job.Job>) => Effect.Effect<void>,
+  options?: { readonly limit?: number }
+): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const due = yield* store.dueSchedules({ now, limit: options?.limit ?? 100 })
+    const jobs: Array<Job.Job> = []
+    for (const row of due) {
+      const fired = yield* fire(store, row, now).pipe(
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning(`jobloom: schedule ${row.key} could not fire`, error), [])
+        )
+      )
+      jobs.push(...fired)
+    }
+    if (jobs.length > 0) yield* created(jobs)
+    return jobs
+  })

@@ -54,5 +54,6 @@ export const run = (names: Names) =>
 const migrationFailed = (error: Migrator.MigrationError) =>
   new JobStore.JobStoreError({
     reason: "Unknown",
-    message: `migration failed: ${error.message}${error.cause === undefined ? "" : `: ${String(error.cause)}`}`
+    message: `migration failed: ${error.message}${error.cause === undefined ? "" : `: ${String(error.cause)}`}`,
+    cause: error
   })

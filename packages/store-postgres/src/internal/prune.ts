@@ -3,30 +3,27 @@
  * and their children. `SKIP LOCKED`: a job some transaction holds (a retry being written) is left for a later batch,
  * and two pruners never wait on each other; each batch holds its row locks only for its own short statement.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import type { Job, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
-import type { Names } from "./names.js"
+import type { Shared } from "./shared.js"
 import type { Row } from "./rows.js"
-import { mapErrors } from "./rows.js"
+import { refail as mapErrors } from "./errors.js"
 
 const terminal: ReadonlyArray<string> = ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
 
-/** Builds `prune` over the `SqlClient` in context. */
-export const make = (names: Names) =>
-  Effect.gen(function* () {
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const jobs = sql(names.jobs)
-    const prune: JobStore.ScheduleStore["prune"] = ({ bounds, limit }) => {
-      const valid = bounds.filter((bound) => terminal.includes(bound.status))
-      if (valid.length === 0 || limit <= 0) return Effect.succeed([])
-      const matching = sql.or(
-        valid.map((bound) => sql`(status = ${bound.status}::text AND finished_at < ${bound.before}::int8)`)
-      )
-      // items go by their foreign key's ON DELETE CASCADE; logs, results and callbacks have none (see migration 1)
-      return mapErrors(
-        Effect.map(
-          sql<Row>`
+/** Builds `prune` over the store's shared pieces. */
+export const make = ({ names, sql }: Shared): JobStore.ScheduleStore["prune"] => {
+  const jobs = sql(names.jobs)
+  const prune: JobStore.ScheduleStore["prune"] = ({ bounds, limit }) => {
+    const valid = bounds.filter((bound) => terminal.includes(bound.status))
+    if (valid.length === 0 || limit <= 0) return Effect.succeed([])
+    const matching = sql.or(
+      valid.map((bound) => sql`(status = ${bound.status}::text AND finished_at < ${bound.before}::int8)`)
+    )
+    // items go by their foreign key's ON DELETE CASCADE; logs, results and callbacks have none (see migration 1)
+    return mapErrors(
+      Effect.map(
+        sql<Row>`
             WITH victims AS (
               SELECT id FROM ${jobs} WHERE finished_at IS NOT NULL AND ${matching}
               ORDER BY finished_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
@@ -38,10 +35,10 @@ export const make = (names: Names) =>
             r AS (DELETE FROM ${sql(names.results)} WHERE job_id IN (SELECT id FROM deleted)),
             c AS (DELETE FROM ${sql(names.callbacks)} WHERE job_id IN (SELECT id FROM deleted))
             SELECT id, status FROM deleted ORDER BY finished_at, id`,
-          (rows) =>
-            rows.map((row): JobStore.StatusChange => ({ id: String(row.id), status: row.status as Job.JobStatus }))
-        )
+        (rows) =>
+          rows.map((row): JobStore.StatusChange => ({ id: String(row.id), status: row.status as Job.JobStatus }))
       )
-    }
-    return prune
-  })
+    )
+  }
+  return prune
+}

@@ -4,13 +4,13 @@
  * waits on the row lock, then finds the new value and changes nothing. The tick's jobs go in with the advance, and
  * the unique (schedule_key, schedule_tick) index turns away a second job for a tick whatever happens.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import type { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Names } from "./names.js"
+import type { Shared } from "./shared.js"
 import type { Row } from "./rows.js"
-import { jobColumns, mapErrors, toJobRow } from "./rows.js"
+import { refail as mapErrors } from "./errors.js"
+import { jobColumns, toJobRow } from "./rows.js"
 
 type ScheduleRow = JobStore.ScheduleRow
 
@@ -46,98 +46,96 @@ const toRecord = (row: ScheduleRow) => ({
   updated_at: row.updatedAt
 })
 
-/** Builds the schedule operations over the `SqlClient` in context. */
-export const make = (names: Names) =>
-  Effect.gen(function* () {
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const schedules = sql(`${names.schema}.${names.prefix}schedules`)
-    const jobs = sql(names.jobs)
+/** Builds the schedule operations over the store's shared pieces. */
+export const make = ({ names, sql }: Shared): Omit<JobStore.ScheduleStore, "prune"> => {
+  const schedules = sql(`${names.schema}.${names.prefix}schedules`)
+  const jobs = sql(names.jobs)
 
-    const putSchedule: JobStore.ScheduleStore["putSchedule"] = ({ mode, row }) =>
-      mapErrors(
-        Effect.gen(function* () {
-          // the recurrence unchanged: the ticks already planned stay, so re-registering never skips or repeats one
-          const same = sql`${schedules}.cron IS NOT DISTINCT FROM excluded.cron
+  const putSchedule: JobStore.ScheduleStore["putSchedule"] = ({ mode, row }) =>
+    mapErrors(
+      Effect.gen(function* () {
+        // the recurrence unchanged: the ticks already planned stay, so re-registering never skips or repeats one
+        const same = sql`${schedules}.cron IS NOT DISTINCT FROM excluded.cron
             AND ${schedules}.time_zone IS NOT DISTINCT FROM excluded.time_zone
             AND ${schedules}.every_ms IS NOT DISTINCT FROM excluded.every_ms`
-          const written = yield* mode === "insert"
-            ? sql<Row>`INSERT INTO ${schedules} ${sql.insert(toRecord(row))} ON CONFLICT (key) DO NOTHING RETURNING *`
-            : sql<Row>`INSERT INTO ${schedules} ${sql.insert(toRecord(row))} ON CONFLICT (key) DO UPDATE SET
+        const written = yield* mode === "insert"
+          ? sql<Row>`INSERT INTO ${schedules} ${sql.insert(toRecord(row))} ON CONFLICT (key) DO NOTHING RETURNING *`
+          : sql<Row>`INSERT INTO ${schedules} ${sql.insert(toRecord(row))} ON CONFLICT (key) DO UPDATE SET
                 next_run_at = CASE WHEN ${same} THEN ${schedules}.next_run_at ELSE excluded.next_run_at END,
                 last_run_at = CASE WHEN ${same} THEN ${schedules}.last_run_at ELSE excluded.last_run_at END,
                 cron = excluded.cron, time_zone = excluded.time_zone, every_ms = excluded.every_ms,
                 backfill = excluded.backfill, template = excluded.template, source = excluded.source,
                 updated_at = excluded.updated_at
               RETURNING *`
-          if (written.length > 0) return { row: toScheduleRow(written[0]), written: true }
-          const existing = yield* sql<Row>`SELECT * FROM ${schedules} WHERE key = ${row.key}`
-          return { row: existing.length > 0 ? toScheduleRow(existing[0]) : row, written: false }
-        })
+        if (written.length > 0) return { row: toScheduleRow(written[0]), written: true }
+        const existing = yield* sql<Row>`SELECT * FROM ${schedules} WHERE key = ${row.key}`
+        return { row: existing.length > 0 ? toScheduleRow(existing[0]) : row, written: false }
+      })
+    )
+
+  const getSchedule: JobStore.ScheduleStore["getSchedule"] = ({ key }) =>
+    mapErrors(
+      Effect.map(sql<Row>`SELECT * FROM ${schedules} WHERE key = ${key}`, (rows) =>
+        Option.map(Option.fromNullable(rows[0]), toScheduleRow)
       )
+    )
 
-    const getSchedule: JobStore.ScheduleStore["getSchedule"] = ({ key }) =>
-      mapErrors(
-        Effect.map(sql<Row>`SELECT * FROM ${schedules} WHERE key = ${key}`, (rows) =>
-          Option.map(Option.fromNullable(rows[0]), toScheduleRow)
-        )
-      )
+  const listSchedules: JobStore.ScheduleStore["listSchedules"] = () =>
+    mapErrors(Effect.map(sql<Row>`SELECT * FROM ${schedules} ORDER BY key`, (rows) => rows.map(toScheduleRow)))
 
-    const listSchedules: JobStore.ScheduleStore["listSchedules"] = () =>
-      mapErrors(Effect.map(sql<Row>`SELECT * FROM ${schedules} ORDER BY key`, (rows) => rows.map(toScheduleRow)))
+  const deleteSchedule: JobStore.ScheduleStore["deleteSchedule"] = ({ key }) =>
+    mapErrors(
+      Effect.map(sql<Row>`DELETE FROM ${schedules} WHERE key = ${key} RETURNING key`, (rows) => rows.length > 0)
+    )
 
-    const deleteSchedule: JobStore.ScheduleStore["deleteSchedule"] = ({ key }) =>
-      mapErrors(
-        Effect.map(sql<Row>`DELETE FROM ${schedules} WHERE key = ${key} RETURNING key`, (rows) => rows.length > 0)
-      )
-
-    const setSchedulePaused: JobStore.ScheduleStore["setSchedulePaused"] = ({ key, nextRunAt, now, paused }) =>
-      mapErrors(
-        Effect.map(
-          sql<Row>`UPDATE ${schedules} SET paused = ${paused}, updated_at = ${now},
+  const setSchedulePaused: JobStore.ScheduleStore["setSchedulePaused"] = ({ key, nextRunAt, now, paused }) =>
+    mapErrors(
+      Effect.map(
+        sql<Row>`UPDATE ${schedules} SET paused = ${paused}, updated_at = ${now},
               next_run_at = CASE WHEN ${paused} THEN next_run_at ELSE ${nextRunAt}::int8 END
             WHERE key = ${key} RETURNING *`,
-          (rows) => Option.map(Option.fromNullable(rows[0]), toScheduleRow)
-        )
+        (rows) => Option.map(Option.fromNullable(rows[0]), toScheduleRow)
       )
+    )
 
-    const dueSchedules: JobStore.ScheduleStore["dueSchedules"] = ({ limit, now }) =>
-      mapErrors(
-        Effect.map(
-          sql<Row>`SELECT * FROM ${schedules} WHERE NOT paused AND next_run_at <= ${now}
+  const dueSchedules: JobStore.ScheduleStore["dueSchedules"] = ({ limit, now }) =>
+    mapErrors(
+      Effect.map(
+        sql<Row>`SELECT * FROM ${schedules} WHERE NOT paused AND next_run_at <= ${now}
             ORDER BY next_run_at, key LIMIT ${Math.max(0, limit)}`,
-          (rows) => rows.map(toScheduleRow)
-        )
+        (rows) => rows.map(toScheduleRow)
       )
+    )
 
-    const fireSchedule: JobStore.ScheduleStore["fireSchedule"] = (options) =>
-      mapErrors(
-        sql.withTransaction(
-          Effect.gen(function* () {
-            const advanced = yield* sql<Row>`UPDATE ${schedules}
+  const fireSchedule: JobStore.ScheduleStore["fireSchedule"] = (options) =>
+    mapErrors(
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const advanced = yield* sql<Row>`UPDATE ${schedules}
                 SET next_run_at = ${options.nextRunAt}, last_run_at = ${options.lastRunAt}, updated_at = ${options.now}
               WHERE key = ${options.key} AND next_run_at = ${options.expectedNextRunAt} AND NOT paused
               RETURNING key`
-            if (advanced.length === 0) return Option.none()
-            if (options.jobs.length === 0) return Option.some<ReadonlyArray<JobStore.JobRow>>([])
-            const records = options.jobs.map(({ job, tick }) => {
-              const record: Record<string, unknown> = { schedule_key: options.key, schedule_tick: tick }
-              for (const [column, field] of jobColumns) record[column] = field === "tags" ? [...job.tags] : job[field]
-              return record
-            })
-            const inserted = yield* sql<Row>`INSERT INTO ${jobs} ${sql.insert(records)}
+          if (advanced.length === 0) return Option.none()
+          if (options.jobs.length === 0) return Option.some<ReadonlyArray<JobStore.JobRow>>([])
+          const records = options.jobs.map(({ job, tick }) => {
+            const record: Record<string, unknown> = { schedule_key: options.key, schedule_tick: tick }
+            for (const [column, field] of jobColumns) record[column] = field === "tags" ? [...job.tags] : job[field]
+            return record
+          })
+          const inserted = yield* sql<Row>`INSERT INTO ${jobs} ${sql.insert(records)}
               ON CONFLICT (schedule_key, schedule_tick) WHERE schedule_key IS NOT NULL DO NOTHING
               RETURNING *`
-            const rows = inserted.map(toJobRow).sort((a, b) => a.runAt - b.runAt)
-            // sent at commit, to every process (this one's listener included)
-            const queues = Array.from(new Set(rows.filter((r) => r.status === "QUEUED").map((r) => r.queue)))
-            if (queues.length > 0) {
-              yield* sql`SELECT count(pg_notify(${names.channel}, json_build_object('_tag', 'Enqueued', 'queue', q)::text))
+          const rows = inserted.map(toJobRow).sort((a, b) => a.runAt - b.runAt)
+          // sent at commit, to every process (this one's listener included)
+          const queues = Array.from(new Set(rows.filter((r) => r.status === "QUEUED").map((r) => r.queue)))
+          if (queues.length > 0) {
+            yield* sql`SELECT count(pg_notify(${names.channel}, json_build_object('_tag', 'Enqueued', 'queue', q)::text))
                 FROM unnest(${queues}::text[]) AS q`
-            }
-            return Option.some<ReadonlyArray<JobStore.JobRow>>(rows)
-          })
-        )
+          }
+          return Option.some<ReadonlyArray<JobStore.JobRow>>(rows)
+        })
       )
+    )
 
-    return { putSchedule, getSchedule, listSchedules, deleteSchedule, setSchedulePaused, dueSchedules, fireSchedule }
-  }) satisfies Effect.Effect<Omit<JobStore.ScheduleStore, "prune">, never, SqlClient.SqlClient>
+  return { putSchedule, getSchedule, listSchedules, deleteSchedule, setSchedulePaused, dueSchedules, fireSchedule }
+}

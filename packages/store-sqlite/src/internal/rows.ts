@@ -114,6 +114,12 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   scheduleKey: textOrNull(v[31])
 })
 
+/** An `[id, status, …]` row read as a status change. */
+export const statusChange = (row: ReadonlyArray<unknown>): JobStore.StatusChange => ({
+  id: text(row[0]),
+  status: text(row[1]) as Job.JobStatus
+})
+
 /** Columns most jobs leave NULL, which a claim returns packed into one value (see `claimedColumnList`). */
 const rareColumns = [
   "owner",
