@@ -20,6 +20,7 @@ import * as JobRoutes from "./internal/routes/job.js"
 import * as CollectionRoutes from "./internal/routes/collection.js"
 import * as MetaRoutes from "./internal/routes/meta.js"
 import * as OutputRoutes from "./internal/routes/outputs.js"
+import * as ScheduleRoutes from "./internal/routes/schedules.js"
 import type * as Runner from "./internal/runner.js"
 import type * as Schemas from "./internal/schemas.js"
 
@@ -76,6 +77,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   OutputRoutes.mount(router)
   EventRoutes.mount(router)
   OutputRoutes.mountResults(router)
+  ScheduleRoutes.mount(router)
   MetaRoutes.mount(router)
   return router.app
 }

@@ -1,6 +1,5 @@
 import { afterAll, expect, it } from "@effect/vitest"
 import { JobStore } from "@jobloom/core"
-import { runScheduleConformance } from "@jobloom/core/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -11,14 +10,9 @@ import * as Path from "node:path"
 import { SqliteJobStore } from "../src/index.js"
 import { makeRow, T0 } from "./support.js"
 
-// a real file (WAL, as in production), fresh for each run
+// real files (WAL, as in production), fresh for each run; the schedule conformance tests run in conformance.test.ts
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobloom-sqlite-schedules-"))
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
-
-runScheduleConformance(
-  "SqliteJobStore schedules (temp file)",
-  SqliteJobStore.layer({ filename: Path.join(dir, "store.db") })
-)
 
 it.live("two stores on one file (as two processes would be) firing the same ticks create one job per tick", () =>
   Effect.gen(function* () {

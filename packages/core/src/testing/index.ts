@@ -27,6 +27,7 @@ import { logTests } from "./logs.js"
 import { maintenanceTests } from "./maintenance.js"
 import { numberTests } from "./numbers.js"
 import { makeRow } from "./rows.js"
+import { pruneConformance, schedulesConformance } from "./schedules.js"
 import { scopeConformance } from "./scope.js"
 import { settleTests } from "./settle.js"
 import { settleGuardTests } from "./settleGuards.js"
@@ -58,6 +59,8 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
     signalTests(it)
     itemsConformance(it, makeRow)
     scopeConformance(it)
+    schedulesConformance(it)
+    pruneConformance(it)
   })
 
 /** The engine conformance suite (engine and worker end to end over a real store). */
@@ -65,6 +68,3 @@ export { fastWorkerOptions, runEngineConformance } from "./engine.js"
 
 /** A job context that records what a handler reports: unit tests of handlers without an engine. */
 export * as FakeContext from "./FakeContext.js"
-
-/** The schedule and retention conformance tests (`ScheduleStore`), run on one store. */
-export { runScheduleConformance } from "./schedules.js"
