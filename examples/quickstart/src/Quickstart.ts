@@ -2,7 +2,8 @@
  * The quickstart server: a Hono host app serving the jobs API at `/api`, the engine with an in-process worker, and
  * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
  */
-import { Jobs, JobType, RemoteWorker, Worker } from "@jobloom/core"
+import { Jobs, JobSchedule, JobSchedules, JobType, RemoteWorker, Worker } from "@jobloom/core"
+import type { JobRetention } from "@jobloom/core"
 import { AntennaApi, JobsApi, McritApi, WorkersApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
@@ -123,7 +124,26 @@ export const storeLayer = (config: QuickstartConfig) =>
     onSome: (url) => PgJobStore.layer({ url, schema: config.pgSchema })
   })
 
-/** The engine, the handlers and (unless disabled) the worker, over the configured store. */
+/** The quickstart's schedule: the storage sync every night at 03:00 Berlin time (see `/api/schedules`). */
+export const schedules: ReadonlyArray<JobSchedule.Definition> = [
+  JobSchedule.make({
+    key: "nightly-storage-sync",
+    cron: "0 3 * * *",
+    timeZone: "Europe/Berlin",
+    type: DataStorageSync.DataStorageSync,
+    params: {}
+  })
+]
+
+/** The quickstart's retention: succeeded and cancelled jobs go after 7 days, failed and timed-out ones after 30. */
+export const retention: JobRetention.RetentionOptions = {
+  olderThan: { SUCCEEDED: "7 days", CANCELLED: "7 days", FAILED: "30 days", TIMED_OUT: "30 days" }
+}
+
+/**
+ * The engine, the handlers, the schedules and (unless disabled) the worker with maintenance, over the configured
+ * store.
+ */
 export const engineLayer = (config: QuickstartConfig) => {
   // the worker starts after the handlers are registered, so it claims from their queues
   const local = handlersExcept(config.remoteTypes ?? [])
@@ -131,14 +151,17 @@ export const engineLayer = (config: QuickstartConfig) => {
     ? Worker.layer({
         concurrency: config.concurrency,
         gracePeriod: config.gracePeriod,
-        callbacks: { allow: config.callbackAllow, allowPrivateNetworks: config.callbackAllowPrivate }
+        callbacks: { allow: config.callbackAllow, allowPrivateNetworks: config.callbackAllowPrivate },
+        // maintenance also fires the schedules' ticks; the pruner is on here (off by default in the library)
+        retention
       }).pipe(Layer.provide(local))
     : local
   // remote workers (any language, over HTTP at /api/workers) serve every registered type, handler here or not
-  return Layer.merge(running, RemoteWorker.layer({ leaseDuration: config.remoteLease ?? Duration.seconds(30) })).pipe(
-    Layer.provideMerge(Jobs.layer({ types: jobTypes })),
-    Layer.provideMerge(storeLayer(config))
-  )
+  return Layer.mergeAll(
+    running,
+    RemoteWorker.layer({ leaseDuration: config.remoteLease ?? Duration.seconds(30) }),
+    JobSchedules.layer({ schedules })
+  ).pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
 /** The compat routers the quickstart mounts beside the jobs API (DESIGN §6). */
