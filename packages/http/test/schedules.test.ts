@@ -6,7 +6,10 @@ import { JobsApi } from "../src/index.js"
 import { ThreeStages, withApi } from "./support.js"
 
 /** The sub-app over an engine with the schedules service. */
-const withSchedules = async (f: (app: ReturnType<typeof JobsApi.make>) => Promise<void>) => {
+const withSchedules = async (
+  f: (app: ReturnType<typeof JobsApi.make>) => Promise<void>,
+  options: Omit<JobsApi.Options, "runtime"> = {}
+) => {
   const runtime = ManagedRuntime.make(
     JobSchedules.layer().pipe(
       Layer.provideMerge(Jobs.layer({ types: [ThreeStages] })),
@@ -14,7 +17,7 @@ const withSchedules = async (f: (app: ReturnType<typeof JobsApi.make>) => Promis
     )
   )
   try {
-    await f(JobsApi.make({ runtime }))
+    await f(JobsApi.make({ runtime, ...options }))
   } finally {
     await runtime.dispose()
   }
@@ -117,6 +120,44 @@ describe("schedule routes", () => {
       expect(mismatch.status).toBe(400)
       expect((await mismatch.json()).errors).toEqual([{ path: "key", message: "must be the key of the path" }])
     })
+  })
+
+  it("show a tenant only its own schedules: another's is unlisted and a 404, and owners outside the scope are a 400", async () => {
+    // the tenant is the request's `x-tenant` header, as a host's middleware would decide it
+    const scope = (c: { req: { header: (name: string) => string | undefined } }) => ({
+      owners: [c.req.header("x-tenant") ?? "nobody"]
+    })
+    await withSchedules(
+      async (app) => {
+        const as = (tenant: string, method: string, path: string, body?: unknown) =>
+          app.request(path, {
+            method,
+            headers: { "x-tenant": tenant, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) })
+          })
+        const input = { key: "a-nightly", cron: "0 2 * * *", type: "three-stages", params: { items: 1 } }
+        const created = await as("a", "POST", "/schedules", input)
+        expect(created.status).toBe(201)
+        expect((await created.json()).job.owner).toBe("a")
+
+        expect((await (await as("a", "GET", "/schedules")).json()).items.map((s: { key: string }) => s.key)).toEqual([
+          "a-nightly"
+        ])
+        expect((await (await as("b", "GET", "/schedules")).json()).items).toEqual([])
+        expect((await as("b", "GET", "/schedules/a-nightly")).status).toBe(404)
+        expect((await as("b", "POST", "/schedules/a-nightly/pause")).status).toBe(404)
+        expect((await as("b", "PUT", "/schedules/a-nightly", { ...input, key: undefined })).status).toBe(404)
+        expect((await as("b", "DELETE", "/schedules/a-nightly")).status).toBe(404)
+        const foreign = await as("b", "POST", "/schedules", { ...input, key: "b-as-a", owner: "a" })
+        expect(foreign.status).toBe(400)
+        expect((await foreign.json()).errors).toEqual([{ path: "owner", message: "is not one of your owners" }])
+
+        // the owner's schedule is untouched by all of that
+        const mine = await (await as("a", "GET", "/schedules/a-nightly")).json()
+        expect(mine).toMatchObject({ key: "a-nightly", paused: false, job: { owner: "a" } })
+      },
+      { scope }
+    )
   })
 
   it("are in the OpenAPI document", async () => {

@@ -2,8 +2,13 @@
  * Recurring jobs: `GET`/`POST /schedules`, `GET`/`PUT`/`DELETE /schedules/{key}`, and `POST /schedules/{key}/pause|
  * resume`. A bad cron expression or time zone is a 400 naming the field (`cron`, `timeZone`); an unknown key a 404.
  * The runtime must provide `JobSchedules` (the Promise facade's does); without it these routes answer 501.
+ *
+ * The request's scope applies as on the job routes: a schedule whose job's owner is outside it is not listed and is a
+ * 404 on every per-schedule route, and a created or replaced schedule's owner must be one of the caller's owners (a
+ * one-owner scope fills it in), so a tenant can neither see nor make another tenant's recurring jobs.
  */
-import { JobSchedule, JobSchedules } from "@jobloom/core"
+import { JobError, JobSchedule, JobSchedules, JobScope } from "@jobloom/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -22,7 +27,7 @@ const ScheduleList = Schema.Struct({ items: Schema.Array(JobSchedule.Schedule) }
 const PutSchedule = Schema.Struct({ ...JobSchedule.ScheduleInput.fields, key: Schema.optional(Schema.String) })
 
 /** Adds the schedule routes. */
-export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Router<E>): void => {
+export const mount = <E extends Env>({ app, guard, runner, scopeFor, toProblemError }: Router<E>): void => {
   /** Runs a call of the schedules service; its failure is thrown as the mapped problem. */
   const exec = async <A, Err>(f: (schedules: JobSchedules.JobSchedules) => Effect.Effect<A, Err>): Promise<A> => {
     const exit = await runner.runExit(
@@ -38,6 +43,29 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
   }
   const keyOf = (c: Context) => c.req.param("key") ?? ""
 
+  /** The path's schedule when the request's scope holds it; outside the scope it is a 404, as an unknown key. */
+  const visible = async (c: Context): Promise<JobSchedule.Schedule | undefined> => {
+    const scope = await scopeFor(c)
+    if (scope === undefined) return undefined
+    const schedule = await exec((schedules) => schedules.get(keyOf(c)))
+    if (!JobScope.contains(scope, schedule.job)) {
+      throw toProblemError(Cause.fail(new JobError.ScheduleNotFound({ key: keyOf(c) })))
+    }
+    return schedule
+  }
+
+  /** The input with its owner checked against the request's scope (filled in from a one-owner scope). */
+  const owned = async <I extends { readonly owner?: string | null | undefined }>(c: Context, input: I): Promise<I> => {
+    const scope = await scopeFor(c)
+    if (scope === undefined) return input
+    const owner = JobScope.ownerFor(scope, input.owner)
+    if (owner === undefined) {
+      const message = input.owner === undefined ? "is required: give one of your owners" : "is not one of your owners"
+      throw new ProblemError(Problem.validation([{ path: "owner", message }]))
+    }
+    return { ...input, owner: owner.owner }
+  }
+
   app.on(
     "GET",
     paths("/schedules"),
@@ -49,7 +77,9 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
     }),
     async (c) => {
       await guard(c, "view")
-      return c.json({ items: await exec((schedules) => schedules.list()) })
+      const scope = await scopeFor(c)
+      const items = await exec((schedules) => schedules.list())
+      return c.json({ items: items.filter((schedule) => JobScope.contains(scope, schedule.job)) })
     }
   )
 
@@ -67,8 +97,8 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
     }),
     json(JobSchedule.ScheduleInput),
     async (c) => {
-      const input = valid<JobSchedule.ScheduleInput>(c, "json")
       await guard(c, "create")
+      const input = await owned(c, valid<JobSchedule.ScheduleInput>(c, "json"))
       const schedule = await exec((schedules) => schedules.create(input))
       c.header("location", `${c.req.path.replace(/\/+$/, "")}/${encodeURIComponent(schedule.key)}`)
       return c.json(schedule, 201)
@@ -86,7 +116,7 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
     }),
     async (c) => {
       await guard(c, "view")
-      return c.json(await exec((schedules) => schedules.get(keyOf(c))))
+      return c.json((await visible(c)) ?? (await exec((schedules) => schedules.get(keyOf(c)))))
     }
   )
 
@@ -106,8 +136,16 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
     }),
     json(PutSchedule),
     async (c) => {
-      const input = valid<typeof PutSchedule.Type>(c, "json")
       await guard(c, "edit")
+      const input = await owned(c, valid<typeof PutSchedule.Type>(c, "json"))
+      // replacing another tenant's schedule is a 404 like reading it; a key nobody holds may be created
+      const scope = await scopeFor(c)
+      if (scope !== undefined) {
+        const existing = await exec((schedules) => Effect.option(schedules.get(keyOf(c))))
+        if (Option.isSome(existing) && !JobScope.contains(scope, existing.value.job)) {
+          throw toProblemError(Cause.fail(new JobError.ScheduleNotFound({ key: keyOf(c) })))
+        }
+      }
       const { created, schedule } = await exec((schedules) => schedules.put(keyOf(c), input))
       return c.json(schedule, created ? 201 : 200)
     }
@@ -124,6 +162,7 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
     }),
     async (c) => {
       await guard(c, "delete")
+      await visible(c)
       await exec((schedules) => schedules.delete(keyOf(c)))
       return c.body(null, 204)
     }
@@ -144,6 +183,7 @@ export const mount = <E extends Env>({ app, guard, runner, toProblemError }: Rou
       }),
       async (c) => {
         await guard(c, action)
+        await visible(c)
         return c.json(await exec((schedules) => schedules[action](keyOf(c))))
       }
     )
