@@ -1,7 +1,7 @@
 // A consumer of the published packages: the install test type-checks this file against the packed tarballs with
 // strict, exactOptionalPropertyTypes and noUncheckedIndexedAccess on and skipLibCheck off (see tsconfig.json here).
 import { Jobloom, Jobs, JobType, MemoryJobStore, Worker } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Context from "effect/Context"
@@ -51,7 +51,7 @@ export const main = async (url: string | undefined): Promise<number> => {
   const page = await jobloom.list({ limit: 10 })
   const first = page.items[0]
   const app = new Hono()
-  app.route("/jobs", jobsApi({ runtime: jobloom.runtime }))
+  app.route("/jobs", JobsApi.make({ runtime: jobloom.runtime }))
   await jobloom.close()
   return (first?.progress.stages.length ?? 0) + job.attempt
 }

@@ -1,5 +1,5 @@
 /**
- * The server of the fair-service bench: the jobs API (`jobsApi` on a Hono app, `@hono/node-server`) over a SQLite
+ * The server of the fair-service bench: the jobs API (`JobsApi.make` on a Hono app, `@hono/node-server`) over a SQLite
  * file (or PostgreSQL with `--pg <url>`), no worker: requests create jobs only. Prints `listening <port>` when ready,
  * and on SIGTERM one `stats {…}` line: the time requests spent inside the server (from Node's `request` event to the
  * response's `finish`) and the longest stall of its event loop, which tell a wait inside request handling from a wait
@@ -7,7 +7,7 @@
  */
 import { serve } from "@hono/node-server"
 import { Jobloom } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import { Hono } from "hono"
@@ -30,7 +30,7 @@ const store =
     : PgJobStore.layer({ url: pgUrl, schema })
 const jobloom = await Jobloom.make({ store, worker: false })
 const app = new Hono()
-app.route("/api", jobsApi({ runtime: jobloom.runtime }))
+app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
 
 const lag = monitorEventLoopDelay({ resolution: 10 })
 lag.enable()

@@ -8,7 +8,7 @@
  */
 import { getRequestListener } from "@hono/node-server"
 import { Jobloom, JobType } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import Database from "better-sqlite3"
 import * as Schema from "effect/Schema"
@@ -99,7 +99,9 @@ export const start = async (options: ShopOptions) => {
     ]
   })
   // jobloom: the jobs API for operators, as a plain Node request listener
-  const jobsAdmin = getRequestListener(new Hono().route("/admin/jobs", jobsApi({ runtime: jobloom.runtime })).fetch)
+  const jobsAdmin = getRequestListener(
+    new Hono().route("/admin/jobs", JobsApi.make({ runtime: jobloom.runtime })).fetch
+  )
 
   const send = (res: Http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))

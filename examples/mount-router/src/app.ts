@@ -4,7 +4,7 @@
  * `authorize` hook that applies the app's own rules.
  */
 import type { Job, Jobloom } from "@jobloom/core"
-import { JobsApi, jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { Hono } from "hono"
 import { HTTPException } from "hono/http-exception"
 
@@ -90,7 +90,10 @@ export const makeApp = (jobloom: Pick<Jobloom.Jobloom, "runtime" | "stats">) => 
     await next()
   })
 
-  app.route(jobsPrefix, jobsApi<AppEnv>({ runtime: jobloom.runtime, scope, authorize, info: { title: "Acme jobs" } }))
+  app.route(
+    jobsPrefix,
+    JobsApi.make<AppEnv>({ runtime: jobloom.runtime, scope, authorize, info: { title: "Acme jobs" } })
+  )
 
   return app
 }

@@ -4,7 +4,7 @@
  */
 import { serve } from "@hono/node-server"
 import { Jobs, JobType } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -12,14 +12,15 @@ import * as Layer from "effect/Layer"
 import { Hono } from "hono"
 import type { AddressInfo } from "node:net"
 import * as Render from "./Render.js"
-import { runMain, serveUntilSignal } from "./Process.js"
+// the quickstart's signal handling and exit codes, shared rather than copied
+import { runMain, serveUntilSignal } from "../../quickstart/src/Process.js"
 import * as Settings from "./Settings.js"
 
 const Server = Layer.scopedDiscard(
   Effect.gen(function* () {
     const port = yield* Config.integer("PORT").pipe(Config.withDefault(3000))
     const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
-    const app = new Hono().route("/api", jobsApi({ runtime }))
+    const app = new Hono().route("/api", JobsApi.make({ runtime }))
     const server = yield* Effect.acquireRelease(
       Effect.async<ReturnType<typeof serve>>((resume) => {
         const server = serve({ fetch: app.fetch, port }, () => resume(Effect.succeed(server)))

@@ -11,7 +11,8 @@ import * as Layer from "effect/Layer"
 import { randomUUID } from "node:crypto"
 import * as Os from "node:os"
 import * as Render from "./Render.js"
-import { runMain, serveUntilSignal } from "./Process.js"
+// the quickstart's signal handling and exit codes, shared rather than copied
+import { runMain, serveUntilSignal } from "../../quickstart/src/Process.js"
 import * as Settings from "./Settings.js"
 
 const WorkerLive = Layer.unwrapEffect(

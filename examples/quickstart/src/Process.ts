@@ -1,6 +1,7 @@
 /**
  * Running a server as the process's main program: until SIGINT or SIGTERM, then a normal (not interrupted) close of
- * its scope, so every finalizer runs in full, the worker's grace period included.
+ * its scope, so every finalizer runs in full, the worker's grace period included. The quickstart's and each process
+ * of `examples/postgres-workers` (which imports this file rather than keep a copy of it).
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

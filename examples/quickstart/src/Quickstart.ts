@@ -2,8 +2,9 @@
  * The quickstart server: a Hono host app serving the jobs API at `/api`, the engine with an in-process worker, and
  * a store (a SQLite file, or PostgreSQL when `DATABASE_URL` is set). Everything is read from the environment.
  */
-import { Jobs, JobType, Worker } from "@jobloom/core"
-import { antennaApi, jobsApi, mcritApi } from "@jobloom/http"
+import { Jobs, JobSchedule, JobSchedules, JobType, RemoteWorker, Worker } from "@jobloom/core"
+import type { JobRetention } from "@jobloom/core"
+import { AntennaApi, JobsApi, McritApi, WorkersApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Config from "effect/Config"
@@ -48,6 +49,10 @@ export interface QuickstartConfig {
   readonly callbackAllow: ReadonlyArray<string>
   /** `JOBLOOM_CALLBACK_ALLOW_PRIVATE`, default false: callbacks may reach any address (development only). */
   readonly callbackAllowPrivate: boolean
+  /** `JOBLOOM_REMOTE_TYPES`, default none: comma-separated job types served only by remote workers (no handler here). */
+  readonly remoteTypes?: ReadonlyArray<string>
+  /** `JOBLOOM_REMOTE_LEASE` seconds, default 30: the lease of a remote worker's claim, renewed by its heartbeats. */
+  readonly remoteLease?: Duration.Duration
 }
 
 /** Reads {@link QuickstartConfig} from the environment. */
@@ -74,7 +79,12 @@ export const config: Config.Config<QuickstartConfig> = Config.all({
     Config.withDefault(""),
     Config.map((list) => list.split(",").flatMap((host) => (host.trim() === "" ? [] : [host.trim()])))
   ),
-  callbackAllowPrivate: Config.boolean("JOBLOOM_CALLBACK_ALLOW_PRIVATE").pipe(Config.withDefault(false))
+  callbackAllowPrivate: Config.boolean("JOBLOOM_CALLBACK_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  remoteTypes: Config.string("JOBLOOM_REMOTE_TYPES").pipe(
+    Config.withDefault(""),
+    Config.map((list) => list.split(",").flatMap((type) => (type.trim() === "" ? [] : [type.trim()])))
+  ),
+  remoteLease: Config.number("JOBLOOM_REMOTE_LEASE").pipe(Config.withDefault(30), Config.map(Duration.seconds))
 })
 
 /** The job types of the quickstart (besides the built-in `delay`). */
@@ -84,12 +94,19 @@ export const jobTypes: ReadonlyArray<JobType.Any> = [
   WordCount.WordCount
 ]
 
+/** The handlers of the quickstart's job types but those in `remote` (served by remote workers only). */
+export const handlersExcept = (remote: ReadonlyArray<string>): Layer.Layer<never, never, JobType.JobRegistry> =>
+  Layer.mergeAll(
+    Layer.empty,
+    ...[
+      [MlPipeline.MlPipeline.key, MlPipeline.layer],
+      [WordCount.WordCount.key, WordCount.layer],
+      [DataStorageSync.DataStorageSync.key, DataStorageSync.layer()]
+    ].flatMap(([key, layer]) => (remote.includes(key as string) ? [] : [layer as typeof MlPipeline.layer]))
+  ).pipe(Layer.provide(ProcessingService.layer()))
+
 /** The handlers of the quickstart's job types, with the fake processing service they call. */
-export const handlers: Layer.Layer<never, never, JobType.JobRegistry> = Layer.mergeAll(
-  MlPipeline.layer,
-  WordCount.layer,
-  DataStorageSync.layer()
-).pipe(Layer.provide(ProcessingService.layer()))
+export const handlers: Layer.Layer<never, never, JobType.JobRegistry> = handlersExcept([])
 
 /** The store: PostgreSQL when a URL is configured, else the SQLite file (its directory created if missing). */
 export const storeLayer = (config: QuickstartConfig) =>
@@ -107,17 +124,44 @@ export const storeLayer = (config: QuickstartConfig) =>
     onSome: (url) => PgJobStore.layer({ url, schema: config.pgSchema })
   })
 
-/** The engine, the handlers and (unless disabled) the worker, over the configured store. */
+/** The quickstart's schedule: the storage sync every night at 03:00 Berlin time (see `/api/schedules`). */
+export const schedules: ReadonlyArray<JobSchedule.Definition> = [
+  JobSchedule.make({
+    key: "nightly-storage-sync",
+    cron: "0 3 * * *",
+    timeZone: "Europe/Berlin",
+    type: DataStorageSync.DataStorageSync,
+    params: {}
+  })
+]
+
+/** The quickstart's retention: succeeded and cancelled jobs go after 7 days, failed and timed-out ones after 30. */
+export const retention: JobRetention.RetentionOptions = {
+  olderThan: { SUCCEEDED: "7 days", CANCELLED: "7 days", FAILED: "30 days", TIMED_OUT: "30 days" }
+}
+
+/**
+ * The engine, the handlers, the schedules and (unless disabled) the worker with maintenance, over the configured
+ * store.
+ */
 export const engineLayer = (config: QuickstartConfig) => {
   // the worker starts after the handlers are registered, so it claims from their queues
+  const local = handlersExcept(config.remoteTypes ?? [])
   const running = config.worker
     ? Worker.layer({
         concurrency: config.concurrency,
         gracePeriod: config.gracePeriod,
-        callbacks: { allow: config.callbackAllow, allowPrivateNetworks: config.callbackAllowPrivate }
-      }).pipe(Layer.provide(handlers))
-    : handlers
-  return running.pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
+        callbacks: { allow: config.callbackAllow, allowPrivateNetworks: config.callbackAllowPrivate },
+        // maintenance also fires the schedules' ticks; the pruner is on here (off by default in the library)
+        retention
+      }).pipe(Layer.provide(local))
+    : local
+  // remote workers (any language, over HTTP at /api/workers) serve every registered type, handler here or not
+  return Layer.mergeAll(
+    running,
+    RemoteWorker.layer({ leaseDuration: config.remoteLease ?? Duration.seconds(30) }),
+    JobSchedules.layer({ schedules })
+  ).pipe(Layer.provideMerge(Jobs.layer({ types: jobTypes })), Layer.provideMerge(storeLayer(config)))
 }
 
 /** The compat routers the quickstart mounts beside the jobs API (DESIGN §6). */
@@ -126,6 +170,8 @@ export interface CompatApps {
   readonly antenna?: Hono
   /** MCRIT's job queue API, at `/mcrit`. */
   readonly mcrit?: Hono
+  /** The remote workers' routes, at `/api/workers` (not a compat router, but mounted the same way, before `/api`). */
+  readonly workers?: Hono
 }
 
 /**
@@ -149,6 +195,7 @@ export const makeApp = (api: Hono, compat: CompatApps = {}): Hono => {
   // before `/api`: the jobs API's own middleware would otherwise also see `/api/v2` requests first
   if (compat.antenna !== undefined) app.route("/api/v2", compat.antenna)
   if (compat.mcrit !== undefined) app.route("/mcrit", compat.mcrit)
+  if (compat.workers !== undefined) app.route("/api", compat.workers)
   app.route("/api", api)
   return app
 }
@@ -157,11 +204,12 @@ export const makeApp = (api: Hono, compat: CompatApps = {}): Hono => {
 export const serverLayer = (config: QuickstartConfig) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry>()
+      const runtime = yield* Effect.runtime<Jobs.Jobs | JobType.JobRegistry | RemoteWorker.RemoteWorker>()
       const app = ItemRouters.mount(
-        makeApp(jobsApi({ runtime }), {
-          antenna: antennaApi({ runtime }),
-          mcrit: mcritApi({ runtime })
+        makeApp(JobsApi.make({ runtime }), {
+          antenna: AntennaApi.make({ runtime }),
+          mcrit: McritApi.make({ runtime }),
+          workers: WorkersApi.make({ runtime })
         }),
         runtime
       )
@@ -182,6 +230,7 @@ export const serverLayer = (config: QuickstartConfig) =>
       yield* Console.log(`  Dashboard: ${base}/api/dashboard`)
       yield* Console.log(`  Antenna: ${base}/api/v2/jobs`)
       yield* Console.log(`  MCRIT: ${base}/mcrit/jobs`)
+      yield* Console.log(`  Workers: ${base}/api/workers/openapi.json`)
     })
   )
 

@@ -27,7 +27,7 @@ const app = new Hono()
   },
   "Embed in an existing service#2": {
     before: `import { Jobloom, MemoryJobStore } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { Hono, type MiddlewareHandler } from "hono"
 type User = { readonly role: string; readonly project: string }
 const app = new Hono<{ Variables: { user: User } }>()
@@ -50,6 +50,8 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
 `,
     after: ""
   },
+  Schedules: { before: "", after: `\nawait jobloom.close()\n` },
+  Retention: { before: "", after: `\nawait jobloom.close()\n` },
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,
     after: `\nawait jobloom.close()\n`

@@ -1,7 +1,7 @@
 // Replays what Modzy's and super.AI's Python SDKs send (COMPAT §2, §3) against the quickstart's app, in process.
 // With WRITE_COMPAT_DOC=1 it also writes docs/compat-modzy-superai.md: one recorded request and answer per route.
 import { Jobs, type JobType } from "@jobloom/core"
-import { jobsApi } from "@jobloom/http"
+import { JobsApi } from "@jobloom/http"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -32,7 +32,7 @@ let app: Hono
 
 beforeAll(async () => {
   const inner = await runtime.runPromise(Effect.runtime<Jobs.Jobs | JobType.JobRegistry>())
-  app = ItemRouters.mount(Quickstart.makeApp(jobsApi({ runtime: inner })), inner)
+  app = ItemRouters.mount(Quickstart.makeApp(JobsApi.make({ runtime: inner })), inner)
 })
 
 /** One recorded exchange per route (the first seen), for the doc. */

@@ -67,10 +67,10 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   // the HTTP stack loads while the store opens
   const http = Promise.all([import("@hono/node-server"), import("@jobloom/http"), import("hono")])
   const { jobloom, database } = await open(parsed, { types: typesOf(parsed), worker })
-  const [{ serve: listen }, { jobsApi }, { Hono }] = await http
+  const [{ serve: listen }, { JobsApi }, { Hono }] = await http
   const app = new Hono()
   app.get("/", (c) => c.redirect("/api"))
-  app.route("/api", jobsApi({ runtime: jobloom.runtime }))
+  app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
   let server: Http.Server
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server = listen({ fetch: app.fetch, port, ...(host === undefined ? {} : { hostname: host }) }) as Http.Server
@@ -87,9 +87,8 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   console.log(
     `jobloom serve (${Database.describe(database)}; ${running}; types: ${typeKeys(jobloom)}), port ${address.port}`
   )
-  console.log(`  API:  ${base}/api`)
-  console.log(`  Docs: ${base}/api/docs`)
-  console.log(`  Dashboard: ${base}/api/dashboard`)
+  // one write, so a reader that waits for the API line has the whole banner
+  console.log([`  API:  ${base}/api`, `  Docs: ${base}/api/docs`, `  Dashboard: ${base}/api/dashboard`].join("\n"))
   const signal = await untilSignal()
   console.log(`${signal}: shutting down`)
   await new Promise<void>((resolve) => {

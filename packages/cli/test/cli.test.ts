@@ -146,7 +146,8 @@ describe("jobloom serve, worker and jobs on one SQLite file", () => {
     const started = await startBin(
       ["serve", "--port", "0", "--host", "127.0.0.1", "--no-worker", "--types", fixture, "--database", db],
       { cwd },
-      /API:\s+(http:\/\/[^\s]+)\/api/
+      // the last line of the start-up banner: a loaded machine may deliver the banner in several chunks
+      /API:\s+(http:\/\/[^\s]+)\/api[\s\S]*Dashboard:\s+\S+\n/
     )
     api = started.running
     base = started.match[1]!

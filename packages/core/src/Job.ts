@@ -150,7 +150,10 @@ export const Job = Schema.Struct({
   progress: Progress,
   lastError: Schema.NullOr(JobError),
   resultId: Schema.NullOr(Schema.String),
-  lease: Schema.NullOr(Lease)
+  lease: Schema.NullOr(Lease),
+  scheduleKey: Schema.NullOr(Schema.String).annotations({
+    description: "The key of the schedule whose tick created the job; null for other jobs"
+  })
 }).annotations({ identifier: "Job" })
 /** A job as the engine returns it. */
 export type Job = typeof Job.Type
@@ -239,6 +242,7 @@ export const fromRow = (row: JobRow): Job => {
     lease:
       row.leaseOwner !== null && row.leaseExpiresAt !== null
         ? { workerId: row.leaseOwner, expiresAt: formatTime(row.leaseExpiresAt) }
-        : null
+        : null,
+    scheduleKey: row.scheduleKey ?? null
   }
 }

@@ -90,3 +90,21 @@ export class IdempotencyKeyHeld extends Schema.TaggedError<IdempotencyKeyHeld>()
     return "this idempotency key is held by another job"
   }
 }
+
+/** No schedule has this key. */
+export class ScheduleNotFound extends Schema.TaggedError<ScheduleNotFound>()("ScheduleNotFound", {
+  key: Schema.String
+}) {
+  override get message() {
+    return `schedule ${this.key} not found`
+  }
+}
+
+/** A schedule with this key exists already (create only; a put replaces it). */
+export class ScheduleExists extends Schema.TaggedError<ScheduleExists>()("ScheduleExists", {
+  key: Schema.String
+}) {
+  override get message() {
+    return `schedule ${this.key} exists already`
+  }
+}

@@ -18,7 +18,10 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Delay from "./Delay.js"
 import type { Job, JobResult } from "./Job.js"
-import { UnknownJobType } from "./JobError.js"
+import { InvalidInput, UnknownJobType } from "./JobError.js"
+import * as JobRetention from "./JobRetention.js"
+import type * as JobSchedule from "./JobSchedule.js"
+import * as JobSchedules from "./JobSchedules.js"
 import type { JobStore } from "./JobStore.js"
 import * as JobType from "./JobType.js"
 import * as Jobs from "./Jobs.js"
@@ -57,6 +60,13 @@ export interface Options {
   readonly worker?: Worker.WorkerOptions | false
   /** Log lines kept per job (the engine's and, unless `worker.logCap` says otherwise, the worker's). Default 10 000. */
   readonly logCap?: number
+  /**
+   * Schedules defined in code (`JobSchedule.make`), registered at start. Due ticks are fired by the worker's
+   * maintenance; a process without a worker (or with `maintenance: false`) registers them but fires none.
+   */
+  readonly schedules?: ReadonlyArray<JobSchedule.Definition>
+  /** The pruner of old terminal jobs, run by the worker's maintenance; off when absent. */
+  readonly retention?: JobRetention.RetentionOptions
 }
 
 /** A method was called after `close()`. */
@@ -67,7 +77,24 @@ export class JobloomClosed extends Schema.TaggedError<JobloomClosed>()("JobloomC
 }
 
 /** The services the facade's runtime provides (for the HTTP router, or Effect code running beside the facade). */
-export type Services = Jobs.Jobs | JobType.JobRegistry | JobStore
+export type Services = Jobs.Jobs | JobType.JobRegistry | JobStore | JobSchedules.JobSchedules
+
+/** Promise versions of the `JobSchedules` methods. */
+export interface SchedulesFacade {
+  readonly define: (definition: JobSchedule.Definition) => Promise<JobSchedule.Schedule>
+  readonly create: (input: JobSchedule.ScheduleInput) => Promise<JobSchedule.Schedule>
+  readonly put: (
+    key: string,
+    input: Omit<JobSchedule.ScheduleInput, "key">
+  ) => Promise<{ readonly schedule: JobSchedule.Schedule; readonly created: boolean }>
+  readonly get: (key: string) => Promise<JobSchedule.Schedule>
+  readonly list: () => Promise<ReadonlyArray<JobSchedule.Schedule>>
+  readonly delete: (key: string) => Promise<void>
+  readonly pause: (key: string) => Promise<JobSchedule.Schedule>
+  readonly resume: (key: string) => Promise<JobSchedule.Schedule>
+  /** Fires the due ticks now (maintenance does it every second); returns the jobs created. */
+  readonly tick: () => Promise<ReadonlyArray<Job>>
+}
 
 /** A running jobloom: Promise versions of the `Jobs` methods, events, the runtime and shutdown. */
 export interface Jobloom {
@@ -97,6 +124,10 @@ export interface Jobloom {
   readonly stats: (query?: Jobs.JobQuery) => Promise<Jobs.JobStats>
   readonly batch: (batchId: string) => Promise<Jobs.BatchSummary>
   readonly types: () => ReadonlyArray<Jobs.JobTypeInfo>
+  /** Recurring jobs: the schedules of this store. */
+  readonly schedules: SchedulesFacade
+  /** One pass of the pruner with these options (or the `retention` given to `make`); what it deleted. */
+  readonly prune: (options?: JobRetention.RetentionOptions) => Promise<JobRetention.PruneReport>
   /**
    * Calls `listener` with every event from now on (of one job when `jobId` is given); subscribed before it returns.
    * Returns the function that unsubscribes.
@@ -132,10 +163,15 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
     if (type === undefined) return Either.left(new UnknownJobType({ type: String(key) }))
     handlerLayers.push(JobType.toLayerPromise(type, run))
   }
-  const engine = Jobs.layer({
-    ...(options.types === undefined ? {} : { types: options.types }),
-    ...(options.logCap === undefined ? {} : { logCap: options.logCap })
-  }).pipe(Layer.provideMerge(options.store))
+  const engine = JobSchedules.layer({ schedules: options.schedules ?? [] }).pipe(
+    Layer.provideMerge(
+      Jobs.layer({
+        ...(options.types === undefined ? {} : { types: options.types }),
+        ...(options.logCap === undefined ? {} : { logCap: options.logCap })
+      })
+    ),
+    Layer.provideMerge(options.store)
+  )
   const registered = handlerLayers.reduce<Layer.Layer<Services, unknown>>(
     (layer, handlers) => Layer.provideMerge(handlers, layer),
     engine
@@ -143,7 +179,9 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
   if (options.worker === false) return Either.right(registered)
   // the facade's logCap is the worker's default too: the worker writes most of a job's lines
   const worker = { ...(options.logCap === undefined ? {} : { logCap: options.logCap }), ...options.worker }
-  return Either.right(Layer.provideMerge(Worker.layer(worker), registered))
+  // maintenance fires the schedules' ticks and runs the pruner (the facade's `retention`, unless the worker's own)
+  const withRetention = options.retention === undefined ? worker : { retention: options.retention, ...worker }
+  return Either.right(Layer.provideMerge(Worker.layer(withRetention), registered))
 }
 
 /**
@@ -153,6 +191,11 @@ const layerOf = (options: Options): Either.Either<Layer.Layer<Services, unknown>
 export const make = async (options: Options): Promise<Jobloom> => {
   const layer = layerOf(options)
   if (Either.isLeft(layer)) throw layer.left
+  if (options.retention !== undefined) {
+    // bad pruner options fail the start-up, not maintenance's background loop
+    const checked = Effect.runSyncExit(JobRetention.agesOf(options.retention))
+    if (Exit.isFailure(checked)) throw rejection(checked.cause)
+  }
   const runtime = ManagedRuntime.make(layer.right)
   const built = await runtime.runPromiseExit(Jobs.Jobs)
   if (Exit.isFailure(built)) {
@@ -160,6 +203,7 @@ export const make = async (options: Options): Promise<Jobloom> => {
     throw rejection(built.cause)
   }
   const jobs = built.value
+  const schedules = await runtime.runPromise(JobSchedules.JobSchedules)
   const listeners = new Set<Fiber.RuntimeFiber<void>>()
   let closing: Promise<void> | undefined
 
@@ -235,6 +279,23 @@ export const make = async (options: Options): Promise<Jobloom> => {
     stats: (query) => run(jobs.stats(query)),
     batch: (batchId) => run(jobs.batch(batchId)),
     types: () => jobs.types(),
+    schedules: {
+      define: (definition) => run(schedules.define(definition)),
+      create: (input) => run(schedules.create(input)),
+      put: (key, input) => run(schedules.put(key, input)),
+      get: (key) => run(schedules.get(key)),
+      list: () => run(schedules.list()),
+      delete: (key) => run(schedules.delete(key)),
+      pause: (key) => run(schedules.pause(key)),
+      resume: (key) => run(schedules.resume(key)),
+      tick: () => run(schedules.tick())
+    },
+    prune: (pruneOptions) => {
+      const retention = pruneOptions ?? options.retention
+      return retention === undefined
+        ? Promise.reject(new InvalidInput({ issues: [{ path: "retention", message: "give the pruner's options" }] }))
+        : run(JobRetention.prune(retention))
+    },
     subscribe,
     runtime,
     close

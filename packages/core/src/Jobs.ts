@@ -310,8 +310,6 @@ export interface Jobs {
     readonly jobId?: string
     readonly scope?: JobScope
   }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
-  /** Publishes an event (used by the worker, which shares the engine's event hub). */
-  readonly publish: (event: JobEvent) => Effect.Effect<void>
 }
 
 /** The engine Tag. */
@@ -333,7 +331,7 @@ export interface LayerOptions {
 
 /**
  * The engine over the `JobStore` in context, with a fresh `JobRegistry` holding `types` and the built-in `delay`
- * type and its handler.
+ * type and its handler, and the engine's event bus (which the worker and maintenance publish to).
  */
 export const layer = (options?: LayerOptions): Layer.Layer<Jobs | JobRegistry, never, JobStore> =>
   internal.layer(options)

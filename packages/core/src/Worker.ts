@@ -9,8 +9,9 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as AddressPolicy from "./internal/addressPolicy.js"
-import * as internal from "./internal/worker.js"
+import * as internal from "./internal/worker/make.js"
 import type { JobStore } from "./JobStore.js"
+import type { RetentionOptions } from "./JobRetention.js"
 import type { JobRegistry } from "./JobType.js"
 import type { Jobs } from "./Jobs.js"
 
@@ -46,12 +47,19 @@ export interface WorkerOptions {
   readonly abandonAfter?: Duration.DurationInput
   /** Log lines kept per job. Default 10 000. */
   readonly logCap?: number
-  /** Run maintenance (rescue every 5 s, expire every 1 s, callbacks) in this worker. Default true. */
+  /**
+   * Run maintenance (rescue every 5 s, expire every 1 s, callbacks; see `Maintenance.layer`) in this worker. Default
+   * true.
+   */
   readonly maintenance?: boolean
   /** How often maintenance rescues expired leases. Default 5 s. */
   readonly rescueInterval?: Duration.DurationInput
   /** How often maintenance expires jobs past their deadline, and polls for due callbacks. Default 1 s. */
   readonly expireInterval?: Duration.DurationInput
+  /** How often maintenance fires due schedule ticks (`JobSchedules`). Default 1 s. */
+  readonly scheduleInterval?: Duration.DurationInput
+  /** Maintenance's pruner of old terminal jobs (`JobRetention`); off when absent. */
+  readonly retention?: RetentionOptions
   /** Callback delivery: HMAC-SHA256 secret for the `X-Jobloom-Signature` header, and retry budget. */
   readonly callbacks?: {
     readonly secret?: string

@@ -40,8 +40,23 @@ export * as Jobs from "./Jobs.js"
 /** The worker. */
 export * as Worker from "./Worker.js"
 
+/** Rescue of expired leases, deadline expiry and callback delivery, with or without a worker. */
+export * as Maintenance from "./Maintenance.js"
+
+/** Remote workers: claim, heartbeat, report and settle jobs for a worker in another process (over HTTP). */
+export * as RemoteWorker from "./RemoteWorker.js"
+
 /** The Promise facade for hosts that do not use Effect. */
 export * as Jobloom from "./Jobloom.js"
+
+/** Recurring jobs defined as data: a cron expression in a time zone, or an interval. */
+export * as JobSchedule from "./JobSchedule.js"
+
+/** The schedules service: define, list, pause and resume schedules, and fire their due ticks. */
+export * as JobSchedules from "./JobSchedules.js"
+
+/** Retention: the pruner of old terminal jobs, per status, in bounded batches. */
+export * as JobRetention from "./JobRetention.js"
 
 /** jobloom's metrics (Effect `Metric`s named `jobloom_*`) and the gauges read from the store. */
 export * as JobMetrics from "./JobMetrics.js"

@@ -31,7 +31,8 @@ export const Problem = Schema.Struct({
   action: Schema.optional(Schema.String),
   resultId: Schema.optional(Schema.String),
   batchId: Schema.optional(Schema.String),
-  jobType: Schema.optional(Schema.String)
+  jobType: Schema.optional(Schema.String),
+  scheduleKey: Schema.optional(Schema.String)
 }).annotations({ identifier: "Problem", description: "RFC 9457 problem details" })
 /** A problem details object. */
 export type Problem = typeof Problem.Type
@@ -46,6 +47,8 @@ export type EngineError =
   | JobError.InvalidParams
   | JobError.InvalidInput
   | JobError.IdempotencyKeyHeld
+  | JobError.ScheduleNotFound
+  | JobError.ScheduleExists
   | JobStore.JobStoreError
 
 const engineTags: ReadonlySet<string> = new Set<EngineError["_tag"]>([
@@ -57,6 +60,8 @@ const engineTags: ReadonlySet<string> = new Set<EngineError["_tag"]>([
   "InvalidParams",
   "InvalidInput",
   "IdempotencyKeyHeld",
+  "ScheduleNotFound",
+  "ScheduleExists",
   "JobStoreError"
 ])
 
@@ -132,6 +137,23 @@ export const fromError = (error: EngineError): Problem => {
         status: 409,
         detail: error.message,
         errors: [{ path: "idempotencyKey", message: "is held by another job" }]
+      }
+    case "ScheduleNotFound":
+      return {
+        type: typeUri("schedule-not-found"),
+        title: "Schedule not found",
+        status: 404,
+        detail: error.message,
+        scheduleKey: error.key
+      }
+    case "ScheduleExists":
+      return {
+        type: typeUri("schedule-exists"),
+        title: "Conflict",
+        status: 409,
+        detail: error.message,
+        scheduleKey: error.key,
+        errors: [{ path: "key", message: "is taken by another schedule" }]
       }
     case "JobStoreError":
       // the store's message may carry SQL or connection details: never shown to the client

@@ -7,7 +7,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Schema from "effect/Schema"
 import { Hono } from "hono"
 import type * as Shared from "../src/compat/shared.js"
-import { antennaApi, mcritApi } from "../src/index.js"
+import { AntennaApi, McritApi } from "../src/index.js"
 import { type Services, ThreeStages, threeStagesHandler } from "./support.js"
 
 /** A type whose handler returns nothing (MCRIT: a finished job still has a result id). */
@@ -45,8 +45,8 @@ export const withCompat = async <A>(
   )
   try {
     const app = new Hono()
-    app.route("/api/v2", antennaApi({ runtime, ...routerOptions }))
-    app.route("/mcrit", mcritApi({ runtime, ...routerOptions }))
+    app.route("/api/v2", AntennaApi.make({ runtime, ...routerOptions }))
+    app.route("/mcrit", McritApi.make({ runtime, ...routerOptions }))
     return await f({ app, run: (effect) => runtime.runPromise(effect) })
   } finally {
     await runtime.dispose()

@@ -54,7 +54,17 @@ describe("the dashboard", () => {
       expect(await script.text()).toContain("hashchange")
       const etag = script.headers.get("etag")!
       expect((await app.request("/dashboard/assets/app.js", { headers: { "if-none-match": etag } })).status).toBe(304)
-      expect((await app.request("/dashboard/assets/style.css")).headers.get("content-type")).toContain("text/css")
+      // three style sheets, linked in the order of their cascade
+      const page = await (await app.request("/dashboard")).text()
+      const sheets = [...page.matchAll(/<link rel="stylesheet" href="\/dashboard\/assets\/([\w-]+\.css)"/g)].map(
+        (m) => m[1]
+      )
+      expect(sheets).toEqual(["style.css", "table.css", "pages.css"])
+      for (const sheet of sheets) {
+        const css = await app.request(`/dashboard/assets/${sheet}`)
+        expect(css.headers.get("content-type")).toContain("text/css")
+        expect(await css.text()).toMatch(/\{[^}]+\}/)
+      }
       for (const path of ["/dashboard/assets/index.html", "/dashboard/assets/nope.js", "/dashboard/assets/..%2Fsrc"]) {
         expect((await app.request(path)).status).toBe(404)
       }

@@ -123,7 +123,7 @@ describe("mounted in a host app", () => {
   it("runs on the Promise facade's runtime", async () => {
     const jobloom = await Jobloom.make({ store: MemoryJobStore.layer, worker: false })
     try {
-      const host = new Hono().route("/api", JobsApi.jobsApi({ runtime: jobloom.runtime }))
+      const host = new Hono().route("/api", JobsApi.make({ runtime: jobloom.runtime }))
       const created = await host.request("/api/jobs", json("POST", { type: "delay", params: { seconds: 1 } }))
       expect(created.status).toBe(201)
       const { id } = await created.json()
@@ -136,7 +136,7 @@ describe("mounted in a host app", () => {
   it.scoped("runs on an Effect host's own Runtime", () =>
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<Jobs.Jobs>()
-      const host = new Hono().route("/jobs-api", JobsApi.jobsApi({ runtime }))
+      const host = new Hono().route("/jobs-api", JobsApi.make({ runtime }))
       const response = yield* Effect.promise(async () =>
         host.request("/jobs-api/jobs?start_now=true", json("POST", { type: "delay", params: { seconds: 0 } }))
       )

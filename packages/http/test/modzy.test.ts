@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Hono } from "hono"
-import { modzyApi } from "../src/index.js"
+import { ModzyApi } from "../src/index.js"
 import { compatRuntime, poll } from "./itemCompatSupport.js"
 
 const runtime = compatRuntime()
@@ -8,7 +8,7 @@ let app: Hono
 
 beforeAll(() => {
   app = new Hono()
-  app.route("/api", modzyApi({ runtime, models: [{ identifier: "words", type: "words", version: "1.0.0" }] }))
+  app.route("/api", ModzyApi.make({ runtime, models: [{ identifier: "words", type: "words", version: "1.0.0" }] }))
 })
 afterAll(() => runtime.dispose())
 
@@ -135,7 +135,7 @@ describe("Modzy router: jobs", () => {
 
   it("keeps jobs of other accounts out of sight", async () => {
     const other = new Hono()
-    other.route("/api", modzyApi({ runtime, identity: () => ({ accessKey: "k2", account: "other" }) }))
+    other.route("/api", ModzyApi.make({ runtime, identity: () => ({ accessKey: "k2", account: "other" }) }))
     const mine = await submitText({ a: { t: "a" } })
     const theirs = await other.request(`/api/jobs/${mine.body.jobIdentifier}`)
     expect(theirs.status).toBe(404)
@@ -145,7 +145,7 @@ describe("Modzy router: jobs", () => {
     const scoped = new Hono()
     scoped.route(
       "/api",
-      modzyApi({
+      ModzyApi.make({
         runtime,
         models: [{ identifier: "words", type: "words", version: "1.0.0" }],
         identity: () => ({ accessKey: "scoped", account: "acct-scoped" }),

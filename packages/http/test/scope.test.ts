@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { Hono } from "hono"
 import { JobsApi } from "../src/index.js"
+import * as Schemas from "../src/internal/schemas.js"
 import { sseReader } from "./sse.js"
 import { awaitTerminal, json, withApi, withWorkerApi } from "./support.js"
 
@@ -152,7 +153,7 @@ describe("a scope per request", () => {
             expect((await call(`/jobs/${id}`)).status).toBe(404)
             expect((await call(`/jobs/${id}?logs=5`)).status).toBe(404)
             expect((await call(`/jobs/${id}`, json("PATCH", { name: "mine now" }))).status).toBe(404)
-            for (const action of JobsApi.actions.filter((a) =>
+            for (const action of Schemas.Action.literals.filter((a) =>
               ["run", "cancel", "retry", "pause", "resume"].includes(a)
             )) {
               expect((await call(`/jobs/${id}/${action}`, { method: "POST" })).status, action).toBe(404)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { unzipSync, strFromU8 } from "fflate"
 import { Hono } from "hono"
-import { superaiApi } from "../src/index.js"
+import { SuperaiApi } from "../src/index.js"
 import { compatRuntime, poll } from "./itemCompatSupport.js"
 
 const runtime = compatRuntime()
@@ -12,7 +12,7 @@ beforeAll(() => {
   app = new Hono()
   app.route(
     "/v1",
-    superaiApi({
+    SuperaiApi.make({
       runtime,
       jobType: "words",
       callbacks: {
@@ -124,7 +124,7 @@ describe("super.AI router: scope", () => {
     const scoped = new Hono()
     scoped.route(
       "/v1",
-      superaiApi({
+      SuperaiApi.make({
         runtime,
         jobType: "words",
         callbacks: { enabled: false },

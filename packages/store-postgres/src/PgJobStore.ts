@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL `JobStore`: any number of worker processes, on any number of machines, against one database, with no
  * coordinator beyond Postgres itself. Claims take `FOR NO KEY UPDATE SKIP LOCKED` rows in one statement; per-type and
- * per-queue limits are counted under advisory locks; settlements from concurrent jobs share one statement; inserts,
+ * per-queue limits are counted under advisory locks; a worker's batch of settlements is one statement; inserts,
  * status changes and re-queues are announced with `NOTIFY`, so idle workers wake at once and a cancel reaches the
  * worker running the job on whichever machine.
  *
@@ -20,11 +20,11 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Migrate from "./internal/migrate.js"
 import * as Names from "./internal/names.js"
-import { mapErrors } from "./internal/rows.js"
+import * as Errors from "./internal/errors.js"
 import * as Signals from "./internal/signals.js"
 import * as Store from "./internal/store.js"
 
-/** Where the store's tables live and whether it migrates them. */
+/** The store's own options, shared by every constructor: where its tables live and whether it migrates them. */
 export interface StoreOptions {
   /** The schema of the tables; created when missing. Lower-case letters, digits and `_`. Default `"public"`. */
   readonly schema?: string
@@ -42,7 +42,7 @@ export interface StoreOptions {
   readonly durableWorkerWrites?: boolean
 }
 
-/** Options of {@link layer}. */
+/** Options of {@link layer}: a client of the store's own, from a connection URL. */
 export interface LayerOptions extends StoreOptions {
   /** The connection URL, e.g. `postgres://user@host:5432/db`. */
   readonly url: string | Redacted.Redacted
@@ -52,14 +52,15 @@ export interface LayerOptions extends StoreOptions {
   readonly applicationName?: string
 }
 
-/** Options of {@link layerWith}: the full `@effect/sql-pg` client configuration. */
+/** Options of {@link layerWith}: a client of the store's own, configured in full. */
 export interface LayerWithOptions extends StoreOptions {
+  /** The full `@effect/sql-pg` client configuration. */
   readonly client: PgClient.PgClientConfig
 }
 
 /**
  * Builds the store on the `PgClient` in context (the host's client): its statements join the caller's transaction
- * when there is one. Migrates unless `migrate: false`. The scope holds the settle batcher and the listener.
+ * when there is one. Migrates unless `migrate: false`. The scope holds the listener.
  */
 export const make = (
   options: StoreOptions = {}
@@ -67,7 +68,7 @@ export const make = (
   Effect.gen(function* () {
     const pg = yield* PgClient.PgClient
     const names = yield* Names.make(options.schema ?? "public", options.tablePrefix ?? "jobloom_")
-    if (options.migrate ?? true) yield* mapErrors(Migrate.run(names))
+    if (options.migrate ?? true) yield* Errors.refail(Migrate.run(names))
     const signals = yield* Signals.make(Signals.clientConfig(pg.config), names.channel)
     return yield* Store.make(names, signals, { durableWorkerWrites: options.durableWorkerWrites ?? false })
   }).pipe(Effect.provideServiceEffect(SqlClient.SqlClient, PgClient.PgClient))
@@ -80,15 +81,7 @@ export const layerClient = (
 
 /** The store with a client of its own, configured in full. */
 export const layerWith = (options: LayerWithOptions): Layer.Layer<JobStore.JobStore, JobStore.JobStoreError> =>
-  layerClient(options).pipe(
-    Layer.provide(
-      PgClient.layer(options.client).pipe(
-        Layer.mapError(
-          (error) => new JobStore.JobStoreError({ reason: "Unavailable", message: `${error.message}: ${error.cause}` })
-        )
-      )
-    )
-  )
+  layerClient(options).pipe(Layer.provide(PgClient.layer(options.client).pipe(Layer.mapError(Errors.clientFailed))))
 
 /** The store with a client of its own, from a connection URL. */
 export const layer = (options: LayerOptions): Layer.Layer<JobStore.JobStore, JobStore.JobStoreError> =>

@@ -68,7 +68,8 @@ describe("PgJobStore", () => {
       const migrations = yield* adminQuery(`SELECT migration_id, name FROM "${schema}".jobloom_migrations`)
       expect(migrations).toEqual([
         { migration_id: 1, name: "init" },
-        { migration_id: 2, name: "items" }
+        { migration_id: 2, name: "items" },
+        { migration_id: 4, name: "schedules" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)
@@ -94,12 +95,14 @@ describe("PgJobStore", () => {
         "a_logs",
         "a_migrations",
         "a_results",
+        "a_schedules",
         "b_callbacks",
         "b_items",
         "b_jobs",
         "b_logs",
         "b_migrations",
-        "b_results"
+        "b_results",
+        "b_schedules"
       ])
     }).pipe(Effect.scoped)
   )

@@ -34,8 +34,8 @@ export interface CallbackOptions {
   readonly pollInterval: Duration.Duration
   /** Callbacks claimed per pass, and delivered at once. */
   readonly batchSize: number
-  /** Writes a line to the job's log (through the worker's log buffer). */
-  readonly log: (jobId: string, at: number, level: LogLevel, message: string) => void
+  /** Writes a line to the job's log (through the worker's log buffer when a worker runs the delivery). */
+  readonly log: (jobId: string, at: number, level: LogLevel, message: string) => Effect.Effect<void>
   /** Which addresses deliveries may reach; public ones only when absent. */
   readonly policy?: AddressPolicy.AddressPolicy
 }
@@ -154,7 +154,7 @@ export const deliver = (store: JobStore, row: CallbackRow, options: CallbackOpti
     const now = yield* Clock.currentTimeMillis
     if (Either.isLeft(outcome) && outcome.left instanceof Refused) {
       // not retried: the policy will not change its mind, and nothing of the target is told
-      options.log(row.jobId, now, "error", `callback to ${row.url} refused by policy: not delivered`)
+      yield* options.log(row.jobId, now, "error", `callback to ${row.url} refused by policy: not delivered`)
       yield* store.settleCallback({ id: row.id, retryAt: null, now })
       return
     }
@@ -166,7 +166,7 @@ export const deliver = (store: JobStore, row: CallbackRow, options: CallbackOpti
     const problem = Either.isRight(outcome) ? `HTTP ${outcome.right}` : outcome.left
     const tries = row.attempts + 1
     if (tries >= options.maxAttempts) {
-      options.log(row.jobId, now, "error", `callback to ${row.url} given up after ${tries} tries: ${problem}`)
+      yield* options.log(row.jobId, now, "error", `callback to ${row.url} given up after ${tries} tries: ${problem}`)
       yield* store.settleCallback({ id: row.id, retryAt: null, now })
       return
     }

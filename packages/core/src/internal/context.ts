@@ -42,9 +42,23 @@ const declaredStage = (spec: JobType.StageSpec): MutableStage => ({
   spec
 })
 
-/** The progress of a job that has not run yet: its declared stages, pending, at 0. */
-export const initialProgress = (type: JobType.Any | undefined, status: JobStatus): Progress =>
-  new AttemptProgress(type).toProgress(status)
+/** A job's progress before its first attempt (at create, and reset for a retry): the declared stages, pending. */
+export const initialProgress = (stages: ReadonlyArray<JobType.StageSpec>, status: JobStatus): Progress => ({
+  summary: { status, progress: 0 },
+  stages: stages.map((stage) => ({
+    key: stage.key,
+    name: stage.name,
+    status: "PENDING",
+    progress: 0,
+    params: (stage.params ?? []).map((param) => ({
+      key: param.key,
+      name: param.name,
+      category: param.category ?? "default",
+      value: null
+    }))
+  })),
+  items: null
+})
 
 /** JSON of untouched attempts, by type and then by status and summary: most attempts never report progress. */
 const pristineJson = new WeakMap<JobType.Any, Map<string, string>>()

@@ -1,6 +1,6 @@
 /**
  * The engine behind the `Jobs` service: Schema work on the way in, the state machine on every action, guarded store
- * writes, and the in-process event hub.
+ * writes; events go to the `JobEvents` bus.
  *
  * Imports of `../Jobs.js` values are used only inside functions: `Jobs.ts` imports this module for its `layer`.
  */
@@ -12,9 +12,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as PubSub from "effect/PubSub"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { uuidv7 } from "uuidv7"
 import * as Delay from "../Delay.js"
@@ -46,9 +44,11 @@ import {
 import type { InsertOutcome, ItemRow, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as EngineItems from "./engineItems.js"
+import { JobEvents, layer as JobEventsLayer } from "./jobEvents.js"
 import * as ScopedEvents from "./scopedEvents.js"
 import * as TextSafety from "./textSafety.js"
 import { deleteAll } from "./bulkDelete.js"
+import { initialProgress } from "./context.js"
 import { closeProgressText } from "./stages.js"
 
 /** Options of the engine. */
@@ -214,24 +214,6 @@ const toFilter = (query: Jobs.JobQuery, issues: Array<Issue>): JobFilter => {
 // progress
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** A job's progress before its first attempt: the declared stages, pending. */
-export const initialProgress = (stages: ReadonlyArray<JobType.StageSpec>, status: JobStatus): Job.Progress => ({
-  summary: { status, progress: 0 },
-  stages: stages.map((stage) => ({
-    key: stage.key,
-    name: stage.name,
-    status: "PENDING",
-    progress: 0,
-    params: (stage.params ?? []).map((param) => ({
-      key: param.key,
-      name: param.name,
-      category: param.category ?? "default",
-      value: null
-    }))
-  })),
-  items: null
-})
-
 /** Progress reset for a retry: the declared stages, or, for a type this process does not know, the job's own. */
 const resetProgress = (row: JobRow, type: JobType.Any | undefined): string => {
   if (type !== undefined) return JSON.stringify(initialProgress(type.stages, "QUEUED"))
@@ -267,55 +249,18 @@ const rejectionError = (
   return new InvalidInput({ issues })
 }
 
-/** The engine's event hub as the worker sees it: events are built only when someone listens. */
-export interface EventHub {
-  /** Whether any subscriber is listening now; events published while none is are lost anyway. */
-  readonly listening: () => boolean
-  /** Publishes events in order (nothing when nobody listens). */
-  readonly publishAll: (events: Iterable<Jobs.JobEvent>) => Effect.Effect<void>
-}
-
-const hubs = new WeakMap<Jobs.Jobs, EventHub>()
-
-/** The event hub behind an engine built here; for another `Jobs`, one that publishes through `publish`. */
-export const eventHubOf = (jobs: Jobs.Jobs): EventHub =>
-  hubs.get(jobs) ?? {
-    listening: () => true,
-    publishAll: (events) => Effect.forEach(events, jobs.publish, { discard: true })
-  }
-
-/** Builds the engine over the store and registry in context; the event hub lives as long as the scope. */
-export const make = (
-  options: Options = {}
-): Effect.Effect<Jobs.Jobs, never, JobStore | JobType.JobRegistry | Scope.Scope> =>
+/** Builds the engine over the store, registry and event bus (`JobEvents`) in context. */
+export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, JobStore | JobType.JobRegistry> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const registry = yield* JobType.JobRegistry
+    const bus = yield* JobEvents
     const logCap = options.logCap ?? 10_000
-    // sliding: a slow subscriber loses its oldest events instead of holding back the engine or growing without bound
-    const hub = yield* Effect.acquireRelease(PubSub.sliding<Jobs.JobEvent>(2 ** 16), PubSub.shutdown)
     const decodeCreate = Schema.decodeUnknownEither(Jobs.CreateJob, { errors: "all", onExcessProperty: "ignore" })
     const decodeUpdate = Schema.decodeUnknownEither(Jobs.UpdateJob, { errors: "all", onExcessProperty: "ignore" })
     const jsonSchemas = new WeakMap<JobType.Any, unknown>()
 
-    // subscribers are counted so that publishing costs nothing while nobody listens (the worker's hot path)
-    let listeners = 0
-    const subscribeHub = Effect.acquireRelease(
-      Effect.sync(() => {
-        listeners++
-      }),
-      () =>
-        Effect.sync(() => {
-          listeners--
-        })
-    ).pipe(Effect.zipRight(PubSub.subscribe(hub)))
-    const eventHub: EventHub = {
-      listening: () => listeners > 0,
-      publishAll: (events) => (listeners === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(hub, events)))
-    }
-
-    const publish = (event: Jobs.JobEvent): Effect.Effect<void> =>
-      listeners === 0 ? Effect.void : Effect.asVoid(PubSub.publish(hub, event))
+    const publish = bus.publish
 
     const publishStatus = (row: JobRow): Effect.Effect<void> =>
       publish({ _tag: "status", jobId: row.id, status: row.status, terminalReason: row.terminalReason })
@@ -988,20 +933,25 @@ export const make = (
       batch,
       types,
       events: (options) =>
-        forJob(options)(Stream.flatMap(Stream.scoped(subscribeHub), (queue) => Stream.fromQueue(queue))),
-      subscribe: (options) => Effect.map(subscribeHub, (queue) => forJob(options)(Stream.fromQueue(queue))),
-      publish
+        forJob(options)(Stream.flatMap(Stream.scoped(bus.subscribe), (queue) => Stream.fromQueue(queue))),
+      subscribe: (options) => Effect.map(bus.subscribe, (queue) => forJob(options)(Stream.fromQueue(queue)))
     }
-    hubs.set(service, eventHub)
     return service
   })
 
-/** The engine with a fresh registry holding `types` and the built-in `delay` type with its handler. */
+/**
+ * The engine with a fresh registry holding `types` and the built-in `delay` type with its handler, and the event bus
+ * the worker and maintenance publish to.
+ */
 export const layer = (options: Options = {}): Layer.Layer<Jobs.Jobs | JobType.JobRegistry, never, JobStore> => {
   const registry = Layer.sync(JobType.JobRegistry, () => {
     const registry = JobType.makeRegistry()
     for (const type of options.types ?? []) registry.types.set(type.key, type)
     return registry
   })
-  return Layer.scoped(Jobs.Jobs, make(options)).pipe(Layer.merge(Delay.layer), Layer.provideMerge(registry))
+  return Layer.effect(Jobs.Jobs, make(options)).pipe(
+    Layer.merge(Delay.layer),
+    Layer.provideMerge(registry),
+    Layer.provideMerge(JobEventsLayer)
+  )
 }

@@ -49,7 +49,8 @@ export interface AttemptEnd {
   readonly type: JobType.Any | undefined
   /** The attempt's exit: the encoded result JSON on success, null when the handler returned nothing. */
   readonly exit: Exit.Exit<string | null, AttemptError>
-  readonly stop: StopReason | null
+  /** Why the worker stopped the attempt, if it did (a lost attempt never gets here: it is not written). */
+  readonly stop: Exclude<StopReason, "lost"> | null
   readonly now: number
   /** The attempt's final progress as JSON text, with the summary forced when given (1 on success). */
   readonly progress: {
@@ -62,6 +63,7 @@ export interface AttemptEnd {
 
 /** A decided settlement, with the engine's end-of-attempt log line. */
 export interface Decision {
+  readonly _tag: "Decision"
   readonly settlement: Settlement
   readonly level: "info" | "warn" | "error"
   readonly message: string
@@ -111,6 +113,7 @@ const retryOr = (
   const { now, row } = end
   const error = lastError(message, now, tag, stack)
   const failed = (): Decision => ({
+    _tag: "Decision",
     settlement: {
       _tag: "Fail",
       id: row.id,
@@ -129,6 +132,7 @@ const retryOr = (
     if (Option.isNone(delay)) return failed()
     const millis = Duration.toMillis(delay.value)
     return {
+      _tag: "Decision",
       settlement: {
         _tag: "Retry",
         id: row.id,
@@ -151,6 +155,7 @@ const fail = (
   tag?: string,
   stack?: string
 ): Decision => ({
+  _tag: "Decision",
   settlement: {
     _tag: "Fail",
     id: end.row.id,
@@ -175,19 +180,19 @@ const overThreshold = (end: AttemptEnd): string | null => {
 }
 
 /**
- * Decides how to settle an attempt: null when the worker lost the job and must not write. The decision is a plain
+ * Decides how to settle an attempt the worker still holds (a lost one is never written; the caller checks). The decision is a plain
  * value except for a retry, whose delay steps the type's backoff schedule (an Effect: it may read the clock and
  * `Random`); the worker settles thousands of attempts a second, so the common ends stay off the Effect runtime.
  */
-export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decision> => {
+export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   const { exit, row, stop } = end
   const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
-  if (stop === "lost") return null
   if (Exit.isSuccess(exit)) {
     const over = overThreshold(end)
     if (over !== null) return fail(end, over, "threshold", "Threshold")
     // a success after a cancel is still sent as Complete: the store turns CANCELLING into CANCELLED
     return {
+      _tag: "Decision",
       settlement: {
         _tag: "Complete",
         id: row.id,
@@ -206,6 +211,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
     switch (stop) {
       case "cancel":
         return {
+          _tag: "Decision",
           settlement: { _tag: "Cancelled", id: row.id, token: end.token, progress: end.progress.toJson("CANCELLED") },
           level: "warn",
           message: `${attempt} cancelled`,
@@ -213,6 +219,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
         }
       case "shutdown":
         return {
+          _tag: "Decision",
           settlement: { _tag: "Release", id: row.id, token: end.token, progress: end.progress.toJson("QUEUED") },
           level: "warn",
           message: `${attempt} interrupted by worker shutdown; released without spending the attempt`,
@@ -225,6 +232,7 @@ export const decide = (end: AttemptEnd): Decision | null | Effect.Effect<Decisio
         })
       case "deadline":
         return {
+          _tag: "Decision",
           settlement: {
             _tag: "Fail",
             id: row.id,

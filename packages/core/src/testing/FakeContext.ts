@@ -58,7 +58,8 @@ const job = (type: JobType.Any): Job.Job => ({
   progress: { summary: { status: "RUNNING", progress: 0 }, stages: [], items: null },
   lastError: null,
   resultId: null,
-  lease: null
+  lease: null,
+  scheduleKey: null
 })
 
 /** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */

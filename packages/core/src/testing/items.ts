@@ -5,13 +5,10 @@
 import { expect } from "@effect/vitest"
 import type { Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { uuidv7 } from "uuidv7"
 import type { ItemCursor, ItemRow, JobRow } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
-
-const T0 = 1_700_000_000_000
-
-const unique = (label: string): string => `${label}-${uuidv7()}`
+import { T0 } from "./rows.js"
+import { unique } from "./support.js"
 
 /** A PENDING item of a job at a position; `overrides` win. */
 export const makeItem = (jobId: string, position: number, overrides: Partial<ItemRow> = {}): ItemRow => ({

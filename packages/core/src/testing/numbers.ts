@@ -8,11 +8,9 @@ import type * as Vitest from "@effect/vitest"
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { uuidv7 } from "uuidv7"
 import type { JobRow } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
-
-const unique = (label: string): string => `${label}-${uuidv7()}`
+import { unique } from "./support.js"
 
 const numberOf = (id: string) =>
   Effect.gen(function* () {

@@ -47,5 +47,6 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   leaseOwner: null,
   leaseExpiresAt: null,
   leaseToken: null,
+  scheduleKey: null,
   ...overrides
 })

@@ -6,13 +6,10 @@ import type { Vitest } from "@effect/vitest"
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { uuidv7 } from "uuidv7"
 import type { JobFilter, JobRow } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
-// used only inside tests, so the import cycle with the suite that registers these is harmless
-import { makeRow, T0 } from "./index.js"
-
-const unique = (label: string): string => `${label}-${uuidv7()}`
+import { makeRow, T0 } from "./rows.js"
+import { unique } from "./support.js"
 
 const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((row) => row.id).sort()
 

@@ -7,13 +7,11 @@
 import { expect } from "@effect/vitest"
 import type { Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { uuidv7 } from "uuidv7"
 import type { ClaimOptions, ItemRow, JobRow, Settlement } from "../JobStore.js"
 import { JobStore } from "../JobStore.js"
 import { makeRow, T0 } from "./rows.js"
-
-const unique = (label: string): string => `${label}-${uuidv7()}`
+import { getRow, logMessages as messages, unique } from "./support.js"
 
 /** A QUEUED row in its own queue, due at T0, with attempts to spare. */
 const queuedRow = (overrides: Partial<JobRow> = {}): JobRow =>
@@ -22,19 +20,6 @@ const queuedRow = (overrides: Partial<JobRow> = {}): JobRow =>
 const claimOf = (options: Partial<ClaimOptions> & Pick<ClaimOptions, "workerId" | "token" | "queues">) =>
   Effect.flatMap(JobStore, (store) =>
     store.claim({ now: T0, leaseMs: 1_000, limit: 10, typeLimits: {}, queueLimits: {}, ...options })
-  )
-
-const getRow = (id: string) =>
-  Effect.gen(function* () {
-    const row = yield* (yield* JobStore).get({ id })
-    if (Option.isNone(row)) return expect.fail(`get: job ${id} should exist`)
-    return row.value
-  })
-
-const messages = (jobId: string) =>
-  Effect.map(
-    Effect.flatMap(JobStore, (store) => store.logs({ jobId, limit: 100, cursor: null })),
-    (page) => page.rows.map((r) => r.message)
   )
 
 const progressText = (value: number) =>

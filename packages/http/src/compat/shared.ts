@@ -1,5 +1,5 @@
 /**
- * What every compat router (Antenna, MCRIT, Modzy, super.AI) shares: the options they take (`jobsApi`'s), the
+ * What every compat router (Antenna, MCRIT, Modzy, super.AI) shares: the options they take (`JobsApi.make`'s), the
  * request's scope, an engine call that answers in the router's own error flavour, and offset paging over the
  * engine's keyset list (the seed systems page by offset; the engine by cursor).
  *
@@ -15,15 +15,15 @@ import type * as JobsApi from "../JobsApi.js"
 import * as Runner from "../internal/runner.js"
 import * as Problem from "../Problem.js"
 
-/** The options every compat router takes: the same `runtime`, `authorize` and `scope` as `jobsApi`. */
+/** The options every compat router takes: the same `runtime`, `authorize` and `scope` as `JobsApi.make`. */
 export interface Options<E extends Env = any> {
   /** Runs the engine: a `ManagedRuntime` or a `Runtime` from `Effect.runtime<Jobs>()`. */
   readonly runtime: Runner.JobsRuntime
-  /** Decides each action, as for `jobsApi`; everything is allowed when absent. */
+  /** Decides each action, as for `JobsApi.make`; everything is allowed when absent. */
   readonly authorize?: JobsApi.Authorize<E>
   /**
-   * The jobs each request may see at all, as for `jobsApi` (the engine applies it on the store side); a job outside
-   * it is a 404 and is never listed, counted or deleted. Every job when absent.
+   * The jobs each request may see at all, as for `JobsApi.make` (the engine applies it on the store side); a job
+   * outside it is a 404 and is never listed, counted or deleted. Every job when absent.
    */
   readonly scope?: JobsApi.ScopeOf<E>
   /** Largest accepted request body in bytes; default 1 MiB. */

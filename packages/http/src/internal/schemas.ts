@@ -1,154 +1,29 @@
 /**
- * The Schemas of query strings, bodies and responses. Bodies reuse the engine's own input Schemas; query strings
- * get string Schemas of their own (every query value arrives as text) that say exactly what is accepted.
+ * The Schemas of bodies, responses and the query strings that are not job filters (those are in `jobFilter.ts`).
+ * Bodies reuse the engine's own input Schemas; query values are read with the Schemas of `queryValues.ts`.
  */
 import { Job, JobItem, Jobs } from "@jobloom/core"
 import * as Schema from "effect/Schema"
+import { BooleanText, IntegerText, optional, Text } from "./queryValues.js"
 
-/** The actions an `authorize` hook decides. */
-export const Action = Schema.Literal("view", "create", "edit", "run", "cancel", "retry", "pause", "resume", "delete")
+/** The actions an `authorize` hook decides (`work`: a remote worker's calls, `WorkersApi`). */
+export const Action = Schema.Literal(
+  "view",
+  "create",
+  "edit",
+  "run",
+  "cancel",
+  "retry",
+  "pause",
+  "resume",
+  "delete",
+  "work"
+)
 /** The actions an `authorize` hook decides. */
 export type Action = typeof Action.Type
 
 /** The actions a job's `userPermissions` may list (viewing is implied by seeing the job). */
 export const jobActions: ReadonlyArray<Action> = ["edit", "run", "cancel", "retry", "pause", "resume", "delete"]
-
-const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
-
-/** A query value out of a fixed set, with one clear message instead of one per member. */
-const oneOf = <const L extends ReadonlyArray<string>>(values: L, description: string) =>
-  Schema.String.pipe(
-    Schema.filter((s): s is L[number] => values.includes(s), {
-      message: () => `must be one of ${values.join(", ")}`,
-      jsonSchema: { type: "string", enum: values, description },
-      description
-    })
-  )
-
-/** `true` or `false`. */
-const BooleanText = (description: string) =>
-  Schema.transform(oneOf(["true", "false"], description), Schema.Boolean, {
-    strict: true,
-    decode: (s) => s === "true",
-    encode: (b) => (b ? "true" : "false")
-  }).annotations({ jsonSchema: { type: "boolean", description }, description })
-
-/** A decimal integer in [min, max]; anything else is a 400, never clamped. */
-const IntegerText = (min: number, max: number, description: string) =>
-  Schema.transform(
-    Schema.String.pipe(
-      Schema.filter((s) => /^[0-9]{1,10}$/.test(s) && Number(s) >= min && Number(s) <= max, {
-        message: () => `must be an integer from ${min} to ${max}`
-      })
-    ),
-    Schema.Number,
-    { strict: true, decode: Number, encode: String }
-  ).annotations({ jsonSchema: { type: "integer", minimum: min, maximum: max, description }, description })
-
-const statusWords = [...Job.statuses, "active", "terminal"]
-
-/** One status or a comma list, `active` and `terminal` included; decoded to the statuses it names. */
-const StatusList = Schema.transform(
-  Schema.String.pipe(
-    Schema.filter((s) => s.split(",").every((part) => statusWords.includes(normalizeStatus(part))), {
-      message: () => `must be a status or a comma list of ${statusWords.join(", ")}`
-    })
-  ),
-  Schema.Array(Job.JobStatus),
-  {
-    strict: false,
-    decode: (s) => [...new Set(s.split(",").flatMap((part) => expandStatus(normalizeStatus(part))))],
-    encode: (statuses) => statuses.join(",")
-  }
-).annotations({
-  jsonSchema: {
-    type: "string",
-    examples: ["QUEUED,RUNNING", "active", "terminal"],
-    description: `one status or a comma list of ${statusWords.join(", ")}`
-  }
-})
-
-function normalizeStatus(part: string): string {
-  const trimmed = part.trim()
-  const lower = trimmed.toLowerCase()
-  return lower === "active" || lower === "terminal" ? lower : trimmed.toUpperCase()
-}
-
-function expandStatus(word: string): ReadonlyArray<string> {
-  return word === "active" ? Job.activeStatuses : word === "terminal" ? Job.terminalStatuses : [word]
-}
-
-/** One value or a comma list of non-empty values. */
-const TextList = (description: string) =>
-  Schema.transform(
-    Schema.String.pipe(
-      Schema.filter((s) => s.split(",").every((part) => part.trim().length > 0) && s.length <= 2000, {
-        message: () => "must be a value or a comma list of non-empty values"
-      })
-    ),
-    Schema.Array(Schema.String),
-    { strict: true, decode: (s) => s.split(",").map((part) => part.trim()), encode: (parts) => parts.join(",") }
-  ).annotations({ jsonSchema: { type: "string", description } })
-
-const Text = (description: string) =>
-  Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" }), Schema.maxLength(500)).annotations({
-    description
-  })
-
-/** An ISO 8601 date or date-time; `Date.parse` alone would read `1` as the year 2001. */
-const isoTime = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
-
-const Time = (description: string) =>
-  Schema.String.pipe(
-    Schema.filter((s) => isoTime.test(s) && Number.isFinite(Date.parse(s)), {
-      message: () => "must be an ISO 8601 date or date-time",
-      jsonSchema: { type: "string", format: "date-time", description }
-    })
-  )
-
-/** One job number or a comma list of them. */
-const NumberList = Schema.transform(
-  Schema.String.pipe(
-    Schema.filter((s) => s.length <= 2000 && s.split(",").every((part) => /^[1-9][0-9]{0,14}$/.test(part.trim())), {
-      message: () => "must be a job number or a comma list of job numbers (positive integers)"
-    })
-  ),
-  Schema.Array(Schema.Number),
-  { strict: true, decode: (s) => s.split(",").map((part) => Number(part.trim())), encode: (ns) => ns.join(",") }
-).annotations({ jsonSchema: { type: "string", examples: ["1207", "1207,1102"], description: "job numbers" } })
-
-const sortKeys = ["createdAt", "updatedAt", "startedAt", "finishedAt", "priority", "name"] as const
-
-/** The query of `GET /jobs`. */
-export const ListQuery = Schema.Struct({
-  number: optional(NumberList),
-  status: optional(StatusList),
-  type: optional(TextList("one job type or a comma list")),
-  queue: optional(TextList("one queue or a comma list")),
-  owner: optional(Text("jobs of this owner")),
-  tag: optional(Text("jobs carrying this tag")),
-  batchId: optional(Text("jobs of this batch")),
-  q: optional(Text("case-insensitive search in the name and the params text")),
-  createdAfter: optional(Time("created after this time")),
-  createdBefore: optional(Time("created before this time")),
-  finishedBefore: optional(Time("finished before this time")),
-  sort: optional(oneOf(sortKeys, "the sort key; default createdAt")),
-  order: optional(oneOf(["asc", "desc"], "default desc")),
-  limit: optional(IntegerText(1, 1000, "page size, 1 to 1000; default 50")),
-  cursor: optional(Text("nextCursor of the previous page")),
-  withTotal: optional(BooleanText("add the exact total of matching jobs"))
-}).annotations({ identifier: "ListQuery" })
-
-/** The query of `GET /jobs/stats`. */
-export const StatsQuery = Schema.Struct({
-  type: optional(TextList("one job type or a comma list")),
-  queue: optional(TextList("one queue or a comma list")),
-  owner: optional(Text("jobs of this owner")),
-  tag: optional(Text("jobs carrying this tag")),
-  batchId: optional(Text("jobs of this batch")),
-  createdAfter: optional(Time("created after this time")),
-  createdBefore: optional(Time("created before this time"))
-}).annotations({ identifier: "StatsQuery" })
 
 /** The query of `POST /jobs`: `start_now` is Antenna's spelling of `startNow`. */
 export const CreateQuery = Schema.Struct({
@@ -173,16 +48,6 @@ export const GetQuery = Schema.Struct({
 export const DeleteQuery = Schema.Struct({
   force: optional(BooleanText("cancel first and delete whatever the status"))
 }).annotations({ identifier: "DeleteQuery" })
-
-/** The query of `DELETE /jobs`. */
-export const DeleteManyQuery = Schema.Struct({
-  type: optional(TextList("one job type or a comma list")),
-  status: optional(StatusList),
-  owner: optional(Text("jobs of this owner")),
-  createdBefore: optional(Time("created before this time")),
-  finishedBefore: optional(Time("finished before this time")),
-  all: optional(BooleanText("required to delete with no filter at all"))
-}).annotations({ identifier: "DeleteManyQuery" })
 
 /** The query of `GET /jobs/{id}/logs`. */
 export const LogsQuery = Schema.Struct({
@@ -295,9 +160,3 @@ export const RetryQuery = Schema.Struct({
 
 /** The query of routes that take none (unknown parameters are ignored). */
 export const NoQuery = Schema.Struct({}).annotations({ identifier: "NoQuery" })
-/** The query of `GET /events`: the list's filters, and how the snapshot's page is read. */
-export const EventsQuery = Schema.Struct({
-  ...ListQuery.omit("cursor", "withTotal").fields,
-  limit: optional(IntegerText(1, 1000, "jobs in the snapshot, 1 to 1000; default 50")),
-  logs: optional(BooleanText("stream the matching jobs' log lines too; default false"))
-}).annotations({ identifier: "EventsQuery" })

@@ -3,13 +3,11 @@
  * `json_to_recordset`, so a write of thousands of items is one statement; they go with their job by the foreign key's
  * `ON DELETE CASCADE` (migration 2).
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import type { Fragment } from "@effect/sql/Statement"
 import type { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
-import type { Names } from "./names.js"
 import type { Row } from "./rows.js"
+import type { Shared } from "./shared.js"
 
 type ItemRow = JobStore.ItemRow
 
@@ -51,18 +49,8 @@ const lastOfEach = (rows: ReadonlyArray<ItemRow>): ReadonlyArray<ItemRow> => {
   return byKey.size === rows.length ? rows : Array.from(byKey.values())
 }
 
-/** What the item operations need from the store around them. */
-export interface Context {
-  readonly sql: SqlClient.SqlClient
-  readonly names: Names
-  /** RUNNING or CANCELLING, written as the statuses a held job is not (see the store). */
-  readonly notHeld: Fragment
-  /** A worker write with the store's commit mode. */
-  readonly workerWrite: <A, E>(f: (mode: Fragment) => Effect.Effect<A, E>) => Effect.Effect<A, E>
-}
-
 /** Builds the item operations (with `SqlError` unmapped) and the upsert the store's insert uses. */
-export const make = ({ names, notHeld, sql, workerWrite }: Context) => {
+export const make = ({ names, notHeld, sql, workerWrite }: Shared) => {
   const items = sql(names.items)
   const jobs = sql(names.jobs)
   const set = sql.literal(`position = excluded.position, status = excluded.status, input = excluded.input,
@@ -81,6 +69,8 @@ export const make = ({ names, notHeld, sql, workerWrite }: Context) => {
       : Effect.asVoid(sql`INSERT INTO ${items} (${columns}) SELECT ${columns} FROM ${from(rows)}
           ON CONFLICT (job_id, key) DO UPDATE SET ${set}`)
 
+  // the job's status is compared under its row lock, so an action or a delete of the job running at the same time
+  // commits first and the guard sees what it left (a compare-and-set, as every status-guarded write here)
   const putItems = (options: Parameters<JobStore.ItemStore["putItems"]>[0]) =>
     Effect.map(
       sql<Row>`WITH job AS (
@@ -155,3 +145,6 @@ export const make = ({ names, notHeld, sql, workerWrite }: Context) => {
 
   return { upsert, putItems, saveItems, listItems, countItems, resetItems }
 }
+
+/** The item statements of one store. */
+export type Items = ReturnType<typeof make>

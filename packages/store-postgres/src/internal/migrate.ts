@@ -13,12 +13,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Init from "../migrations/0001_init.js"
 import * as Items from "../migrations/0002_items.js"
+import * as Trace from "../migrations/0003_trace.js"
+import * as Schedules from "../migrations/0004_schedules.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's. */
 const migrations = (names: Names) => ({
   "0001_init": Init.make(names),
-  "0002_items": Items.make(names)
+  "0002_items": Items.make(names),
+  "0003_trace": Trace.make(names),
+  "0004_schedules": Schedules.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */
@@ -52,5 +56,6 @@ export const run = (names: Names) =>
 const migrationFailed = (error: Migrator.MigrationError) =>
   new JobStore.JobStoreError({
     reason: "Unknown",
-    message: `migration failed: ${error.message}${error.cause === undefined ? "" : `: ${String(error.cause)}`}`
+    message: `migration failed: ${error.message}${error.cause === undefined ? "" : `: ${String(error.cause)}`}`,
+    cause: error
   })

@@ -1,11 +1,8 @@
 /**
- * Conversions between the port's rows and Postgres rows, and from `SqlError` to `JobStoreError`.
+ * Conversions between the port's job, log, result and callback rows and the driver's rows (snake_case columns, int8
+ * as a string). Items have their own in `items.ts`.
  */
-import type * as SqlError from "@effect/sql/SqlError"
-import { JobStore } from "@jobloom/core"
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import type { JobStore } from "@jobloom/core"
 
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>
@@ -47,7 +44,8 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   leaseOwner: strOrNull(r.lease_owner),
   leaseExpiresAt: numOrNull(r.lease_expires_at),
   leaseToken: strOrNull(r.lease_token),
-  number: num(r.number)
+  number: num(r.number),
+  scheduleKey: strOrNull(r.schedule_key)
 })
 
 const LOG_ID_WIDTH = 16
@@ -135,76 +133,3 @@ export const toJsonRow = (row: JobStore.NewJobRow): Record<string, unknown> => {
 export const columnOf: Readonly<Record<string, string>> = Object.fromEntries(
   jobColumns.map(([column, field]) => [field, column])
 )
-
-// SQLSTATE classes and codes that mean "the database is not reachable right now"
-const unavailableCodes = new Set(["57P01", "57P02", "57P03", "53300", "53400", "58000", "58030"])
-const unavailableNodeCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN"
-])
-const conflictCodes = new Set(["23505", "40001", "40P01", "55P03"])
-
-const describe = (cause: unknown): { readonly code: string | undefined; readonly message: string } => {
-  if (typeof cause === "object" && cause !== null) {
-    const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-    const message = "message" in cause && typeof cause.message === "string" ? cause.message : String(cause)
-    return { code, message }
-  }
-  return { code: undefined, message: String(cause) }
-}
-
-/** Whether an error says the connection or the server is gone (as opposed to a bad statement). */
-export const isUnavailable = (error: SqlError.SqlError): boolean => {
-  const { code, message } = describe(error.cause)
-  if (code !== undefined && unavailableNodeCodes.has(code)) return true
-  // a SQLSTATE says exactly what happened: trust it over the message
-  // class 28: authentication failed (a rotated password, a dropped role); 3D000: the database is gone
-  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
-    return code.startsWith("08") || code.startsWith("28") || code === "3D000" || unavailableCodes.has(code)
-  }
-  return /connect|terminat|not queryable|timeout|timed out|ended|shutting down|closed/i.test(
-    `${error.message} ${message}`
-  )
-}
-
-/** Maps a driver error to the port's error; `SqlError` never leaves this package. */
-export const toStoreError = (error: SqlError.SqlError): JobStore.JobStoreError => {
-  const { code, message } = describe(error.cause)
-  const reason = isUnavailable(error)
-    ? "Unavailable"
-    : code !== undefined && conflictCodes.has(code)
-      ? "Conflict"
-      : code !== undefined && (code.startsWith("22") || code === "XX001" || code === "XX002")
-        ? "Corrupt"
-        : "Unknown"
-  return new JobStore.JobStoreError({
-    reason,
-    message: message === error.message ? error.message : `${error.message}: ${message}`
-  })
-}
-
-const isSqlError = (u: unknown): u is SqlError.SqlError =>
-  typeof u === "object" && u !== null && "_tag" in u && u._tag === "SqlError"
-
-/**
- * Maps `SqlError` failures, and `SqlError` defects, to `JobStoreError`. The defects come from `withTransaction`, which
- * dies when COMMIT or ROLLBACK fails: exactly what a terminated connection does mid-transaction.
- */
-export const mapErrors = <A, R>(
-  effect: Effect.Effect<A, SqlError.SqlError | JobStore.JobStoreError, R>
-): Effect.Effect<A, JobStore.JobStoreError, R> =>
-  effect.pipe(
-    Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(error))),
-    Effect.catchSomeDefect((defect) =>
-      isSqlError(defect) ? Option.some(Effect.fail(toStoreError(defect))) : Option.none()
-    )
-  )
-
-/** Whether a cause is only an interruption (so it is not worth logging). */
-export const isInterruptOnly = (cause: Cause.Cause<unknown>): boolean => Cause.isInterruptedOnly(cause)

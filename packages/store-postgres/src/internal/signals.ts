@@ -8,6 +8,7 @@
  * connection. Notifications sent while no session is listening are lost; workers poll, so that costs latency only.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
+import { Job } from "@jobloom/core"
 import type { JobStore } from "@jobloom/core"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -42,17 +43,8 @@ export const defaultListenerOptions: ListenerOptions = {
   readyTimeout: Duration.seconds(5)
 }
 
-const statuses = new Set([
-  "CREATED",
-  "QUEUED",
-  "RUNNING",
-  "PAUSED",
-  "CANCELLING",
-  "SUCCEEDED",
-  "FAILED",
-  "CANCELLED",
-  "TIMED_OUT"
-])
+// the status list is core's, so a status added there is understood here without a second list to keep in step
+const statuses: ReadonlySet<string> = new Set(Job.statuses)
 
 /**
  * Parses a NOTIFY payload; anything that is not a well-formed signal is ignored, and so is an `Enqueued` whose

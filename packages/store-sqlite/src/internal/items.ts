@@ -2,12 +2,11 @@
  * The SQLite store's item operations (`ItemStore`). Items travel as one JSON parameter read with `json_each`, so a
  * write of thousands of items is one statement of one cached text, whatever their number.
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
+import type { Env } from "./env.js"
 import { int, intOrNull, text, textOrNull } from "./rows.js"
-import type { Tables } from "./tables.js"
 
 type ItemRow = JobStore.ItemRow
 
@@ -39,20 +38,8 @@ const fromValues = (v: ReadonlyArray<unknown>): ItemRow => ({
   updatedAt: int(v[9])
 })
 
-/** What the item operations need from the store around them. */
-export interface Context {
-  readonly sql: SqlClient.SqlClient
-  readonly tables: Tables
-  readonly writeTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
-  readonly run: <A, R>(
-    effect: Effect.Effect<A, SqlError | JobStore.JobStoreError, R>
-  ) => Effect.Effect<A, JobStore.JobStoreError, R>
-}
-
 /** Builds the item operations, and the upsert the store's insert uses inside its own transaction. */
-export const make = ({ run, sql, tables, writeTransaction }: Context) => {
-  const items = sql(tables.items)
-  const jobs = sql(tables.jobs)
+export const make = ({ items, jobs, run, sql, writeTransaction }: Env) => {
   const columns = sql.literal(itemColumns)
 
   /** Upserts rows by (job_id, key), in the caller's transaction. */

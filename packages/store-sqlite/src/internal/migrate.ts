@@ -8,12 +8,16 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type * as Effect from "effect/Effect"
 import init from "../migrations/0001_init.js"
 import items from "../migrations/0002_items.js"
+import trace from "../migrations/0003_trace.js"
+import schedules from "../migrations/0004_schedules.js"
 import type { Tables } from "./tables.js"
 
 /** The migrations by `<number>_<name>`, built for one table prefix. */
 export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> => ({
   "0001_init": init(t),
-  "0002_items": items(t)
+  "0002_items": items(t),
+  "0003_trace": trace(t),
+  "0004_schedules": schedules(t)
 })
 
 // No schema dump: the committed snapshot test covers review, and dumping would need the sqlite3 binary.

@@ -38,7 +38,8 @@ export const jobColumns = [
   "lease_owner",
   "lease_expires_at",
   "lease_token",
-  "number"
+  "number",
+  "schedule_key"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -109,7 +110,14 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   leaseOwner: textOrNull(v[27]),
   leaseExpiresAt: intOrNull(v[28]),
   leaseToken: textOrNull(v[29]),
-  number: int(v[30])
+  number: int(v[30]),
+  scheduleKey: textOrNull(v[31])
+})
+
+/** An `[id, status, …]` row read as a status change. */
+export const statusChange = (row: ReadonlyArray<unknown>): JobStore.StatusChange => ({
+  id: text(row[0]),
+  status: text(row[1]) as Job.JobStatus
 })
 
 /** Columns most jobs leave NULL, which a claim returns packed into one value (see `claimedColumnList`). */
@@ -123,7 +131,8 @@ const rareColumns = [
   "deadline",
   "finished_at",
   "last_error",
-  "result_id"
+  "result_id",
+  "schedule_key"
 ] as const
 
 /**
@@ -208,7 +217,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     leaseOwner: write.workerId,
     leaseExpiresAt: write.leaseExpiresAt,
     leaseToken: write.token,
-    number: int(v[15])
+    number: int(v[15]),
+    scheduleKey: textOrNull(rare[10])
   }
 }
 
@@ -244,7 +254,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.leaseOwner,
   job.leaseExpiresAt,
   job.leaseToken,
-  job.number
+  job.number,
+  job.scheduleKey ?? null
 ]
 
 /** The column of each field `update` may set. */

@@ -35,6 +35,10 @@ CREATE UNIQUE INDEX "jobloom_jobs_number" ON "jobloom_jobs" (number);
 -- index jobloom_jobs_owner
 CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
 
+-- index jobloom_jobs_schedule_tick
+CREATE UNIQUE INDEX "jobloom_jobs_schedule_tick" ON "jobloom_jobs" (schedule_key, schedule_tick)
+      WHERE schedule_key IS NOT NULL;
+
 -- index jobloom_jobs_status
 CREATE INDEX "jobloom_jobs_status" ON "jobloom_jobs" (status, created_at, id, type);
 
@@ -46,6 +50,10 @@ CREATE INDEX "jobloom_logs_job" ON "jobloom_logs" (job_id, id);
 
 -- index jobloom_results_job
 CREATE INDEX "jobloom_results_job" ON "jobloom_results" (job_id);
+
+-- index jobloom_schedules_due
+CREATE INDEX "jobloom_schedules_due" ON "jobloom_schedules" (next_run_at)
+      WHERE paused = 0;
 
 -- table jobloom_callbacks
 CREATE TABLE "jobloom_callbacks" (
@@ -112,7 +120,7 @@ CREATE TABLE "jobloom_jobs" (
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
       lease_token TEXT,
       number INTEGER NOT NULL
-    );
+    , schedule_key TEXT, schedule_tick INTEGER);
 
 -- table jobloom_logs
 CREATE TABLE "jobloom_logs" (
@@ -136,4 +144,20 @@ CREATE TABLE "jobloom_results" (
       job_id TEXT NOT NULL,
       value TEXT NOT NULL,
       created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+-- table jobloom_schedules
+CREATE TABLE "jobloom_schedules" (
+      key TEXT PRIMARY KEY NOT NULL,
+      cron TEXT,
+      time_zone TEXT,
+      every_ms INTEGER,
+      backfill INTEGER NOT NULL,
+      template TEXT NOT NULL,
+      source TEXT NOT NULL,
+      paused INTEGER NOT NULL,
+      next_run_at INTEGER NOT NULL,
+      last_run_at INTEGER,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;

@@ -1,6 +1,7 @@
 /**
  * Antenna's job API (`/api/v2/jobs/…`, COMPAT.md §4) as a Hono sub-app over the engine, so Antenna's web UI runs
- * against jobloom unchanged: `app.route("/api/v2", antennaApi({ runtime }))`. A job's Antenna `id` is its `number`.
+ * against jobloom unchanged: `app.route("/api/v2", AntennaApi.make({ runtime }))`. A job's Antenna `id` is its
+ * `number`.
  *
  * @since 0.1.0
  */
@@ -9,7 +10,8 @@ import * as Effect from "effect/Effect"
 import type { Context, Env } from "hono"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
-import { type Action, defaultBodyLimit } from "../../JobsApi.js"
+import type { Action } from "../../JobsApi.js"
+import { defaultBodyLimit } from "../../internal/router.js"
 import * as Shared from "../shared.js"
 import * as Drf from "./drf.js"
 import * as OpenApi from "./openapi.js"
@@ -20,10 +22,10 @@ import * as View from "./view.js"
 export type Options<E extends Env = any> = Shared.Options<E>
 
 /** Antenna's `logs_limit` default and maximum (`JOB_LOGS_DEFAULT_LIMIT`, `JOB_LOGS_MAX_LIMIT`). */
-export const logsLimit = { default: 1000, max: 5000 } as const
+const logsLimit = { default: 1000, max: 5000 } as const
 
 /** The job type `POST /jobs/` creates when the body names none (Antenna's `MLJob.key`). */
-export const defaultJobType = "ml"
+const defaultJobType = "ml"
 
 /** Job fields of Antenna's that a job type may declare as params; otherwise they are kept in metadata. */
 const paramFields = ["delay", "limit", "shuffle"] as const
@@ -237,9 +239,6 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   return app
 }
-
-/** The same as {@link make}, under the name the README uses. */
-export const antennaApi = make
 
 // ---------------------------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 /**
  * MCRIT's job queue API (seed 004, COMPAT.md §1) as a Hono sub-app over the engine, so `McritClient` runs against
- * jobloom unchanged: `app.route("/mcrit", mcritApi({ runtime }))`. A job's MCRIT id is its `number` as 24 hex digits.
+ * jobloom unchanged: `app.route("/mcrit", McritApi.make({ runtime }))`. A job's MCRIT id is its `number` as 24 hex
+ * digits.
  *
  * Every answer is `{"status": "successful"|"failed", "data": …}`. Success is always a 200: the client reads `data`
  * only from a 200 or 202, so a 201 or 204 would read as a failure.
@@ -11,7 +12,8 @@ import type { Job, Jobs } from "@jobloom/core"
 import type { Context, Env } from "hono"
 import { Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
-import { type Action, defaultBodyLimit } from "../../JobsApi.js"
+import type { Action } from "../../JobsApi.js"
+import { defaultBodyLimit } from "../../internal/router.js"
 import * as Shared from "../shared.js"
 import * as OpenApi from "./openapi.js"
 import * as View from "./view.js"
@@ -227,6 +229,3 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   return app
 }
-
-/** The same as {@link make}, under the name the README uses. */
-export const mcritApi = make

@@ -1,6 +1,7 @@
 /**
  * Modzy's job API over the engine (seed 002, COMPAT §2), so Modzy's Python and JS SDKs work unchanged. Mount it at a
- * path ending in `/api` (the SDK appends `/api` when its first call fails): `app.route("/modzy/api", modzyApi(...))`.
+ * path ending in `/api` (the SDK appends `/api` when its first call fails):
+ * `app.route("/modzy/api", ModzyApi.make(...))`.
  *
  * Each job type is a Modzy model; each source of a job is an item of the job, so the job's counters, results and
  * failures are per source. `Authorization: ApiKey <prefix>.<secret>` names the caller: the prefix is its
@@ -372,12 +373,3 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   return app
 }
-
-/** Builds the Modzy sub-app (the same as {@link make}). */
-export const modzyApi = make
-
-/** The Modzy status a jobloom status is shown as. */
-export const statusOf = (status: Job.JobStatus): View.ModzyStatus => View.statusOf[status]
-
-/** Modzy's job statuses. */
-export type ModzyStatus = View.ModzyStatus

@@ -1,6 +1,6 @@
 /**
  * super.AI's job API over the engine (seed 003, COMPAT §3), so super.AI's Python SDK works unchanged. Mount it where
- * the SDK's `base_url` points: `app.route("/superai/v1", superaiApi({ runtime, jobType: "wordcount" }))`.
+ * the SDK's `base_url` points: `app.route("/superai/v1", SuperaiApi.make({ runtime, jobType: "wordcount" }))`.
  *
  * Every input of a create is a job of its own (one item, its input), all in one batch; the app is the job's owner.
  * `pending: true` parks a job (CREATED, shown `PENDING`) until it is cancelled or released. The job object carries
@@ -15,8 +15,10 @@ import { bodyLimit } from "hono/body-limit"
 import type * as JobsApi from "../../JobsApi.js"
 import * as Shared from "../shared.js"
 import * as Callbacks from "./callbacks.js"
+import * as Create from "./create.js"
+import * as Downloads from "./downloads.js"
+import { isRecord, SuperaiError } from "./error.js"
 import * as List from "./list.js"
-import * as Operations from "./operations.js"
 import * as View from "./view.js"
 
 /** Options of {@link make}. */
@@ -32,18 +34,6 @@ export interface Options<E extends Env = any> extends Shared.Options<E> {
   readonly callbacks?: { readonly enabled?: boolean; readonly batchUrl?: string; readonly deliver?: Callbacks.Deliver }
 }
 
-/** An error answer: `message` is what the SDK shows. Never 401 with "Token is expired." (the SDK would refresh). */
-class SuperaiError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500,
-    message: string
-  ) {
-    super(message)
-  }
-}
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
 /** Where a cancel is allowed from (the SDK's docstring), and a parked job. */
 const cancellable = new Set<View.SuperaiStatus>(["PENDING", "SCHEDULED", "IN_PROGRESS", "SUSPENDED"])
 
@@ -52,7 +42,6 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   const engine = Shared.engine(options.runtime)
   const app = new Hono<E>({ strict: false })
   const limit = options.bodyLimit ?? 1024 * 1024
-  const operations = Operations.make()
 
   if (options.callbacks?.enabled !== false) {
     // a daemon over the engine's events for the life of the runtime
@@ -183,56 +172,12 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   app.post("/apps/:appId/jobs", async (c) => {
     const { appId, type } = await appFor(c)
-    const body = await jsonBody(c)
-    if (body.inputsFileUrl !== undefined) {
-      throw new SuperaiError(400, "inputsFileUrl is not supported here; send the inputs in `inputs`")
-    }
-    const inputs = body.inputs
-    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > 1000) {
-      throw new SuperaiError(400, "inputs must be a list of 1 to 1000 input objects")
-    }
-    inputs.forEach((input, i) => {
-      if (!isRecord(input)) throw new SuperaiError(400, `inputs[${i}] must be an object`)
-    })
-    const callbackUrl = body.callbackUrl ?? null
-    if (callbackUrl !== null && (typeof callbackUrl !== "string" || !/^https?:\/\/\S+$/.test(callbackUrl))) {
-      throw new SuperaiError(400, "callbackUrl must be an http(s) URL")
-    }
-    if (body.metadata !== undefined && body.metadata !== null && !isRecord(body.metadata)) {
-      throw new SuperaiError(400, "metadata must be an object")
-    }
-    const tags = body.tags ?? []
-    if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || t === "")) {
-      throw new SuperaiError(400, "tags must be a list of non-empty strings")
-    }
-    if (body.labeler !== undefined && body.labeler !== null && typeof body.labeler !== "string") {
-      throw new SuperaiError(400, "labeler must be a string")
-    }
-    if (body.pending !== undefined && typeof body.pending !== "boolean") {
-      throw new SuperaiError(400, "pending must be a boolean")
-    }
+    const create = Create.parse(await jsonBody(c), appId, type)
     await guard(c, "create")
     const within = await scope(c)
-    const meta: View.SuperaiMeta = {
-      callbackUrl: callbackUrl as string | null,
-      labeler: (body.labeler as string | undefined) ?? null,
-      correct: null,
-      jobType: "DEFAULT"
-    }
-    const metadata = { ...((body.metadata as Record<string, unknown> | undefined) ?? {}), [View.metaKey]: meta }
     const created = await engine.exec((jobs) =>
-      jobs.createMany(
-        (inputs as Array<Record<string, unknown>>).map((input) => ({
-          type,
-          owner: appId,
-          params: input,
-          metadata,
-          tags: tags as Array<string>,
-          items: [{ key: "input", input }]
-        })),
-        // parked jobs wait CREATED (super.AI's PENDING) until released or cancelled
-        { startNow: body.pending !== true, ...(within === undefined ? {} : { scope: within }) }
-      )
+      // parked jobs wait CREATED (super.AI's PENDING) until released or cancelled
+      jobs.createMany(create.jobs, { startNow: !create.pending, ...(within === undefined ? {} : { scope: within }) })
     )
     return c.json({
       message: `${created.jobs.length} job${created.jobs.length === 1 ? "" : "s"} submitted`,
@@ -344,56 +289,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   // ---- bulk download ----
 
-  app.post("/apps/:appId/job_responses", async (c) => {
-    const { appId } = await appFor(c)
-    await guard(c, "view")
-    const jobs = await everyJob(c, listQuery(c, appId))
-    const withOutputs = await Promise.all(
-      jobs.map(async (job) => ({ ...View.jobObject(job), response: await responseOf(job) }))
-    )
-    const operation = operations.start(appId, withOutputs)
-    return c.json({ operationId: operation.id, message: `${operation.count} jobs in the download` })
-  })
-
-  const operationFor = (c: Context) => {
-    const operation = operations.get(c.req.param("appId") ?? "", c.req.param("op") ?? "")
-    if (operation === undefined) throw new SuperaiError(404, `operation ${c.req.param("op")} not found`)
-    return operation
-  }
-
-  app.get("/operations/:appId/:op", async (c) => {
-    await appFor(c)
-    const operation = operationFor(c)
-    return c.json({
-      id: operation.id,
-      appId: operation.appId,
-      status: "COMPLETED",
-      created: operation.createdAt,
-      count: operation.count
-    })
-  })
-
-  app.post("/operations/:appId/:op/download-url", async (c) => {
-    await appFor(c)
-    const operation = operationFor(c)
-    const ttl = c.req.query("secondsTtl")
-    if (ttl !== undefined && !/^\d{1,7}$/.test(ttl))
-      throw new RangeError("secondsTtl must be a whole number of seconds")
-    const token = operations.grant(operation, ttl === undefined ? 3600 : Math.max(1, Number(ttl)))
-    const url = new URL(c.req.url)
-    url.pathname = url.pathname.replace(/\/download-url\/?$/, "/download")
-    url.search = `?token=${token}`
-    return c.json({ downloadUrl: url.toString() })
-  })
-
-  app.get("/operations/:appId/:op/download", (c) => {
-    const file = operations.file(c.req.param("appId"), c.req.param("op"), c.req.query("token") ?? "")
-    if (file === undefined) throw new SuperaiError(404, "the download link is unknown or has expired")
-    return c.body(file as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "application/zip",
-      "content-disposition": `attachment; filename="jobs-${c.req.param("op")}.zip"`
-    })
-  })
+  Downloads.mount({ app, appFor, guard, listQuery, everyJob, responseOf })
 
   // ---- one job ----
 
@@ -454,6 +350,3 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
 
   return app
 }
-
-/** Builds the super.AI sub-app (the same as {@link make}). */
-export const superaiApi = make

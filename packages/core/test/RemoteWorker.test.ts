@@ -1,0 +1,4 @@
+import { MemoryJobStore } from "@jobloom/core"
+import { remoteWorkerSuite } from "./RemoteWorkerSuite.js"
+
+remoteWorkerSuite("memory", () => MemoryJobStore.layer)

@@ -1,0 +1,41 @@
+/**
+ * The WHERE clause of a `JobStore.JobFilter`, written once for every statement that takes one (list and its total,
+ * stats, bulk delete). Every value travels as a typed parameter; arrays as one `= ANY($n)` parameter each, so the
+ * statement's text, and its cached plan, does not depend on how many values a filter lists.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { Fragment } from "@effect/sql/Statement"
+import type { JobStore } from "@jobloom/core"
+
+/** The conditions of a filter, to be joined with AND (none: every job). */
+export const clauses = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter): Array<Fragment> => {
+  const out: Array<Fragment> = []
+  if (filter.ids !== undefined) out.push(sql`id = ANY(${filter.ids}::text[])`)
+  if (filter.numbers !== undefined) out.push(sql`number = ANY(${filter.numbers}::int8[])`)
+  if (filter.statuses !== undefined) out.push(sql`status = ANY(${filter.statuses}::text[])`)
+  if (filter.types !== undefined) out.push(sql`type = ANY(${filter.types}::text[])`)
+  if (filter.queues !== undefined) out.push(sql`queue = ANY(${filter.queues}::text[])`)
+  if (filter.owner !== undefined) out.push(sql`owner = ${filter.owner}::text`)
+  if (filter.owners !== undefined) {
+    // a scope's owners; null stands for jobs without an owner
+    const named = filter.owners.filter((owner): owner is string => owner !== null)
+    const unowned = named.length < filter.owners.length
+    out.push(unowned ? sql`(owner = ANY(${named}::text[]) OR owner IS NULL)` : sql`owner = ANY(${named}::text[])`)
+  }
+  if (filter.idempotencyKey !== undefined) out.push(sql`idempotency_key = ${filter.idempotencyKey}::text`)
+  if (filter.tag !== undefined) out.push(sql`${filter.tag}::text = ANY(tags)`)
+  if (filter.batchId !== undefined) out.push(sql`batch_id = ${filter.batchId}::text`)
+  if (filter.q !== undefined) {
+    // strpos, not LIKE: the search text is taken literally, % and _ included
+    out.push(
+      sql`(strpos(lower(name), lower(${filter.q}::text)) > 0 OR strpos(lower(params), lower(${filter.q}::text)) > 0)`
+    )
+  }
+  if (filter.createdAfter !== undefined) out.push(sql`created_at > ${filter.createdAfter}::int8`)
+  if (filter.createdBefore !== undefined) out.push(sql`created_at < ${filter.createdBefore}::int8`)
+  if (filter.finishedBefore !== undefined) out.push(sql`finished_at < ${filter.finishedBefore}::int8`)
+  return out
+}
+
+/** The filter as one condition (`sql.and` of no clauses is `1=1`). */
+export const where = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter): Fragment => sql.and(clauses(sql, filter))
