@@ -80,10 +80,7 @@ export interface JobRow {
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
 export type JobPatch = Partial<
-  Omit<
-    JobRow,
-    "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext"
-  >
+  Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext">
 >
 
 /** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */

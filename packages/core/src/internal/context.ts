@@ -10,6 +10,7 @@
  * serializes its progress from a per-type cache.
  */
 import * as Clock from "effect/Clock"
+import * as JobTracing from "../JobTracing.js"
 import * as Effect from "effect/Effect"
 import type { ItemCounts, JobStatus, LogLevel, Progress, Stage, StageParam, StageStatus } from "../Job.js"
 import * as Job from "../Job.js"
@@ -348,7 +349,10 @@ class AttemptContext<Owner> implements JobType.JobContext {
     if (this.cachedLog === undefined) {
       const { host, owner } = this
       const write = (level: LogLevel, message: string): Effect.Effect<void> =>
-        Effect.map(Clock.currentTimeMillis, (now) => host.log(owner, now, level, message))
+        // under a host tracer the line names the span it was written in (` trace_id=… span_id=…`, logfmt)
+        Effect.flatMap(JobTracing.logSuffix, (suffix) =>
+          Effect.map(Clock.currentTimeMillis, (now) => host.log(owner, now, level, message + suffix))
+        )
       this.cachedLog = {
         info: (message) => write("info", message),
         warn: (message) => write("warn", message),

@@ -42,6 +42,8 @@ import {
   type NewJobRow
 } from "../JobStore.js"
 import type { InsertOutcome, ItemRow, ResultRow, SortKey } from "../JobStore.js"
+import * as JobMetrics from "../JobMetrics.js"
+import * as JobTracing from "../JobTracing.js"
 import * as JobType from "../JobType.js"
 import * as EngineItems from "./engineItems.js"
 import { JobEvents, layer as JobEventsLayer } from "./jobEvents.js"
@@ -456,6 +458,28 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
         })
       })
 
+    /**
+     * Inserts in a `jobloom.create` span whose context each new job stores (when a host tracer is installed), and
+     * counts the jobs created.
+     */
+    const insertTraced = (
+      rows: ReadonlyArray<NewJobRow>,
+      scope: JobScope.JobScope | undefined,
+      items: ReadonlyArray<ItemRow>
+    ) =>
+      JobTracing.create(
+        Effect.flatMap(JobTracing.currentContext, (traceContext) =>
+          Effect.tap(
+            insertRows(traceContext === null ? rows : rows.map((row) => ({ ...row, traceContext })), scope, items),
+            (outcomes) =>
+              Effect.sync(() => {
+                for (const o of outcomes) if (o.inserted) JobMetrics.recordCreated(o.row.type, o.row.queue)
+              })
+          )
+        ),
+        { count: rows.length, type: rows[0]?.type, queue: rows[0]?.queue }
+      )
+
     const create: Jobs.Jobs["create"] = (input, createOptions) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
@@ -463,7 +487,7 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
         const prepared = prepare(input, "", now, createOptions?.startNow === true, null, scope)
         if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
         const { items, row } = EngineItems.attach(prepared.right, (input as Jobs.CreateJob).items, now)
-        const [outcome] = yield* insertRows([row], scope, items)
+        const [outcome] = yield* insertTraced([row], scope, items)
         const job = Job.fromRow(outcome.row)
         if (outcome.inserted) yield* publish({ _tag: "created", jobId: job.id, job })
         return { job, created: outcome.inserted }
@@ -498,7 +522,7 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
         })
         const rejected = rejectionError(rejections)
         if (rejected !== undefined) return yield* rejected
-        const outcomes = yield* insertRows(rows, createOptions?.scope, items)
+        const outcomes = yield* insertTraced(rows, createOptions?.scope, items)
         const jobs = outcomes.map((outcome) => Job.fromRow(outcome.row))
         for (let i = 0; i < jobs.length; i++) {
           if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })

@@ -39,7 +39,8 @@ export const jobColumns = [
   "lease_expires_at",
   "lease_token",
   "number",
-  "schedule_key"
+  "schedule_key",
+  "trace_context"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -111,7 +112,8 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   leaseExpiresAt: intOrNull(v[28]),
   leaseToken: textOrNull(v[29]),
   number: int(v[30]),
-  scheduleKey: textOrNull(v[31])
+  scheduleKey: textOrNull(v[31]),
+  traceContext: textOrNull(v[32])
 })
 
 /** An `[id, status, …]` row read as a status change. */
@@ -132,7 +134,8 @@ const rareColumns = [
   "finished_at",
   "last_error",
   "result_id",
-  "schedule_key"
+  "schedule_key",
+  "trace_context"
 ] as const
 
 /**
@@ -218,7 +221,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     leaseExpiresAt: write.leaseExpiresAt,
     leaseToken: write.token,
     number: int(v[15]),
-    scheduleKey: textOrNull(rare[10])
+    scheduleKey: textOrNull(rare[10]),
+    traceContext: textOrNull(rare[11])
   }
 }
 
@@ -255,7 +259,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.leaseExpiresAt,
   job.leaseToken,
   job.number,
-  job.scheduleKey ?? null
+  job.scheduleKey ?? null,
+  job.traceContext ?? null
 ]
 
 /** The column of each field `update` may set. */

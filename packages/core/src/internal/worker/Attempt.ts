@@ -18,7 +18,10 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import { uuidv7 } from "uuidv7"
+import * as JobMetrics from "../../JobMetrics.js"
 import type { JobRow } from "../../JobStore.js"
+import * as JobTracing from "../../JobTracing.js"
+import type * as Tracer from "effect/Tracer"
 import type { Any as AnyJobType, Handler, JobContext } from "../../JobType.js"
 import { AttemptProgress, type ContextHost, makeJobContext } from "../context.js"
 import {
@@ -61,10 +64,34 @@ export interface Env {
 const asAttemptError = (error: unknown): AttemptError =>
   error instanceof Unrunnable ? error : new HandlerFailed(error)
 
+/** The outcome label of a decided attempt (spans and metrics). */
+const outcomeOf = (decision: Decision): string => {
+  const settlement = decision.settlement
+  switch (settlement._tag) {
+    case "Complete":
+      return "succeeded"
+    case "Retry":
+      return "retry"
+    case "Fail":
+      return settlement.status === "TIMED_OUT" ? "timed_out" : "failed"
+    case "Cancelled":
+      return "cancelled"
+    case "Release":
+      return "released"
+  }
+}
+
 /** One claimed job and its attempt. */
 export class Attempt {
   readonly id: string
   readonly callbackUrl: string | null
+  /** The job's type and queue, for the metrics of its outcome (kept after the row is let go). */
+  readonly jobType: string
+  readonly queue: string
+  /** When the claim started the attempt (epoch ms). */
+  readonly startedAt: number
+  /** The attempt's span, under a host tracer (`JobTracing.startAttempt`). */
+  span: Tracer.Span | undefined = undefined
   readonly progress: AttemptProgress
   /** The claimed row, until the attempt is decided. */
   row: JobRow | undefined
@@ -96,6 +123,9 @@ export class Attempt {
   ) {
     this.id = row.id
     this.callbackUrl = row.callbackUrl
+    this.jobType = row.type
+    this.queue = row.queue
+    this.startedAt = row.startedAt ?? 0
     this.row = row
     this.progress = new AttemptProgress(type)
     this.context = makeJobContext(row, this.progress, host, this, type)
@@ -148,6 +178,10 @@ export class Attempt {
     this.fiber = undefined
     const verdict = this.stopped === "lost" ? Lost : this.verdictOf(exit)
     this.verdict = verdict
+    const outcome = verdict._tag === "Lost" ? "lost" : verdict._tag === "Decision" ? outcomeOf(verdict) : "deciding"
+    JobMetrics.recordAttempt(this.jobType, this.queue, outcome, this.endedAt - this.startedAt)
+    JobTracing.endAttempt(this.span, outcome, exit, this.env.clock)
+    this.span = undefined
     // let go of what only the decision needed (a Deciding verdict still reads the row when the settler runs it)
     if (verdict._tag !== "Deciding") {
       this.row = undefined

@@ -11,7 +11,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as JobMetrics from "../../JobMetrics.js"
 import { JobStore } from "../../JobStore.js"
+import * as JobTracing from "../../JobTracing.js"
 import type { Attempt } from "./Attempt.js"
 import { Config } from "./Config.js"
 import { Held } from "./Held.js"
@@ -59,8 +61,8 @@ export const make = Effect.gen(function* () {
     const now = clock.unsafeCurrentTimeMillis()
     // a fresh token per claim: the jobs it takes are held by it, and every later write about them names it
     const token = randomUUID()
-    return store
-      .claim({
+    return JobTracing.claim(
+      store.claim({
         workerId,
         token,
         now,
@@ -70,19 +72,21 @@ export const make = Effect.gen(function* () {
         types: config.types,
         typeLimits: config.typeLimits,
         queueLimits: config.queueLimits
+      }),
+      { workerId, limit: free }
+    ).pipe(
+      Effect.flatMap((rows) => {
+        JobMetrics.recordClaimed(rows)
+        if (rows.length < free) wakes.backlog = false
+        return rows.length === 0
+          ? Effect.succeed(false)
+          : Effect.as(launcher.start(rows, token, now), rows.length === free)
+      }),
+      Effect.catchAll((error) => {
+        wakes.backlog = true
+        return Effect.as(Effect.logWarning("jobloom: claim failed", error), false)
       })
-      .pipe(
-        Effect.flatMap((rows) => {
-          if (rows.length < free) wakes.backlog = false
-          return rows.length === 0
-            ? Effect.succeed(false)
-            : Effect.as(launcher.start(rows, token, now), rows.length === free)
-        }),
-        Effect.catchAll((error) => {
-          wakes.backlog = true
-          return Effect.as(Effect.logWarning("jobloom: claim failed", error), false)
-        })
-      )
+    )
   })
 
   // a full batch means more may be due: claim again at once; otherwise wait for a signal, a free slot or the poll

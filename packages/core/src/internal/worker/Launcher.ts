@@ -14,6 +14,8 @@ import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type { JobEvent } from "../../Jobs.js"
 import type { JobRow } from "../../JobStore.js"
+import * as JobTracing from "../../JobTracing.js"
+import type * as Tracer from "effect/Tracer"
 import { JobRegistry, type Handler, type JobContext } from "../../JobType.js"
 import type { ContextHost } from "../context.js"
 import { JobEvents } from "../jobEvents.js"
@@ -145,17 +147,25 @@ export const make = Effect.gen(function* () {
     }
     // the fiber succeeds with the attempt's exit: a failed attempt is the worker's to report, and a fiber that
     // fails would log "Fiber terminated with an unhandled error" at Debug
-    const fiber = Runtime.runFork(runner.runtime, Effect.exit(effect))
+    // the handler's own spans and log lines nest under the attempt's span
+    const fiber = Runtime.runFork(runner.runtime, Effect.exit(JobTracing.underAttempt(effect, attempt.span)))
     attempt.fiber = fiber
     fiber.addObserver((exit) => attempt.close(Exit.isSuccess(exit) ? exit.value : exit))
     // stopped while the handler ran its first synchronous steps (a heartbeat that found the lease gone)
     if (attempt.stopped !== null && attempt.running) fiber.unsafeInterruptAsFork(FiberId.none)
   }
 
-  const launch = (rows: ReadonlyArray<JobRow>, token: string, now: number): void => {
-    for (const row of rows) {
+  const launch = (
+    rows: ReadonlyArray<JobRow>,
+    token: string,
+    now: number,
+    spans?: ReadonlyArray<Tracer.Span | undefined>
+  ): void => {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!
       const handler = registry.handlers.get(row.type)
       const attempt = new Attempt(row, token, handler, handler?.type ?? registry.types.get(row.type), host, env)
+      attempt.span = spans?.[i]
       attempt.confirmedUntil = now + config.leaseSafeMs
       // claimed again while an older attempt still runs here: that attempt lost its lease, so stop it
       held.hold(attempt)?.stop("lost")
@@ -167,7 +177,15 @@ export const make = Effect.gen(function* () {
 
   const service: Launcher.Service = {
     start: (rows, token, now) => {
-      const go = Effect.sync(() => launch(rows, token, now))
+      // the attempts' spans only under a host tracer: without one, launching costs what it did before
+      const go = Effect.tracerWith((tracer) =>
+        JobTracing.isExporting(tracer)
+          ? Effect.flatMap(
+              Effect.forEach(rows, (row) => JobTracing.startAttempt(row, { workerId })),
+              (spans) => Effect.sync(() => launch(rows, token, now, spans))
+            )
+          : Effect.sync(() => launch(rows, token, now))
+      )
       if (!events.listening()) return go
       // RUNNING is published before any attempt can settle, so subscribers see the statuses in order
       const running = rows.map((row): JobEvent => ({

@@ -6,6 +6,8 @@
  * write it releases the attempts, publishes their status and progress, and wakes the claimer and callback delivery.
  */
 import type * as Clock from "effect/Clock"
+import * as JobMetrics from "../../JobMetrics.js"
+import * as JobTracing from "../../JobTracing.js"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -123,6 +125,7 @@ export const make = Effect.gen(function* () {
       const pending = byId.get(change.id)
       if (pending === undefined) continue
       const status = change.status
+      JobMetrics.recordFinished(pending.attempt.jobType, pending.attempt.queue, status)
       if (listening) {
         published.push({ _tag: "status", jobId: change.id, status, terminalReason: reasonOf(change, pending) })
         published.push({
@@ -148,12 +151,15 @@ export const make = Effect.gen(function* () {
       : flusher
           .withLogs((entries) =>
             Effect.suspend(() =>
-              store.settle({
-                workerId,
-                now: clock.unsafeCurrentTimeMillis(),
-                settlements: batch.map((p) => p.decision.settlement),
-                logs: entries.length === 0 ? undefined : { entries, cap: config.logCap }
-              })
+              JobTracing.settle(
+                store.settle({
+                  workerId,
+                  now: clock.unsafeCurrentTimeMillis(),
+                  settlements: batch.map((p) => p.decision.settlement),
+                  logs: entries.length === 0 ? undefined : { entries, cap: config.logCap }
+                }),
+                { workerId, count: batch.length }
+              )
             ).pipe(
               Effect.retry(settleRetry),
               Effect.tap(() => flusher.publishLogs(entries)),

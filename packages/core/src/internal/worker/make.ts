@@ -21,6 +21,7 @@ import * as Leases from "./Leases.js"
 import * as Settler from "./Settler.js"
 import { shutdown } from "./Shutdown.js"
 import * as Wakes from "./Wakes.js"
+import * as JobMetrics from "../../JobMetrics.js"
 
 /** What a running worker exposes (to tests and hosts). */
 export interface WorkerHandle {
@@ -66,7 +67,14 @@ const start = Effect.gen(function* () {
     })
   }
   const claimLoop = yield* Effect.forkScoped(claimer.run)
-  yield* Effect.addFinalizer(() => shutdown(claimLoop))
+  // `jobloom_workers_running` (and readiness) count this worker until its shutdown starts
+  JobMetrics.recordWorker(1)
+  yield* Effect.addFinalizer(() =>
+    Effect.zipRight(
+      Effect.sync(() => JobMetrics.recordWorker(-1)),
+      shutdown(claimLoop)
+    )
+  )
   const handle: WorkerHandle = {
     workerId: config.workerId,
     running: Effect.sync(() => held.executing),
