@@ -65,7 +65,25 @@ describe("ready", () => {
     )
     try {
       const app = appOf(runtime)
-      expect((await readiness(app)).status).toBe(200)
+      const first = await readiness(app)
+      expect(first.status).toBe(200)
+      expect(first.body.checks).toEqual({ store: "ok", migrations: "ok", worker: "skipped" })
+
+      // a schema behind this version (its newest migration not applied) is not ready, though the store answers
+      const newest = await Effect.runPromise(
+        adminQuery(`SELECT max(migration_id) AS id FROM "${schema}".jobloom_migrations`)
+      )
+      await Effect.runPromise(
+        adminQuery(`DELETE FROM "${schema}".jobloom_migrations WHERE migration_id = $1`, [newest[0]!.id])
+      )
+      const behind = await readiness(app)
+      expect(behind.status).toBe(503)
+      expect(behind.body.checks).toMatchObject({ store: "ok", migrations: "failed" })
+      await Effect.runPromise(
+        adminQuery(`INSERT INTO "${schema}".jobloom_migrations (migration_id, name) VALUES ($1, 'restored')`, [
+          newest[0]!.id
+        ])
+      )
 
       await proxy.stop()
       const down = await readiness(app)

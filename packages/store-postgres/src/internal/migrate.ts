@@ -17,8 +17,8 @@ import * as Trace from "../migrations/0003_trace.js"
 import * as Schedules from "../migrations/0004_schedules.js"
 import type { Names } from "./names.js"
 
-/** The migrations, by the same numbers as the SQLite store's. */
-const migrations = (names: Names) => ({
+/** The migrations, by the same numbers as the SQLite store's (also read by the readiness check, `check.ts`). */
+export const migrations = (names: Names) => ({
   "0001_init": Init.make(names),
   "0002_items": Items.make(names),
   "0003_trace": Trace.make(names),

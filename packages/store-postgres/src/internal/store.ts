@@ -11,7 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Callbacks from "./callbacks.js"
 import * as Claim from "./claim.js"
 import * as Delete from "./delete.js"
+import * as Check from "./check.js"
 import { refail } from "./errors.js"
+import * as Migrate from "./migrate.js"
 import * as Insert from "./insert.js"
 import * as Items from "./items.js"
 import * as Leases from "./leases.js"
@@ -74,6 +76,7 @@ export const make = (
         resetItems: (options) => refail(items.resetItems(options)),
         ...Schedules.make(shared),
         prune: Prune.make(shared),
+        check: refail(Check.make(shared.sql, names, Check.latestOf(Migrate.migrations(names)))),
         subscribe: signals.subscribe
       } satisfies JobStore.JobStore
     })

@@ -27,6 +27,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Callbacks from "./callbacks.js"
+import * as Check from "./check.js"
 import * as Claim from "./claim.js"
 import * as Delete from "./delete.js"
 import * as Env from "./env.js"
@@ -35,6 +36,7 @@ import * as Items from "./items.js"
 import * as Leases from "./leases.js"
 import * as Logs from "./logs.js"
 import * as Maintenance from "./maintenance.js"
+import * as Migrate from "./migrate.js"
 import * as Prune from "./prune.js"
 import * as Read from "./read.js"
 import * as Schedules from "./schedules.js"
@@ -74,6 +76,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       ...items.port,
       ...schedules,
       prune: Prune.make(env),
+      check: env.run(Check.make(env.sql, env.tables, Check.latestOf(Migrate.migrations(env.tables)))),
       subscribe: env.signals.subscribe
     } satisfies JobStore.JobStore
   })
