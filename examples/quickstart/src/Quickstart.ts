@@ -4,7 +4,7 @@
  */
 import { Jobs, JobSchedule, JobSchedules, JobType, RemoteWorker, Worker } from "@jobloom/core"
 import type { JobRetention } from "@jobloom/core"
-import { AntennaApi, JobsApi, McritApi, WorkersApi } from "@jobloom/http"
+import { AntennaApi, Health, JobsApi, McritApi, Metrics, WorkersApi } from "@jobloom/http"
 import { PgJobStore } from "@jobloom/store-postgres"
 import { SqliteJobStore } from "@jobloom/store-sqlite"
 import * as Config from "effect/Config"
@@ -12,6 +12,7 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Runtime from "effect/Runtime"
 import * as Option from "effect/Option"
 import { Hono } from "hono"
 import * as Fs from "node:fs"
@@ -172,6 +173,17 @@ export interface CompatApps {
   readonly mcrit?: Hono
   /** The remote workers' routes, at `/api/workers` (not a compat router, but mounted the same way, before `/api`). */
   readonly workers?: Hono
+  /** `/health`, `/ready` and `/metrics`, at the root. */
+  readonly probes?: Hono
+}
+
+/** The probes and metrics a load balancer, Kubernetes and Prometheus read: `/health`, `/ready`, `/metrics`. */
+export const makeProbes = (runtime: Runtime.Runtime<Jobs.Jobs>, options: { readonly worker: boolean }): Hono => {
+  const app = new Hono()
+  app.get("/health", Health.health())
+  app.get("/ready", Health.ready({ runtime, worker: options.worker }))
+  app.get("/metrics", Metrics.metrics({ runtime }))
+  return app
 }
 
 /**
@@ -193,6 +205,7 @@ export const makeApp = (api: Hono, compat: CompatApps = {}): Hono => {
     })
   )
   // before `/api`: the jobs API's own middleware would otherwise also see `/api/v2` requests first
+  if (compat.probes !== undefined) app.route("/", compat.probes)
   if (compat.antenna !== undefined) app.route("/api/v2", compat.antenna)
   if (compat.mcrit !== undefined) app.route("/mcrit", compat.mcrit)
   if (compat.workers !== undefined) app.route("/api", compat.workers)
@@ -209,7 +222,8 @@ export const serverLayer = (config: QuickstartConfig) =>
         makeApp(JobsApi.make({ runtime }), {
           antenna: AntennaApi.make({ runtime }),
           mcrit: McritApi.make({ runtime }),
-          workers: WorkersApi.make({ runtime })
+          workers: WorkersApi.make({ runtime }),
+          probes: makeProbes(runtime, { worker: config.worker })
         }),
         runtime
       )

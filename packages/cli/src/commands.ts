@@ -67,9 +67,13 @@ export const serve = async (argv: ReadonlyArray<string>): Promise<number> => {
   // the HTTP stack loads while the store opens
   const http = Promise.all([import("@hono/node-server"), import("@jobloom/http"), import("hono")])
   const { jobloom, database } = await open(parsed, { types: typesOf(parsed), worker })
-  const [{ serve: listen }, { JobsApi }, { Hono }] = await http
+  const [{ serve: listen }, { Health, JobsApi, Metrics }, { Hono }] = await http
   const app = new Hono()
   app.get("/", (c) => c.redirect("/api"))
+  // probes for load balancers and Kubernetes, metrics for Prometheus, at the root
+  app.get("/health", Health.health())
+  app.get("/ready", Health.ready({ runtime: jobloom.runtime, worker: worker !== false }))
+  app.get("/metrics", Metrics.metrics({ runtime: jobloom.runtime }))
   app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
   let server: Http.Server
   const address = await new Promise<AddressInfo>((resolve, reject) => {
