@@ -48,5 +48,6 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   leaseExpiresAt: null,
   leaseToken: null,
   scheduleKey: null,
+  traceContext: null,
   ...overrides
 })

@@ -45,7 +45,8 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   leaseExpiresAt: numOrNull(r.lease_expires_at),
   leaseToken: strOrNull(r.lease_token),
   number: num(r.number),
-  scheduleKey: strOrNull(r.schedule_key)
+  scheduleKey: strOrNull(r.schedule_key),
+  traceContext: strOrNull(r.trace_context)
 })
 
 const LOG_ID_WIDTH = 16

@@ -120,7 +120,7 @@ CREATE TABLE "jobloom_jobs" (
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
       lease_token TEXT,
       number INTEGER NOT NULL
-    , schedule_key TEXT, schedule_tick INTEGER);
+    , trace_context TEXT, schedule_key TEXT, schedule_tick INTEGER);
 
 -- table jobloom_logs
 CREATE TABLE "jobloom_logs" (
