@@ -101,4 +101,3 @@ describe("observability of the engine and worker", () => {
     }).pipe(Effect.scoped, Effect.provide(engine([Traced], tracedHandler)))
   )
 })
-
