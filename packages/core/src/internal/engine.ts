@@ -44,7 +44,7 @@ import {
 import type { InsertOutcome, ItemRow, ResultRow, SortKey } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as EngineItems from "./engineItems.js"
-import { JobEvents, layer as JobEventsLayer } from "./jobEvents.js"
+import { attach, JobEvents, layer as JobEventsLayer } from "./jobEvents.js"
 import * as ScopedEvents from "./scopedEvents.js"
 import * as TextSafety from "./textSafety.js"
 import { deleteAll } from "./bulkDelete.js"
@@ -936,7 +936,7 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
         forJob(options)(Stream.flatMap(Stream.scoped(bus.subscribe), (queue) => Stream.fromQueue(queue))),
       subscribe: (options) => Effect.map(bus.subscribe, (queue) => forJob(options)(Stream.fromQueue(queue)))
     }
-    return service
+    return attach(service, bus)
   })
 
 /**
