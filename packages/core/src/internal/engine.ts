@@ -42,7 +42,7 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
  */
 export const layer = (options: Options = {}): Layer.Layer<Jobs.Jobs | JobType.JobRegistry, never, JobStore> => {
   const registry = Layer.sync(JobType.JobRegistry, () => {
-    const registry = JobType.makeRegistry()
+    const registry: JobType.JobRegistry = { types: new Map(), handlers: new Map() }
     for (const type of options.types ?? []) registry.types.set(type.key, type)
     return registry
   })
