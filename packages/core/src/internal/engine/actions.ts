@@ -20,6 +20,7 @@ import { initialProgress } from "../context.js"
 import { closeProgressText } from "../stages.js"
 import { checkTime, issuesOf, toFilter, toJson } from "./query.js"
 import { raceRetries, type Shared } from "./shared.js"
+import { toJob } from "../jobRow.js"
 
 /** Statuses bulk delete may remove. */
 const deletable: ReadonlyArray<JobStatus> = JobState.from("delete")
@@ -31,7 +32,7 @@ const deletable: ReadonlyArray<JobStatus> = JobState.from("delete")
 /** Progress reset for a retry: the declared stages, or, for a type this process does not know, the job's own. */
 const resetProgress = (row: JobRow, type: JobType.Any | undefined): string => {
   if (type !== undefined) return JSON.stringify(initialProgress(type.stages, "QUEUED"))
-  const stages = Job.fromRow(row).progress.stages.map((stage) => ({
+  const stages = toJob(row).progress.stages.map((stage) => ({
     key: stage.key,
     name: stage.name,
     params: stage.params.map((p) => ({ key: p.key, name: p.name, category: p.category }))
@@ -230,7 +231,7 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
             },
             now
           })
-          if (Option.isSome(updated)) return Job.fromRow(updated.value)
+          if (Option.isSome(updated)) return toJob(updated.value)
         }
         return yield* conflict(id, "annotate")
       }),

@@ -20,6 +20,7 @@ import * as TextSafety from "../textSafety.js"
 import { initialProgress } from "../context.js"
 import { issuesOf, join, toJson, checkTime } from "./query.js"
 import type { Shared } from "./shared.js"
+import { toJob } from "../jobRow.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // the engine
@@ -174,7 +175,7 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
       const { items, row } = EngineItems.attach(prepared.right, (input as Jobs.CreateJob).items, now)
       const [outcome] = yield* insertRows([row], scope, items)
-      const job = Job.fromRow(outcome.row)
+      const job = toJob(outcome.row)
       if (outcome.inserted) yield* publish({ _tag: "created", jobId: job.id, job })
       return { job, created: outcome.inserted }
     })
@@ -209,7 +210,7 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       const rejected = rejectionError(rejections)
       if (rejected !== undefined) return yield* rejected
       const outcomes = yield* insertRows(rows, createOptions?.scope, items)
-      const jobs = outcomes.map((outcome) => Job.fromRow(outcome.row))
+      const jobs = outcomes.map((outcome) => toJob(outcome.row))
       for (let i = 0; i < jobs.length; i++) {
         if (outcomes[i].inserted) yield* publish({ _tag: "created", jobId: jobs[i].id, job: jobs[i] })
       }

@@ -18,6 +18,7 @@ import * as JobType from "../../JobType.js"
 import * as TextSafety from "../textSafety.js"
 import { checkLimit, decodeCursor, encodeCursor, parseJson, parseListCursor, sortKeys, toFilter } from "./query.js"
 import type { Shared } from "./shared.js"
+import { toJob } from "../jobRow.js"
 
 /** The reads over the shared parts. */
 export const make = ({ getRow, itemOps, registry, store }: Shared) => {
@@ -41,7 +42,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       const withTotal = query.withTotal === true
       const page = yield* store.list({ filter, sort, order, limit, cursor, withTotal })
       return {
-        items: page.rows.map(Job.fromRow),
+        items: page.rows.map(toJob),
         nextCursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor),
         ...(withTotal ? { total: page.total ?? 0 } : {})
       }
@@ -135,7 +136,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
     Effect.gen(function* () {
       const { job, stored } = yield* scopedResult(resultId, resultOptions?.scope)
       if (Option.isNone(job)) return yield* new ResultNotFound({ resultId, jobId: stored.jobId })
-      return Job.fromRow(job.value)
+      return toJob(job.value)
     })
 
   const zeros = (): Record<JobStatus, number> =>
@@ -231,7 +232,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
     get: (id, getOptions) =>
       Effect.flatMap(getRow(id), (row) =>
         JobScope.contains(getOptions?.scope, row)
-          ? Effect.succeed(Job.fromRow(row))
+          ? Effect.succeed(toJob(row))
           : Effect.fail(new JobNotFound({ jobId: id }))
       ),
     list,
@@ -244,7 +245,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
     types,
     items: itemOps.list,
     item: itemOps.get,
-    addItems: (id, items) => Effect.map(itemOps.add(id, items), Job.fromRow)
+    addItems: (id, items) => Effect.map(itemOps.add(id, items), toJob)
   }
   return service
 }

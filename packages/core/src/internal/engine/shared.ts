@@ -16,6 +16,7 @@ import * as EngineItems from "../engineItems.js"
 import { JobEvents } from "../jobEvents.js"
 import * as TextSafety from "../textSafety.js"
 import { issuesOf, join, toJson } from "./query.js"
+import { toJob } from "../jobRow.js"
 
 /** Options of the engine. */
 export interface Options {
@@ -114,7 +115,7 @@ export const make = (options: Options) =>
           if (Option.isNone(updated)) continue
           if (updated.value.status !== row.status) yield* publishStatus(updated.value)
           if (message !== undefined) yield* logAction(id, message(updated.value))
-          return Job.fromRow(updated.value)
+          return toJob(updated.value)
         }
         return yield* conflict(id, action)
       })
