@@ -22,6 +22,7 @@ import type * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { JobStatus, LogLevel, TerminalReason } from "./Job.js"
+import type { JobFilter, SortKey } from "./internal/jobFilter.js"
 import type { ItemRow, ItemStore } from "./internal/storeItems.js"
 
 /** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
@@ -82,34 +83,8 @@ export interface InsertOutcome {
   readonly inserted: boolean
 }
 
-/** Filters shared by list, stats and bulk delete. Every given field must match (AND); empty arrays match nothing. */
-export interface JobFilter {
-  readonly ids?: ReadonlyArray<string>
-  /** The job's `number` is one of these (how the compat routers find a job by their own id). */
-  readonly numbers?: ReadonlyArray<number>
-  readonly statuses?: ReadonlyArray<JobStatus>
-  readonly types?: ReadonlyArray<string>
-  readonly queues?: ReadonlyArray<string>
-  readonly owner?: string
-  /** The job's owner is one of these (`null`: jobs without an owner); a caller's scope (`JobScope`). */
-  readonly owners?: ReadonlyArray<string | null>
-  /** The job holds this idempotency key (whatever its owner). */
-  readonly idempotencyKey?: string
-  /** The job's tags contain this tag. */
-  readonly tag?: string
-  readonly batchId?: string
-  /** Case-insensitive substring of the name or of the params JSON text. */
-  readonly q?: string
-  /** `createdAt > createdAfter`. */
-  readonly createdAfter?: number
-  /** `createdAt < createdBefore`. */
-  readonly createdBefore?: number
-  /** `finishedAt < finishedBefore` (jobs with no `finishedAt` never match). */
-  readonly finishedBefore?: number
-}
-
-/** The columns a list may sort by. `name` sorts in binary order, never by locale (Postgres: `COLLATE "C"`). */
-export type SortKey = "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "priority" | "name"
+/** The job filter and the sort keys, defined once in `internal/jobFilter.ts`. */
+export type { JobFilter, SortKey } from "./internal/jobFilter.js"
 
 /**
  * A keyset position: the sort value and id of the last row of the previous page.

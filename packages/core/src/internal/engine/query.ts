@@ -10,17 +10,11 @@ import type * as Jobs from "../../Jobs.js"
 import * as JobScope from "../../JobScope.js"
 import { type JobFilter, type ListCursor } from "../../JobStore.js"
 import type { SortKey } from "../../JobStore.js"
+import * as jobFilter from "../jobFilter.js"
 import * as TextSafety from "../textSafety.js"
 
 /** The sort keys a listing accepts. */
-export const sortKeys: ReadonlyArray<SortKey> = [
-  "createdAt",
-  "updatedAt",
-  "startedAt",
-  "finishedAt",
-  "priority",
-  "name"
-]
+export const sortKeys: ReadonlyArray<SortKey> = jobFilter.sortKeys
 
 // ---------------------------------------------------------------------------------------------------------------------
 // issues and parsing
