@@ -35,6 +35,7 @@ import { RemoteAttempt } from "./attempt.js"
 import * as Reports from "./reports.js"
 import * as Settler from "./settler.js"
 import * as Wakeups from "./wakeups.js"
+import { toJob } from "../jobRow.js"
 
 type Issue = { readonly path: string; readonly message: string }
 
@@ -246,7 +247,7 @@ export const make = (
           })
           events.push({ _tag: "status", jobId: row.id, status: "RUNNING", terminalReason: null })
           claimed.push({
-            job: Job.fromRow(row),
+            job: toJob(row),
             token,
             leaseExpiresAt: Job.formatTime(row.leaseExpiresAt ?? now + leaseMs),
             heartbeatMs
