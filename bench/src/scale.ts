@@ -171,7 +171,9 @@ const main = async () => {
   app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
   const table: Array<Array<string>> = []
   try {
-    let present = 0
+    // a kept schema (`--keep`, then `--schema` again) goes on from the history it holds
+    const existing = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${jobs} WHERE id < '1'`)
+    let present = Number(existing.rows[0]!.n)
     for (const size of sizes) {
       const started = performance.now()
       await generate(client, present, size)
