@@ -57,7 +57,7 @@ const reads: ReadonlyArray<{ readonly name: string; readonly path: string; reado
  * Brings the finished history to `total` rows: rows `from + 1 .. total` as the store would have them after a run
  * (statuses 85% SUCCEEDED, 10% FAILED, 3% CANCELLED, 2% TIMED_OUT; five types, twenty owners, one job in a hundred
  * in one of a hundred batches; two log lines per job, a result per success). Ids sort after nothing the drain makes:
- * they are `0…`-prefixed UUID-like texts, older than any UUIDv7 of today.
+ * they are `000…`-prefixed UUID-like texts, below any UUIDv7 of today (`019…`).
  */
 const generate = async (client: pg.Client, from: number, total: number) => {
   if (total <= from) return
@@ -67,7 +67,7 @@ const generate = async (client: pg.Client, from: number, total: number) => {
        metadata, tags, batch_id, callback_url, attempt, max_attempts, timeout_ms, deadline, run_at, created_at,
        updated_at, queued_at, started_at, finished_at, progress, last_error, result_id, lease_owner, lease_expires_at,
        lease_token)
-     SELECT '0' || lpad(to_hex(g), 11, '0') || '-0000-7000-8000-000000000000', t.type, t.type || ' job', 'default',
+     SELECT '000' || lpad(to_hex(g), 9, '0') || '-0000-7000-8000-000000000000', t.type, t.type || ' job', 'default',
        'owner-' || (g % 20), NULL, s.status,
        CASE s.status WHEN 'FAILED' THEN 'error' WHEN 'CANCELLED' THEN 'user' WHEN 'TIMED_OUT' THEN 'timeout' END,
        0, '{"i":' || g || '}', '{}', ARRAY['bench'], CASE WHEN g % 100 = 0 THEN 'batch-' || (g / 100 % 100) END,
@@ -86,13 +86,13 @@ const generate = async (client: pg.Client, from: number, total: number) => {
      SELECT j.id, j.started_at + k, CASE WHEN k = 1 AND j.status = 'FAILED' THEN 'error' ELSE 'info' END,
        CASE k WHEN 0 THEN 'started' ELSE 'finished' END
      FROM ${jobs} j CROSS JOIN generate_series(0, 1) k
-     WHERE j.id >= '0' || lpad(to_hex($1::bigint), 11, '0') AND j.id < '1'`,
+     WHERE j.id >= '000' || lpad(to_hex($1::bigint), 9, '0') AND j.id < '001'`,
     [from + 1]
   )
   await client.query(
     `INSERT INTO ${results} (id, job_id, value, created_at)
      SELECT j.result_id, j.id, '{"ok":true}', j.finished_at FROM ${jobs} j
-     WHERE j.result_id IS NOT NULL AND j.id >= '0' || lpad(to_hex($1::bigint), 11, '0') AND j.id < '1'`,
+     WHERE j.result_id IS NOT NULL AND j.id >= '000' || lpad(to_hex($1::bigint), 9, '0') AND j.id < '001'`,
     [from + 1]
   )
   await client.query(`VACUUM ANALYZE ${jobs}`)
@@ -172,7 +172,7 @@ const main = async () => {
   const table: Array<Array<string>> = []
   try {
     // a kept schema (`--keep`, then `--schema` again) goes on from the history it holds
-    const existing = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${jobs} WHERE id < '1'`)
+    const existing = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${jobs} WHERE id < '001'`)
     let present = Number(existing.rows[0]!.n)
     for (const size of sizes) {
       const started = performance.now()
@@ -183,9 +183,9 @@ const main = async () => {
       await statementTime(client, true)
       const rate = await drain(target)
       const perJob = await statementTime(client, false)
-      await client.query(`DELETE FROM ${logs} WHERE job_id >= '1'`)
-      await client.query(`DELETE FROM ${results} WHERE job_id >= '1'`)
-      await client.query(`DELETE FROM ${jobs} WHERE id >= '1'`)
+      await client.query(`DELETE FROM ${logs} WHERE job_id >= '001'`)
+      await client.query(`DELETE FROM ${results} WHERE job_id >= '001'`)
+      await client.query(`DELETE FROM ${jobs} WHERE id >= '001'`)
       console.log(
         `scale ${size.toLocaleString("en-US")} finished jobs (generated in ${fmt(generated)} s): drain ${fmt(rate)} jobs/s` +
           (perJob === undefined
