@@ -14,13 +14,15 @@ import * as Option from "effect/Option"
 import * as Init from "../migrations/0001_init.js"
 import * as Items from "../migrations/0002_items.js"
 import * as Schedules from "../migrations/0004_schedules.js"
+import * as Scale from "../migrations/0005_scale.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's. */
 const migrations = (names: Names) => ({
   "0001_init": Init.make(names),
   "0002_items": Items.make(names),
-  "0004_schedules": Schedules.make(names)
+  "0004_schedules": Schedules.make(names),
+  "0005_scale": Scale.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */
