@@ -191,6 +191,15 @@ const main = async () => {
     ]
     execFileSync(process.execPath, ["--import", "tsx", path.join(here, "http.ts"), ...httpArgs], { stdio: "inherit" })
   }
+  // cost as the history grows (`scale.ts`, runnable alone too); tiny under --quick
+  if (!options.skip.includes("scale"))
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.join(here, "scale.ts"), ...(options.quick ? ["--quick"] : [])],
+      {
+        stdio: "inherit"
+      }
+    )
   // one remote worker draining no-op jobs over loopback HTTP (`remote.ts`, runnable alone too)
   if (!options.skip.includes("remote"))
     execFileSync(

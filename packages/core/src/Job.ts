@@ -1,10 +1,9 @@
 /**
- * The job as hosts and clients see it (DESIGN §2), its Schemas, and the conversion from the store's encoded row.
+ * The job as hosts and clients see it (DESIGN §2), and its Schemas (the store's encoded row is decoded in `internal/jobRow.ts`).
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import type { JobRow } from "./JobStore.js"
 
 /** The nine statuses of a job. */
 export const JobStatus = Schema.Literal(
@@ -182,67 +181,3 @@ export const JobResult = Schema.Struct({
 }).annotations({ identifier: "JobResult" })
 /** A stored result. */
 export type JobResult = typeof JobResult.Type
-
-const parseJson = (text: string | null, fallback: unknown): unknown => {
-  if (text === null) return fallback
-  try {
-    return JSON.parse(text)
-  } catch {
-    // a corrupted column must never crash a read; the raw text is shown instead
-    return text
-  }
-}
-
-const emptyProgress = (status: JobStatus): Progress => ({ summary: { status, progress: 0 }, stages: [], items: null })
-
-/** Builds the public job from the store's encoded row. Never throws, even on corrupted JSON columns. */
-export const fromRow = (row: JobRow): Job => {
-  const progress = parseJson(row.progress, null) as Progress | null
-  const metadata = parseJson(row.metadata, {})
-  const lastError = parseJson(row.lastError, null)
-  return {
-    id: row.id,
-    number: row.number,
-    type: row.type,
-    name: row.name,
-    queue: row.queue,
-    owner: row.owner,
-    idempotencyKey: row.idempotencyKey,
-    status: row.status,
-    terminalReason: row.terminalReason,
-    priority: row.priority,
-    params: parseJson(row.params, null),
-    metadata: typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {},
-    tags: row.tags,
-    batchId: row.batchId,
-    callbackUrl: row.callbackUrl,
-    attempt: row.attempt,
-    maxAttempts: row.maxAttempts,
-    timeoutMs: row.timeoutMs,
-    deadline: formatTimeOrNull(row.deadline),
-    runAt: formatTime(row.runAt),
-    createdAt: formatTime(row.createdAt),
-    updatedAt: formatTime(row.updatedAt),
-    queuedAt: formatTimeOrNull(row.queuedAt),
-    startedAt: formatTimeOrNull(row.startedAt),
-    finishedAt: formatTimeOrNull(row.finishedAt),
-    queueTimeMs: row.startedAt !== null && row.queuedAt !== null ? row.startedAt - row.queuedAt : null,
-    durationMs: row.finishedAt !== null && row.startedAt !== null ? row.finishedAt - row.startedAt : null,
-    progress:
-      progress !== null && typeof progress === "object" && "summary" in progress
-        ? { ...progress, summary: { ...progress.summary, status: row.status } }
-        : emptyProgress(row.status),
-    lastError:
-      lastError !== null && typeof lastError === "object"
-        ? (lastError as JobError)
-        : lastError === null
-          ? null
-          : { message: String(lastError), at: formatTime(row.updatedAt) },
-    resultId: row.resultId,
-    lease:
-      row.leaseOwner !== null && row.leaseExpiresAt !== null
-        ? { workerId: row.leaseOwner, expiresAt: formatTime(row.leaseExpiresAt) }
-        : null,
-    scheduleKey: row.scheduleKey ?? null
-  }
-}

@@ -22,6 +22,8 @@ import type * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { JobStatus, LogLevel, TerminalReason } from "./Job.js"
+import type { JobFilter, SortKey } from "./internal/jobFilter.js"
+import type { ItemRow, ItemStore } from "./internal/storeItems.js"
 
 /** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
 export interface JobRow {
@@ -93,34 +95,8 @@ export interface InsertOutcome {
   readonly inserted: boolean
 }
 
-/** Filters shared by list, stats and bulk delete. Every given field must match (AND); empty arrays match nothing. */
-export interface JobFilter {
-  readonly ids?: ReadonlyArray<string>
-  /** The job's `number` is one of these (how the compat routers find a job by their own id). */
-  readonly numbers?: ReadonlyArray<number>
-  readonly statuses?: ReadonlyArray<JobStatus>
-  readonly types?: ReadonlyArray<string>
-  readonly queues?: ReadonlyArray<string>
-  readonly owner?: string
-  /** The job's owner is one of these (`null`: jobs without an owner); a caller's scope (`JobScope`). */
-  readonly owners?: ReadonlyArray<string | null>
-  /** The job holds this idempotency key (whatever its owner). */
-  readonly idempotencyKey?: string
-  /** The job's tags contain this tag. */
-  readonly tag?: string
-  readonly batchId?: string
-  /** Case-insensitive substring of the name or of the params JSON text. */
-  readonly q?: string
-  /** `createdAt > createdAfter`. */
-  readonly createdAfter?: number
-  /** `createdAt < createdBefore`. */
-  readonly createdBefore?: number
-  /** `finishedAt < finishedBefore` (jobs with no `finishedAt` never match). */
-  readonly finishedBefore?: number
-}
-
-/** The columns a list may sort by. `name` sorts in binary order, never by locale (Postgres: `COLLATE "C"`). */
-export type SortKey = "createdAt" | "updatedAt" | "startedAt" | "finishedAt" | "priority" | "name"
+/** The job filter and the sort keys, defined once in `internal/jobFilter.ts`. */
+export type { JobFilter, SortKey } from "./internal/jobFilter.js"
 
 /**
  * A keyset position: the sort value and id of the last row of the previous page.
@@ -290,82 +266,8 @@ export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStore
   cause: Schema.optional(Schema.Defect)
 }) {}
 
-// --- items: the per-input records of a job (one block, so the item operations read together) -------------------
-
-/** An item as stored: JSON columns as text, times as epoch milliseconds. */
-export interface ItemRow {
-  readonly jobId: string
-  readonly key: string
-  /** Listing order within the job; ties break by key. */
-  readonly position: number
-  readonly status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED"
-  /** JSON text, or null. */
-  readonly input: string | null
-  /** JSON text, or null. */
-  readonly output: string | null
-  readonly error: string | null
-  readonly startedAt: number | null
-  readonly finishedAt: number | null
-  readonly updatedAt: number
-}
-
-/** A position in a job's items: the last row of the previous page. */
-export interface ItemCursor {
-  readonly position: number
-  readonly key: string
-}
-
-/** Count of a job's items by status (statuses with none are absent or 0). */
-export type ItemStatusCounts = Readonly<Partial<Record<ItemRow["status"], number>>>
-
-/**
- * The item operations of the port. Items belong to a job: deleting the job deletes them, and items of a missing job
- * are never written. Writes of whole rows are upserts by (jobId, key).
- */
-export interface ItemStore {
-  /**
-   * Upserts items of one job when its status is one of `from` (items added to a job that is not running). False
-   * when the job is missing or in another status; nothing is written then.
-   */
-  readonly putItems: (options: {
-    readonly jobId: string
-    readonly from: ReadonlyArray<JobStatus>
-    readonly items: ReadonlyArray<ItemRow>
-  }) => Effect.Effect<boolean, JobStoreError>
-
-  /**
-   * Upserts items of the claims in `leases` the worker still holds (status RUNNING or CANCELLING, lease owner
-   * `workerId`, lease token the lease's `token`), in one transaction; items of other jobs are skipped. The worker's
-   * coalesced item writes.
-   */
-  readonly saveItems: (options: {
-    readonly workerId: string
-    readonly leases: ReadonlyArray<LeaseRef>
-    readonly items: ReadonlyArray<ItemRow>
-  }) => Effect.Effect<void, JobStoreError>
-
-  /** A page of a job's items by (position, key), optionally only those with one of `statuses`. */
-  readonly listItems: (options: {
-    readonly jobId: string
-    readonly statuses?: ReadonlyArray<ItemRow["status"]>
-    readonly limit: number
-    readonly cursor: ItemCursor | null
-  }) => Effect.Effect<{ readonly rows: ReadonlyArray<ItemRow>; readonly nextCursor: ItemCursor | null }, JobStoreError>
-
-  /** How many items of the job are in each status. */
-  readonly countItems: (options: { readonly jobId: string }) => Effect.Effect<ItemStatusCounts, JobStoreError>
-
-  /**
-   * Sets the job's items with one of `statuses` back to PENDING (output, error and times cleared, `updatedAt` =
-   * now), when the job's status is one of `from`. Returns how many items changed.
-   */
-  readonly resetItems: (options: {
-    readonly jobId: string
-    readonly from: ReadonlyArray<JobStatus>
-    readonly statuses: ReadonlyArray<ItemRow["status"]>
-    readonly now: number
-  }) => Effect.Effect<number, JobStoreError>
-}
+/** The item part of the port and its rows (`internal/storeItems.ts`, one block so the item operations read together). */
+export type { ItemCursor, ItemRow, ItemStatusCounts, ItemStore } from "./internal/storeItems.js"
 
 // --- schedules and retention (one block, so the recurring-job and pruning operations read together) ------------
 

@@ -10,8 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { errorMessage, rejections, toPromiseContext } from "./internal/handlerFailure.js"
 import { fromAbortable } from "./internal/promiseHandler.js"
-import type { ItemCounts, Job, LogLevel, StageStatus, TerminalReason } from "./Job.js"
+import type { ItemCounts, Job, LogLevel, StageStatus } from "./Job.js"
 import type { JobStoreError } from "./JobStore.js"
 
 /** A value a stage reports, declared up front so a new job already shows it. */
@@ -265,9 +266,6 @@ export interface JobRegistry {
 /** The registry Tag. `Jobs.layer` provides it; `toLayer` fills it. */
 export const JobRegistry = Context.GenericTag<JobRegistry>("@jobloom/core/JobRegistry")
 
-/** A fresh, empty registry. */
-export const makeRegistry = (): JobRegistry => ({ types: new Map(), handlers: new Map() })
-
 /** Registers type definitions without handlers (an API process that only creates jobs). */
 export const register = (...types: ReadonlyArray<Any>): Layer.Layer<never, never, JobRegistry> =>
   Layer.effectDiscard(
@@ -314,75 +312,3 @@ export const toLayerPromise = <P, PI, R, RI>(
       }
     )
   )
-
-const errorMessage = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
-/** The errors that async handlers rejected with, by the JobFailure that carries them (for name and stack). */
-const rejections = new WeakMap<JobFailure, Error>()
-
-/** Wraps an Effect context into the Promise-side one. */
-export const toPromiseContext = (context: JobContext, signal: AbortSignal): PromiseJobContext => ({
-  job: context.job,
-  signal,
-  stage: (key) => {
-    const stage = context.stage(key)
-    return {
-      update: (patch) => Effect.runSync(stage.update(patch)),
-      start: () => Effect.runSync(stage.start),
-      progress: (value) => Effect.runSync(stage.progress(value)),
-      param: (k, value, options) => Effect.runSync(stage.param(k, value, options)),
-      complete: () => Effect.runSync(stage.complete),
-      fail: () => Effect.runSync(stage.fail)
-    }
-  },
-  items: {
-    setTotal: (n) => Effect.runSync(context.items.setTotal(n)),
-    completed: (n) => Effect.runSync(context.items.completed(n)),
-    failed: (n) => Effect.runSync(context.items.failed(n)),
-    pending: () => Effect.runPromise(context.items.pending),
-    counts: () => Effect.runPromise(context.items.counts),
-    add: (items) => Effect.runPromise(context.items.add(items)),
-    start: (key) => Effect.runPromise(context.items.start(key)),
-    complete: (key, output) => Effect.runPromise(context.items.complete(key, output)),
-    fail: (key, error) => Effect.runPromise(context.items.fail(key, error))
-  },
-  log: {
-    info: (m) => Effect.runSync(context.log.info(m)),
-    warn: (m) => Effect.runSync(context.log.warn(m)),
-    error: (m) => Effect.runSync(context.log.error(m))
-  }
-})
-
-/** The failure reason a handler error maps to. */
-export const failureOf = (
-  error: unknown
-): {
-  readonly message: string
-  readonly tag?: string
-  readonly retryable: boolean
-  readonly reason: TerminalReason
-  readonly stack?: string
-} => {
-  if (error instanceof JobFailure) {
-    const rejected = rejections.get(error)
-    return {
-      message: error.message,
-      tag: rejected === undefined ? "JobFailure" : rejected.name,
-      retryable: error.retryable,
-      reason: error.terminalReason ?? "error",
-      ...(rejected?.stack === undefined ? {} : { stack: rejected.stack })
-    }
-  }
-  const tag =
-    typeof error === "object" && error !== null && "_tag" in error
-      ? String((error as { _tag: unknown })._tag)
-      : undefined
-  const stack = error instanceof Error ? error.stack : undefined
-  return {
-    message: errorMessage(error),
-    ...(tag === undefined ? {} : { tag }),
-    retryable: true,
-    reason: "error",
-    ...(stack === undefined ? {} : { stack })
-  }
-}

@@ -25,6 +25,7 @@ import type {
   UnknownJobType
 } from "./JobError.js"
 import * as internal from "./internal/engine.js"
+import type { FilterQuery } from "./internal/jobFilter.js"
 import type { JobStore, JobStoreError, SortKey } from "./JobStore.js"
 import type { Any, JobRegistry, StageSpec } from "./JobType.js"
 import type { JobScope } from "./JobScope.js"
@@ -105,19 +106,7 @@ export interface ScopeOptions {
 }
 
 /** Filters of list, stats and bulk delete. Times are ISO strings; every given field must match. */
-export interface JobQuery {
-  /** Jobs whose `number` is one of these (positive integers). */
-  readonly numbers?: ReadonlyArray<number>
-  readonly statuses?: ReadonlyArray<JobStatus>
-  readonly types?: ReadonlyArray<string>
-  readonly queues?: ReadonlyArray<string>
-  readonly owner?: string
-  readonly tag?: string
-  readonly batchId?: string
-  readonly q?: string
-  readonly createdAfter?: string
-  readonly createdBefore?: string
-  readonly finishedBefore?: string
+export interface JobQuery extends FilterQuery {
   /** The caller's scope, applied by the store with the other filters. */
   readonly scope?: JobScope
 }

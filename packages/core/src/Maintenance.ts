@@ -6,9 +6,12 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { JobStore } from "./JobStore.js"
+import * as JobEvents from "./internal/jobEvents.js"
 import * as internal from "./internal/maintenance.js"
+import { Jobs } from "./Jobs.js"
+import type { JobStore } from "./JobStore.js"
 import type { WorkerOptions } from "./Worker.js"
 
 /** Options of `Maintenance.layer`: the same names, meanings and defaults as the worker's. */
@@ -28,8 +31,14 @@ export interface MaintenanceOptions {
 }
 
 /**
- * Maintenance for the life of the layer: one rescue when it starts, then the rescue, expire and callback loops. Its
- * changes reach the engine's event subscribers when `Jobs.layer` is provided to it (`Layer.provide`), as for a worker.
+ * Maintenance for the life of the layer: one rescue when it starts, then the rescue, expire and callback loops. It
+ * requires the engine (`Jobs`) so that its changes reach that engine's event subscribers, as a worker's do.
  */
-export const layer = (options: MaintenanceOptions = {}): Layer.Layer<never, never, JobStore> =>
-  Layer.scopedDiscard(internal.start(internal.resolve(options), undefined, options.logCap))
+export const layer = (options: MaintenanceOptions = {}): Layer.Layer<never, never, JobStore | Jobs> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(Effect.flatMap(Jobs, JobEvents.ofJobs), (bus) =>
+      internal
+        .start(internal.resolve(options), undefined, options.logCap)
+        .pipe(Effect.provideService(JobEvents.JobEvents, bus))
+    )
+  )

@@ -18,6 +18,7 @@ import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
 import { AttemptItems, type ItemsHost } from "./attemptItems.js"
 import { closeStages } from "./stages.js"
+import { toJob } from "./jobRow.js"
 
 interface MutableStage {
   readonly key: string
@@ -271,7 +272,7 @@ class AttemptContext<Owner> implements JobType.JobContext {
   }
 
   get job(): Job.Job {
-    if (this.cachedJob === undefined) this.cachedJob = Job.fromRow(this.row)
+    if (this.cachedJob === undefined) this.cachedJob = toJob(this.row)
     return this.cachedJob
   }
 

@@ -3,10 +3,12 @@
  * maintenance publish what they change, and the engine's `events`/`subscribe` read from it. It is a service of its
  * own, found through the context, instead of a public `publish` on the engine or a side channel keyed by the engine.
  *
- * `Jobs.layer` provides a fresh bus beside `Jobs`, so a worker or maintenance built over that layer publishes to the
- * engine it runs with, and two engines in one process stay apart. It is a `Context.Reference` rather than a required
- * service so that the public signatures stay as they were (`Worker.make` needs `Jobs`, which `Jobs.layer` comes
- * with): outside any engine layer it falls back to one process-wide bus.
+ * `Jobs.layer` provides a fresh bus beside `Jobs`, and the engine attaches its bus to its own service (`attach`):
+ * the worker, the remote worker and maintenance, which all require `Jobs`, read the bus from the engine they are
+ * given (`ofJobs`), however that engine reached them (built over `Jobs.layer`, merged beside it and provided later,
+ * or handed over as a bare service), so two engines in one process stay apart and no publisher talks to a bus nobody
+ * reads. It stays a `Context.Reference` for the engine's own construction: outside any engine layer it falls back to
+ * one process-wide bus.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -14,7 +16,7 @@ import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import type { JobEvent } from "../Jobs.js"
+import type { Jobs, JobEvent } from "../Jobs.js"
 
 /** Builds a bus over a hub; subscribers are counted so that publishing costs nothing while nobody listens. */
 const over = (hub: PubSub.PubSub<JobEvent>): JobEvents.Service => {
@@ -67,3 +69,16 @@ export const make: Effect.Effect<JobEvents.Service, never, Scope.Scope> = Effect
 
 /** A bus for the life of the layer. */
 export const layer: Layer.Layer<JobEvents> = Layer.scoped(JobEvents, make)
+
+// a symbol property rather than a field of the public `Jobs` interface: hosts never see it, and a wrapper that
+// spreads the service (`{ ...jobs, get }`) keeps it
+const busKey = Symbol.for("@jobloom/core/JobEvents/bus")
+
+/** Attaches the engine's bus to its service, so whatever is given the engine publishes to its subscribers. */
+export const attach = <A extends object>(jobs: A, bus: JobEvents.Service): A => Object.assign(jobs, { [busKey]: bus })
+
+/** The bus of this engine; an engine built without `attach` (a test double) gets the one in context. */
+export const ofJobs = (jobs: Jobs): Effect.Effect<JobEvents.Service> => {
+  const bus = (jobs as { readonly [busKey]?: JobEvents.Service })[busKey]
+  return bus === undefined ? JobEvents : Effect.succeed(bus)
+}

@@ -12,6 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { uuidv7 } from "uuidv7"
 import * as Job from "../Job.js"
+import { toJob } from "./jobRow.js"
 import type { Issue } from "../JobError.js"
 import { InvalidInput, InvalidParams, ScheduleExists, ScheduleNotFound, UnknownJobType } from "../JobError.js"
 import type { JobStore, JobStoreError, NewJobRow, ScheduleRow } from "../JobStore.js"
@@ -319,7 +320,7 @@ const fire = (store: JobStore, row: ScheduleRow, now: number): Effect.Effect<Rea
       jobs,
       now
     })
-    return Option.isSome(fired) ? fired.value.map(Job.fromRow) : []
+    return Option.isSome(fired) ? fired.value.map(toJob) : []
   })
 
 /**

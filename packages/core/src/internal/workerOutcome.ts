@@ -12,6 +12,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import { formatTime, type ItemCounts, type Progress, type TerminalReason } from "../Job.js"
 import type { JobRow, Settlement } from "../JobStore.js"
 import * as JobType from "../JobType.js"
+import { failureOf } from "./handlerFailure.js"
 
 /** Why the worker interrupted an attempt. First reason wins. */
 export type StopReason =
@@ -254,7 +255,7 @@ export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   if (Option.isSome(failure)) {
     const error = failure.value
     if (error._tag === "Unrunnable") return fail(end, error.message, "error", "Unrunnable")
-    const info = JobType.failureOf(error.error)
+    const info = failureOf(error.error)
     if (!info.retryable) {
       return fail(end, info.message, info.reason === "threshold" ? "threshold" : "error", info.tag, info.stack)
     }

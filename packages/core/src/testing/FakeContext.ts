@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import type * as Job from "../Job.js"
 import * as JobType from "../JobType.js"
+import { toPromiseContext } from "../internal/handlerFailure.js"
 
 /** A stage as the fake context recorded it. */
 export interface RecordedStage {
@@ -182,7 +183,7 @@ export const makePromise = (
   const { context, recorded } = make(type)
   const controller = new AbortController()
   return {
-    context: JobType.toPromiseContext(context, controller.signal),
+    context: toPromiseContext(context, controller.signal),
     recorded,
     abort: (reason) => controller.abort(reason)
   }

@@ -20,7 +20,7 @@ import * as Job from "../../Job.js"
 import { InvalidInput, JobNotFound, UnknownJobType } from "../../JobError.js"
 import type { JobEvent } from "../../Jobs.js"
 import { Jobs } from "../../Jobs.js"
-import { JobEvents } from "../jobEvents.js"
+import { ofJobs } from "../jobEvents.js"
 import { JobStore, type JobRow } from "../../JobStore.js"
 import * as JobType from "../../JobType.js"
 import * as RemoteWorker from "../../RemoteWorker.js"
@@ -35,6 +35,7 @@ import { RemoteAttempt } from "./attempt.js"
 import * as Reports from "./reports.js"
 import * as Settler from "./settler.js"
 import * as Wakeups from "./wakeups.js"
+import { toJob } from "../jobRow.js"
 
 type Issue = { readonly path: string; readonly message: string }
 
@@ -94,9 +95,8 @@ export const make = (
   Effect.gen(function* () {
     const store = yield* JobStore
     const registry = yield* JobType.JobRegistry
-    // the engine's bus (Jobs.layer provides it beside Jobs): events of remote attempts reach its subscribers
-    yield* Jobs
-    const bus = yield* JobEvents
+    // the engine's own bus, read from the engine: events of remote attempts reach its subscribers
+    const bus = yield* ofJobs(yield* Jobs)
     const leaseMs = Duration.toMillis(options.leaseDuration ?? Duration.seconds(30))
     const flushEvery = Duration.decode(options.flushInterval ?? Duration.millis(250))
     const pollMs = Duration.toMillis(options.pollInterval ?? Duration.seconds(1))
@@ -247,7 +247,7 @@ export const make = (
           })
           events.push({ _tag: "status", jobId: row.id, status: "RUNNING", terminalReason: null })
           claimed.push({
-            job: Job.fromRow(row),
+            job: toJob(row),
             token,
             leaseExpiresAt: Job.formatTime(row.leaseExpiresAt ?? now + leaseMs),
             heartbeatMs

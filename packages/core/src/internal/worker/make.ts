@@ -9,8 +9,9 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { JobStore } from "../../JobStore.js"
 import type { JobRegistry } from "../../JobType.js"
-import type { Jobs } from "../../Jobs.js"
+import { Jobs } from "../../Jobs.js"
 import type { WorkerOptions } from "../../Worker.js"
+import * as JobEvents from "../jobEvents.js"
 import * as Maintenance from "../maintenance.js"
 import * as Claimer from "./Claimer.js"
 import * as Config from "./Config.js"
@@ -88,10 +89,14 @@ const start = Effect.gen(function* () {
 
 /**
  * Builds and starts a worker in the current scope; closing the scope shuts it down gracefully. It asks for `Jobs`
- * though it calls nothing on it: the engine's layer must be in context, since it brings the event bus (`JobEvents`)
- * the worker publishes to.
+ * for the engine's event bus (`JobEvents`), read from the engine itself so that the worker's events reach the
+ * engine's subscribers however the engine was given.
  */
 export const make = (
   options: WorkerOptions = {}
 ): Effect.Effect<WorkerHandle, never, Scope.Scope | Jobs | JobRegistry | JobStore> =>
-  Effect.flatMap(Layer.build(parts(options)), (context) => Effect.provide(start, context))
+  Effect.flatMap(Effect.flatMap(Jobs, JobEvents.ofJobs), (bus) =>
+    Effect.flatMap(Layer.build(parts(options)), (context) => Effect.provide(start, context)).pipe(
+      Effect.provideService(JobEvents.JobEvents, bus)
+    )
+  )
