@@ -55,6 +55,28 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,
     after: `\nawait jobloom.close()\n`
+  },
+  "Traces and metrics": {
+    before: "",
+    // building the layer needs no collector; nothing is exported until spans are made under it
+    after: `\nif (!Layer.isLayer(Tracing)) throw new Error("not a layer")\n`
+  },
+  "Traces and metrics#2": {
+    before: `import { Jobs, MemoryJobStore } from "@jobloom/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { Hono } from "hono"
+const app = new Hono()
+const runtime = ManagedRuntime.make(Jobs.layer().pipe(Layer.provideMerge(MemoryJobStore.layer)))
+`,
+    after: `\nconst scraped = await app.request("/metrics")
+if (scraped.status !== 200) throw new Error(\`GET /metrics: \${scraped.status}\`)
+const health = await app.request("/health")
+if (health.status !== 200) throw new Error(\`GET /health: \${health.status}\`)
+void Effect.void
+await runtime.dispose()
+`
   }
 }
 
