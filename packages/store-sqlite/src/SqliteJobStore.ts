@@ -20,6 +20,7 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { JobStore } from "@jobloom/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Fs from "node:fs"
@@ -136,7 +137,14 @@ export const layerWith = (options: LayerWithOptions): Layer.Layer<JobStore.JobSt
         // better-sqlite3 throws when the file cannot be opened (missing directory, not a database)
         Effect.catchAllDefect((defect) =>
           Effect.fail(Errors.unavailable(`cannot open SQLite database ${filename}`, defect))
-        )
+        ),
+        // opening switches the file to WAL, which another process opening it at the same moment can hold for a few
+        // milliseconds; SQLite answers that switch with "database is locked" at once instead of waiting: try again
+        Effect.retry({
+          schedule: Schedule.spaced("25 millis"),
+          times: 200,
+          while: (error) => /database is locked|SQLITE_BUSY/i.test(String(error.cause))
+        })
       )
       const busyMs = Math.max(0, Math.floor(Duration.toMillis(Duration.decode(options.busyTimeout ?? "5 seconds"))))
       yield* Errors.refail(
