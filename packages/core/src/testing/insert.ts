@@ -73,6 +73,28 @@ export const insertTests = (it: StoreIt): void => {
     })
   )
 
+  it.effect("insert keeps the creating trace context, with or without an idempotency key", () =>
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const traceContext = (n: number) =>
+        `00-${"4bf92f3577b34da6a3ce929d0e0e47".padEnd(32, String(n))}-00f067aa0ba902b${n}-01`
+      const unkeyed = makeRow({ traceContext: traceContext(1) })
+      const keyed = makeRow({ idempotencyKey: unique("key"), traceContext: traceContext(2) })
+      const none = makeRow({ traceContext: null })
+      yield* store.insert({ jobs: [unkeyed] })
+      yield* store.insert({ jobs: [keyed, none] })
+      expect((yield* getRow(unkeyed.id)).traceContext, "insert: a job without a key keeps its trace context").toBe(
+        traceContext(1)
+      )
+      expect((yield* getRow(keyed.id)).traceContext, "insert: a job with a key keeps its trace context").toBe(
+        traceContext(2)
+      )
+      expect((yield* getRow(none.id)).traceContext ?? null, "insert: a job without a trace context reads none").toBe(
+        null
+      )
+    })
+  )
+
   it.effect("insert is all or none and fails with Conflict on an existing id", () =>
     Effect.gen(function* () {
       const store = yield* JobStore

@@ -127,6 +127,8 @@ export const toJsonRow = (row: JobStore.NewJobRow): Record<string, unknown> => {
     const value = row[field]
     if (value !== null) out[column] = value
   }
+  // written by the insert functions of migration 6; never updated, so not among the columns above
+  if (row.traceContext !== null && row.traceContext !== undefined) out.trace_context = row.traceContext
   return out
 }
 
