@@ -18,6 +18,7 @@ import * as Problem from "../Problem.js"
 import * as Events from "./events.js"
 import * as OpenApi from "./openapi.js"
 import * as QueryText from "./queryText.js"
+import * as RequestSpan from "./requestSpan.js"
 import * as Runner from "./runner.js"
 import * as Schemas from "./schemas.js"
 
@@ -93,6 +94,7 @@ export const make = <E extends Env>(options: JobsApi.Options<E>): Router<E> => {
   // used when the app is served on its own; mounted, unknown paths are the host's to answer
   app.notFound((c) => respond(c, Problem.http(404, `no route for ${c.req.method} ${c.req.path}`)))
 
+  app.use("*", RequestSpan.middleware(runner))
   app.use(
     "*",
     bodyLimit({
@@ -130,7 +132,7 @@ export const make = <E extends Env>(options: JobsApi.Options<E>): Router<E> => {
   }
 
   const exec = async <A, Err>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, Err>): Promise<A> => {
-    const exit = await runner.runExit(Effect.flatMap(Jobs.Jobs, f))
+    const exit = await runner.runExit(RequestSpan.underRequest(Effect.flatMap(Jobs.Jobs, f)))
     if (Exit.isSuccess(exit)) return exit.value
     throw toProblemError(exit.cause)
   }
