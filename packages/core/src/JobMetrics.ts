@@ -178,25 +178,35 @@ export const recordWorker = (delta: 1 | -1): void => {
 /** Workers running in this process now. */
 export const runningWorkers = (): number => workersRunning.unsafeValue([]).value
 
+// marks a store already counting, so a store passed on (engine → worker → maintenance) is never counted twice
+const countingMark = Symbol.for("@jobloom/core/JobMetrics/countStoreErrors")
+
 /**
- * Counts the store errors of every call made through the returned store, labelled by the method's name. Members
- * that are not Effect-returning methods pass through unchanged.
+ * The store, counting in `jobloom_store_errors_total` the failures of every call made through it, labelled by the
+ * method's name (`operation`) and the error's `reason`. The engine, the worker and maintenance each see their store
+ * through it; a store already counting is returned as it is. Members that are not Effects or Effect-returning
+ * methods pass through unchanged, getters and prototype methods included.
  */
 export const countStoreErrors = <S extends object>(store: S): S => {
-  const counted: Record<string, unknown> = {}
-  for (const [name, member] of Object.entries(store)) {
-    if (typeof member === "function") {
-      counted[name] = (...args: Array<unknown>) => {
-        const result = (member as (...args: Array<unknown>) => unknown).apply(store, args)
-        return Effect.isEffect(result) ? Effect.tapError(result, (error) => onStoreError(name, error)) : result
-      }
-    } else if (Effect.isEffect(member)) {
-      counted[name] = Effect.tapError(member, (error) => onStoreError(name, error))
-    } else {
-      counted[name] = member
+  if ((store as { readonly [countingMark]?: boolean })[countingMark] === true) return store
+  const wrapped = new Map<string, { readonly member: unknown; readonly counted: unknown }>()
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === countingMark) return true
+      const member: unknown = Reflect.get(target, key, target)
+      if (typeof key !== "string" || (typeof member !== "function" && !Effect.isEffect(member))) return member
+      const cached = wrapped.get(key)
+      if (cached !== undefined && cached.member === member) return cached.counted
+      const counted = Effect.isEffect(member)
+        ? Effect.tapError(member, (error) => onStoreError(key, error))
+        : (...args: Array<unknown>) => {
+            const result = (member as (...args: Array<unknown>) => unknown).apply(target, args)
+            return Effect.isEffect(result) ? Effect.tapError(result, (error) => onStoreError(key, error)) : result
+          }
+      wrapped.set(key, { member, counted })
+      return counted
     }
-  }
-  return counted as S
+  })
 }
 
 const onStoreError = (operation: string, error: unknown) =>

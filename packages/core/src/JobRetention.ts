@@ -12,6 +12,7 @@ import * as Schedule from "effect/Schedule"
 import type { JobStatus } from "./Job.js"
 import { InvalidInput } from "./JobError.js"
 import { JobStore, type JobStoreError, type PruneBound } from "./JobStore.js"
+import * as JobTracing from "./JobTracing.js"
 import { JobEvents } from "./internal/jobEvents.js"
 
 /** The statuses the pruner may delete. */
@@ -117,6 +118,14 @@ export const pruner = (options: RetentionOptions): Effect.Effect<never, InvalidI
   Effect.zipRight(
     agesOf(options),
     prune(options).pipe(
+      // a span per pass, counting the jobs it deleted
+      (self) =>
+        JobTracing.traced(self, JobTracing.spanNames.maintenance("prune"), {
+          annotate: (report) => ({
+            [JobTracing.attributes.count]: report.deleted,
+            "jobloom.prune.batches": report.batches
+          })
+        }),
       Effect.tap((report) =>
         report.deleted > 0 ? Effect.logInfo(`jobloom: pruned ${report.deleted} jobs`, report.byStatus) : Effect.void
       ),

@@ -14,7 +14,9 @@ import type { Job } from "./Job.js"
 import type { InvalidInput, InvalidParams, ScheduleExists, ScheduleNotFound, UnknownJobType } from "./JobError.js"
 import type { Definition, Schedule as JobScheduleView } from "./JobSchedule.js"
 import { JobStore, type JobStoreError } from "./JobStore.js"
+import * as JobMetrics from "./JobMetrics.js"
 import { JobRegistry } from "./JobType.js"
+import * as JobTracing from "./JobTracing.js"
 import { JobEvents } from "./internal/jobEvents.js"
 import * as internal from "./internal/schedules.js"
 
@@ -55,8 +57,10 @@ export interface LayerOptions {
 }
 
 /** Tells the engine's subscribers about the jobs a tick created. */
-const publishCreated = (events: JobEvents.Service) => (created: ReadonlyArray<Job>) =>
-  events.publishAll(created.map((job) => ({ _tag: "created" as const, jobId: job.id, job })))
+const publishCreated = (events: JobEvents.Service) => (created: ReadonlyArray<Job>) => {
+  for (const job of created) JobMetrics.recordCreated(job.type, job.queue)
+  return events.publishAll(created.map((job) => ({ _tag: "created" as const, jobId: job.id, job })))
+}
 
 /** Builds the service over the store and registry in context (events go to the engine's bus). */
 export const make: Effect.Effect<JobSchedules, never, JobStore | JobRegistry> = Effect.gen(function* () {
@@ -96,6 +100,8 @@ export const ticker = (options?: {
 }): Effect.Effect<never, never, JobStore> =>
   Effect.flatMap(Effect.all([JobStore, JobEvents]), ([store, events]) =>
     internal.fireDueIn(store, publishCreated(events)).pipe(
+      // a span per pass, counting the jobs the ticks created
+      (self) => JobTracing.maintenance(self, "schedules"),
       Effect.catchAll((error) => Effect.logWarning("jobloom: the schedule ticker failed", error)),
       Effect.repeat(Schedule.spaced(Duration.decode(options?.interval ?? Duration.seconds(1)))),
       Effect.zipRight(Effect.never)

@@ -21,6 +21,8 @@ import * as Either from "effect/Either"
 import * as Queue from "effect/Queue"
 import { formatTimeOrNull, type LogLevel } from "../Job.js"
 import type { CallbackRow, JobStore } from "../JobStore.js"
+import * as JobMetrics from "../JobMetrics.js"
+import * as JobTracing from "../JobTracing.js"
 import * as AddressPolicy from "./addressPolicy.js"
 
 /** Resolved options of callback delivery. */
@@ -150,21 +152,31 @@ export const post = (row: CallbackRow, options: Pick<CallbackOptions, "secret" |
 /** Delivers one claimed callback and settles it. Never fails. */
 export const deliver = (store: JobStore, row: CallbackRow, options: CallbackOptions): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const outcome = yield* Effect.either(post(row, options))
+    const tries = row.attempts + 1
+    // a `jobloom.callback` span per try, with the answer's status
+    const outcome = yield* JobTracing.callback(
+      Effect.either(post(row, options)),
+      { jobId: row.jobId, attempt: tries },
+      (o) =>
+        Either.isRight(o)
+          ? { [JobTracing.attributes.callbackStatus]: o.right }
+          : { [JobTracing.attributes.callbackStatus]: o.left instanceof Refused ? "refused" : "error" }
+    )
     const now = yield* Clock.currentTimeMillis
     if (Either.isLeft(outcome) && outcome.left instanceof Refused) {
       // not retried: the policy will not change its mind, and nothing of the target is told
+      JobMetrics.recordCallback(false, true)
       yield* options.log(row.jobId, now, "error", `callback to ${row.url} refused by policy: not delivered`)
       yield* store.settleCallback({ id: row.id, retryAt: null, now })
       return
     }
     const delivered = Either.isRight(outcome) && outcome.right >= 200 && outcome.right < 300
+    JobMetrics.recordCallback(delivered, !delivered && tries >= options.maxAttempts)
     if (delivered) {
       yield* store.settleCallback({ id: row.id, retryAt: null, now })
       return
     }
     const problem = Either.isRight(outcome) ? `HTTP ${outcome.right}` : outcome.left
-    const tries = row.attempts + 1
     if (tries >= options.maxAttempts) {
       yield* options.log(row.jobId, now, "error", `callback to ${row.url} given up after ${tries} tries: ${problem}`)
       yield* store.settleCallback({ id: row.id, retryAt: null, now })
@@ -181,7 +193,8 @@ export const loop = (store: JobStore, wake: Queue.Dequeue<void>, options: Callba
   // the lease hides a callback from other deliverers while this one tries it
   const leaseMs = Duration.toMillis(options.timeout) * 2 + 5_000
   const pollMs = Duration.toMillis(options.pollInterval)
-  const pass = Effect.gen(function* () {
+  // claims due callbacks and delivers them; a `jobloom.maintenance.callbacks` span counting them when there were any
+  const deliverDue = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const rows = yield* store
       .claimCallbacks({ now, limit: options.batchSize, leaseMs })
@@ -190,10 +203,17 @@ export const loop = (store: JobStore, wake: Queue.Dequeue<void>, options: Callba
           Effect.as(Effect.logWarning("jobloom: claiming callbacks failed", error), [] as ReadonlyArray<CallbackRow>)
         )
       )
-    yield* Effect.forEach(rows, (row) => deliver(store, row, options), {
-      concurrency: options.batchSize,
-      discard: true
-    })
+    if (rows.length === 0) return rows
+    return yield* JobTracing.maintenance(
+      Effect.as(
+        Effect.forEach(rows, (row) => deliver(store, row, options), { concurrency: options.batchSize, discard: true }),
+        rows
+      ),
+      "callbacks"
+    )
+  })
+  const pass = Effect.gen(function* () {
+    const rows = yield* deliverDue
     if (rows.length === options.batchSize) return
     // a failed try is due again after its delay; wake for the earliest one rather than waiting for the poll
     const nextRetry = rows.reduce(

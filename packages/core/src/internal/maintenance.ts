@@ -20,6 +20,8 @@ import * as JobSchedules from "../JobSchedules.js"
 import * as Callbacks from "./callbacks.js"
 import { JobEvents } from "./jobEvents.js"
 import { closeProgressText } from "./stages.js"
+import * as JobMetrics from "../JobMetrics.js"
+import * as JobTracing from "../JobTracing.js"
 
 /** Resolved options of maintenance. */
 export interface Options {
@@ -81,7 +83,8 @@ const hasTerminal = (changes: ReadonlyArray<StatusChange>) => changes.some((c) =
 
 /**
  * Closes the open stages of jobs the store just made terminal (DESIGN §4.4): the store wrote the status without
- * reading the progress, so core rewrites it, guarded by that status (a retry meanwhile wins).
+ * reading the progress, so core rewrites it, guarded by that status (a retry meanwhile wins). Each is counted in
+ * `jobloom_jobs_finished_total` (the row read gives its type and queue).
  */
 const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): Effect.Effect<void, JobStoreError> =>
   Effect.forEach(
@@ -89,6 +92,7 @@ const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): E
     (change) =>
       Effect.gen(function* () {
         const row = yield* store.get({ id: change.id })
+        if (Option.isSome(row)) JobMetrics.recordFinished(row.value.type, row.value.queue, change.status)
         if (Option.isNone(row) || row.value.status !== change.status) return
         const progress = closeProgressText(row.value.progress, change.status)
         if (progress === null) return
@@ -98,24 +102,28 @@ const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): E
     { discard: true }
   )
 
-/** One pass of the rescuer; store failures are logged, never raised. */
+/** One pass of the rescuer, in a `jobloom.maintenance.rescue` span counting the jobs it changed; store failures are
+ * logged, never raised. */
 export const rescue = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.rescue({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
     Effect.tap((changes) => publishChanges(events, changes, rescueReason)),
     Effect.tap((changes) => (hasTerminal(changes) ? onTerminal : Effect.void)),
+    (self) => JobTracing.maintenance(self, "rescue"),
     Effect.catchAll((error) => Effect.logWarning("jobloom: rescue failed", error)),
     Effect.asVoid
   )
 
-/** One pass of the expirer; store failures are logged, never raised. */
+/** One pass of the expirer, in a `jobloom.maintenance.expire` span counting the jobs it expired; store failures are
+ * logged, never raised. */
 export const expire = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.expire({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
     Effect.tap((changes) => publishChanges(events, changes, () => "expired")),
     Effect.tap((changes) => (changes.length > 0 ? onTerminal : Effect.void)),
+    (self) => JobTracing.maintenance(self, "expire"),
     Effect.catchAll((error) => Effect.logWarning("jobloom: expire failed", error)),
     Effect.asVoid
   )
@@ -152,7 +160,8 @@ export const start = (
   logCap = 10_000
 ): Effect.Effect<void, never, Scope.Scope | JobStore> =>
   Effect.gen(function* () {
-    const store = yield* JobStore
+    // the store errors maintenance meets are counted (once: a worker's store is counted already)
+    const store = JobMetrics.countStoreErrors(yield* JobStore)
     const events = yield* JobEvents
     const { callbackWake, log } = hooks ?? (yield* ownHooks(store, events, logCap))
     const onTerminal = Effect.asVoid(Queue.offer(callbackWake, undefined))
@@ -161,11 +170,14 @@ export const start = (
     yield* Effect.forkScoped(every(options.expireInterval, expire(store, events, onTerminal)))
     yield* Effect.forkScoped(Callbacks.loop(store, callbackWake, { ...options.callbacks, log }))
     // schedules live in the store: any process running maintenance fires them, each tick once across all of them
-    yield* Effect.forkScoped(JobSchedules.ticker({ interval: options.scheduleInterval }))
+    yield* Effect.forkScoped(
+      Effect.provideService(JobSchedules.ticker({ interval: options.scheduleInterval }), JobStore, store)
+    )
     if (options.retention !== null) {
       yield* Effect.forkScoped(
         JobRetention.pruner(options.retention).pipe(
-          Effect.catchAll((error) => Effect.logError("jobloom: the pruner's options are invalid", error))
+          Effect.catchAll((error) => Effect.logError("jobloom: the pruner's options are invalid", error)),
+          Effect.provideService(JobStore, store)
         )
       )
     }

@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Job from "../../Job.js"
 import { InvalidTransition, type Issue, JobNotFound } from "../../JobError.js"
+import * as JobMetrics from "../../JobMetrics.js"
 import * as JobState from "../../JobState.js"
 import { type JobPatch, type JobRow, JobStore, JobStoreError } from "../../JobStore.js"
 import * as JobType from "../../JobType.js"
@@ -37,7 +38,8 @@ export type Shared = Effect.Effect.Success<ReturnType<typeof make>>
 /** The shared parts, read from the engine's services. */
 export const make = (options: Options) =>
   Effect.gen(function* () {
-    const store = yield* JobStore
+    // the store errors the engine meets are counted (`jobloom_store_errors_total`)
+    const store = JobMetrics.countStoreErrors(yield* JobStore)
     const registry = yield* JobType.JobRegistry
     const bus = yield* JobEvents
     const logCap = options.logCap ?? 10_000
@@ -113,7 +115,11 @@ export const make = (options: Options) =>
             now
           })
           if (Option.isNone(updated)) continue
-          if (updated.value.status !== row.status) yield* publishStatus(updated.value)
+          if (updated.value.status !== row.status) {
+            // a user's action that ends a job (a cancel of a queued one) counts as finished, as a settle does
+            JobMetrics.recordFinished(updated.value.type, updated.value.queue, updated.value.status)
+            yield* publishStatus(updated.value)
+          }
           if (message !== undefined) yield* logAction(id, message(updated.value))
           return toJob(updated.value)
         }

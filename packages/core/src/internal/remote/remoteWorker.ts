@@ -21,6 +21,7 @@ import { InvalidInput, JobNotFound, UnknownJobType } from "../../JobError.js"
 import type { JobEvent } from "../../Jobs.js"
 import { Jobs } from "../../Jobs.js"
 import { ofJobs } from "../jobEvents.js"
+import * as JobMetrics from "../../JobMetrics.js"
 import { JobStore, type JobRow } from "../../JobStore.js"
 import * as JobType from "../../JobType.js"
 import * as RemoteWorker from "../../RemoteWorker.js"
@@ -93,7 +94,7 @@ export const make = (
   options: RemoteWorker.RemoteWorkerOptions
 ): Effect.Effect<RemoteWorker.RemoteWorker, never, Scope.Scope | Jobs | JobType.JobRegistry | JobStore> =>
   Effect.gen(function* () {
-    const store = yield* JobStore
+    const store = JobMetrics.countStoreErrors(yield* JobStore)
     const registry = yield* JobType.JobRegistry
     // the engine's own bus, read from the engine: events of remote attempts reach its subscribers
     const bus = yield* ofJobs(yield* Jobs)

@@ -20,6 +20,7 @@ import type * as RemoteWorker from "../../RemoteWorker.js"
 import { decide, type AttemptError, type Decision, type StopReason } from "../workerOutcome.js"
 import type { RemoteAttempt } from "./attempt.js"
 import * as Reports from "./reports.js"
+import * as JobMetrics from "../../JobMetrics.js"
 
 /** Settles one attempt with the exit the worker reported and why it stopped (null: it was not told to). */
 export type Settle = (
@@ -144,6 +145,7 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
                 Deferred.unsafeDone(done, lost(attempt.id))
                 continue
               }
+              JobMetrics.recordFinished(attempt.row.type, attempt.row.queue, status)
               const settlement = decision.settlement
               const reason =
                 status === "CANCELLED"

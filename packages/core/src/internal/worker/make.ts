@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { JobStore } from "../../JobStore.js"
+import { JobStore } from "../../JobStore.js"
 import type { JobRegistry } from "../../JobType.js"
 import { Jobs } from "../../Jobs.js"
 import type { WorkerOptions } from "../../Worker.js"
@@ -97,6 +97,8 @@ export const make = (
 ): Effect.Effect<WorkerHandle, never, Scope.Scope | Jobs | JobRegistry | JobStore> =>
   Effect.flatMap(Effect.flatMap(Jobs, JobEvents.ofJobs), (bus) =>
     Effect.flatMap(Layer.build(parts(options)), (context) => Effect.provide(start, context)).pipe(
-      Effect.provideService(JobEvents.JobEvents, bus)
+      Effect.provideService(JobEvents.JobEvents, bus),
+      // the store errors the worker meets are counted (`jobloom_store_errors_total`)
+      Effect.updateService(JobStore, JobMetrics.countStoreErrors)
     )
   )
