@@ -86,7 +86,10 @@ const hasTerminal = (changes: ReadonlyArray<StatusChange>) => changes.some((c) =
  * reading the progress, so core rewrites it, guarded by that status (a retry meanwhile wins). Each is counted in
  * `jobloom_jobs_finished_total` (the row read gives its type and queue).
  */
-const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): Effect.Effect<void, JobStoreError> =>
+const closeStagesOf = (
+  store: JobStore.Service,
+  changes: ReadonlyArray<StatusChange>
+): Effect.Effect<void, JobStoreError> =>
   Effect.forEach(
     changes.filter((c) => c.status !== "QUEUED"),
     (change) =>
@@ -104,7 +107,7 @@ const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): E
 
 /** One pass of the rescuer, in a `jobloom.maintenance.rescue` span counting the jobs it changed; store failures are
  * logged, never raised. */
-export const rescue = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
+export const rescue = (store: JobStore.Service, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.rescue({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
@@ -117,7 +120,7 @@ export const rescue = (store: JobStore, events: JobEvents.Service, onTerminal: E
 
 /** One pass of the expirer, in a `jobloom.maintenance.expire` span counting the jobs it expired; store failures are
  * logged, never raised. */
-export const expire = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
+export const expire = (store: JobStore.Service, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.expire({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
@@ -140,7 +143,7 @@ export interface Hooks {
 }
 
 /** Hooks of maintenance that runs on its own: its own wake-up, and log lines written at once. */
-const ownHooks = (store: JobStore, events: JobEvents.Service, logCap: number): Effect.Effect<Hooks> =>
+const ownHooks = (store: JobStore.Service, events: JobEvents.Service, logCap: number): Effect.Effect<Hooks> =>
   Effect.map(Queue.dropping<void>(1), (callbackWake) => ({
     callbackWake,
     log: (jobId, at, level, message) =>
