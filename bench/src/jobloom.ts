@@ -2,7 +2,9 @@
  * The jobloom driver, over any store layer: bulk enqueue through `Jobs.createMany`, one-at-a-time through
  * `Jobs.enqueue`, and a worker from `Worker.make` in a scope of its own (closing it is the graceful shutdown).
  */
-import { Jobs, JobStore, JobType, Worker } from "@jobloom/core"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { JobMetrics, Jobs, JobStore, JobType, Worker } from "@jobloom/core"
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -12,6 +14,23 @@ import type { Engine, Payload, Setting, Target } from "./protocol.js"
 
 /** The no-op job type of every measurement. One attempt: a no-op never fails. */
 export const noop = JobType.make({ key: "noop", retry: { maxAttempts: 1 } })
+
+/**
+ * What a host that traces pays: `BENCH_TRACING=1` (`pnpm bench --tracing`) installs `@effect/opentelemetry`'s tracer
+ * with a batch processor, as a host sending to a collector would, and an exporter that drops the spans (no network:
+ * the cost measured is making, ending and batching them). Without it no tracer is installed and jobloom makes no span.
+ */
+const tracing = (): Layer.Layer<never> => {
+  if (process.env.BENCH_TRACING !== "1") return Layer.empty
+  const dropping: SpanExporter = {
+    export: (_spans: Array<ReadableSpan>, done) => done({ code: 0 }),
+    shutdown: () => Promise.resolve()
+  }
+  return NodeSdk.layer(() => ({
+    resource: { serviceName: "jobloom-bench" },
+    spanProcessor: new BatchSpanProcessor(dropping)
+  }))
+}
 
 /** Worker settings per measurement. `best` is the setting measured fastest here. */
 export const defaultSettings: Record<Setting | "latency", Worker.WorkerOptions> = {
@@ -33,6 +52,8 @@ export const makeEngine = (options: {
   const settings = { ...defaultSettings, ...options.settings }
   // tuning aid: BENCH_BEST='{"concurrency": 100}' merges into the best setting
   if (process.env.BENCH_BEST) settings.best = { ...settings.best, ...JSON.parse(process.env.BENCH_BEST) }
+  // `pnpm bench --no-metrics`: jobloom records no metric in this process (they are recorded by default)
+  if (process.env.BENCH_METRICS === "off") JobMetrics.setRecording(false)
   return {
     open: async (target, migrate) => {
       // the handler of the current worker run; a no-op apart from telling the harness it started
@@ -40,7 +61,8 @@ export const makeEngine = (options: {
       const handler = JobType.toLayer(noop, (params) => Effect.sync(() => onJob(params as Payload)))
       const runtime = ManagedRuntime.make(
         Layer.provideMerge(handler, Jobs.layer({ types: [noop] })).pipe(
-          Layer.provideMerge(options.store(target, migrate))
+          Layer.provideMerge(options.store(target, migrate)),
+          Layer.provideMerge(tracing())
         )
       )
       const run = <A, E>(effect: Effect.Effect<A, E, Jobs.Jobs | JobType.JobRegistry | JobStore.JobStore>) =>

@@ -17,7 +17,8 @@
  *
  * Options: `--quick` (CI smoke run), `--n` jobs per drain and bulk enqueue (20,000), `--reps` rounds (3),
  * `--samples` latency samples (500), `--spacing` ms between them (10), `--each` jobs enqueued one at a time (2,000),
- * `--batch` jobs per bulk call (1,000), `--engines a,b`, `--cpu-prof <engine>` (profiles its worker processes into
+ * `--batch` jobs per bulk call (1,000), `--tracing` / `--no-metrics` (jobloom's drivers under a tracer / recording no
+ * metric: their cost, run against the default, which records metrics and installs no tracer), `--engines a,b`, `--cpu-prof <engine>` (profiles its worker processes into
  * `bench/out/prof`), `--json <file>` (also writes the JSON lines there), `--skip c10,best,each,latency,http` (steps to
  * leave out while tuning). The last step, `http`, is `http.ts`: create latency with 200 keep-alive HTTP clients.
  *
@@ -47,6 +48,9 @@ const randomSuffix = () => randomBytes(4).toString("hex")
 
 const main = async () => {
   const options = parseOptions(process.argv.slice(2))
+  // read by jobloom's drivers (`jobloom.ts`), which inherit this environment
+  if (options.tracing) process.env.BENCH_TRACING = "1"
+  if (!options.metrics) process.env.BENCH_METRICS = "off"
   const admin = new pg.Pool({ connectionString: options.databaseUrl, max: 1 })
   const jsonLines: Array<string> = []
   const live = new Set<Driver>()
@@ -77,7 +81,7 @@ const main = async () => {
   }
 
   log(
-    `bench: engines ${options.engines.join(", ")}; n ${options.n}, ${options.reps} round(s), ${options.samples} latency samples ${options.spacingMs} ms apart, ${options.each} one-at-a-time`
+    `bench: engines ${options.engines.join(", ")}; n ${options.n}, ${options.reps} round(s), ${options.samples} latency samples ${options.spacingMs} ms apart, ${options.each} one-at-a-time; jobloom ${options.tracing ? "traced" : "untraced"}, metrics ${options.metrics ? "on" : "off"}`
   )
   const versions = await admin.query<{ v: string }>("select current_setting('server_version') as v")
   const started = new Date()

@@ -26,6 +26,10 @@ export interface Options {
   readonly json: string | null
   readonly skip: ReadonlyArray<string>
   readonly databaseUrl: string
+  /** jobloom's drivers trace (`@effect/opentelemetry`, spans dropped after batching): the cost of tracing. */
+  readonly tracing: boolean
+  /** jobloom's drivers record no metric: the cost of metrics, against a run without it. */
+  readonly metrics: boolean
 }
 
 /** Reads the command line; an unknown option or a bad number throws. */
@@ -36,10 +40,13 @@ export const parseOptions = (argv: ReadonlyArray<string>): Options => {
     if (arg === "--") continue
     if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`)
     const [key, inline] = arg.slice(2).split("=", 2) as [string, string | undefined]
-    if (key === "quick") flags.set(key, "true")
+    if (key === "quick" || key === "tracing" || key === "no-metrics") flags.set(key, "true")
     else flags.set(key, inline ?? argv[++k] ?? "")
   }
-  const known = ["quick", "n", "reps", "samples", "spacing", "each", "batch", "engines", "cpu-prof", "json", "skip"]
+  const known = [
+    ...["quick", "n", "reps", "samples", "spacing", "each", "batch", "engines", "cpu-prof", "json", "skip"],
+    ...["tracing", "no-metrics"]
+  ]
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}`)
   const quick = flags.has("quick")
   const int = (key: string, full: number, small: number) => {
@@ -64,6 +71,8 @@ export const parseOptions = (argv: ReadonlyArray<string>): Options => {
     cpuProf: flags.get("cpu-prof")?.split(",") ?? [],
     json: flags.get("json") ?? null,
     skip: flags.get("skip")?.split(",") ?? [],
-    databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+    databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+    tracing: flags.has("tracing"),
+    metrics: !flags.has("no-metrics")
   }
 }

@@ -99,6 +99,20 @@ export const workersRunning = Metric.gauge("jobloom_workers_running", {
 // recording: synchronous, with cached label arrays
 // ---------------------------------------------------------------------------------------------------------------------
 
+let recording = true
+
+/**
+ * Turns the recording of jobloom's metrics off (or back on) in this process; on by default. For measuring what they
+ * cost (the bench's `--no-metrics`): a host that does not want them just does not serve them. A store given to
+ * {@link countStoreErrors} while recording is off is not wrapped.
+ */
+export const setRecording = (enabled: boolean): void => {
+  recording = enabled
+}
+
+/** Whether jobloom's metrics are being recorded in this process. */
+export const isRecording = (): boolean => recording
+
 type Labels = ReadonlyArray<MetricLabel.MetricLabel>
 
 // Effect caches a metric's hook by the identity of its label array: one array per label set keeps updates cheap.
@@ -123,7 +137,7 @@ const typeQueueOutcome = ["type", "queue", "outcome"] as const
 
 /** Counts `count` jobs created of one type in one queue. */
 export const recordCreated = (type: string, queue: string, count = 1): void => {
-  if (count > 0) jobsCreated.unsafeUpdate(count, labelsOf(typeQueue, [type, queue]))
+  if (recording && count > 0) jobsCreated.unsafeUpdate(count, labelsOf(typeQueue, [type, queue]))
 }
 
 /** What the claim metrics read of a claimed row. */
@@ -136,7 +150,7 @@ export interface ClaimedJob {
 
 /** Counts one claim: the batch size, and for each job its claim and its wait in the queue. */
 export const recordClaimed = (rows: ReadonlyArray<ClaimedJob>): void => {
-  if (rows.length === 0) return
+  if (!recording || rows.length === 0) return
   claimBatchSize.unsafeUpdate(rows.length, [])
   for (const row of rows) {
     const labels = labelsOf(typeQueue, [row.type, row.queue])
@@ -149,11 +163,13 @@ export const recordClaimed = (rows: ReadonlyArray<ClaimedJob>): void => {
 
 /** Records one attempt's outcome and how long it took from claim to outcome. */
 export const recordAttempt = (type: string, queue: string, outcome: string, millis: number): void => {
+  if (!recording) return
   attemptDuration.unsafeUpdate(Math.max(0, millis) / 1000, labelsOf(typeQueueOutcome, [type, queue, outcome]))
 }
 
 /** Counts one job that reached a terminal status. Non-terminal statuses are ignored. */
 export const recordFinished = (type: string, queue: string, status: JobStatus): void => {
+  if (!recording) return
   if (status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED" || status === "TIMED_OUT") {
     jobsFinished.unsafeUpdate(1, labelsOf(typeQueueStatus, [type, queue, status]))
   }
@@ -161,12 +177,14 @@ export const recordFinished = (type: string, queue: string, status: JobStatus): 
 
 /** Counts one callback delivery try. */
 export const recordCallback = (delivered: boolean, final: boolean): void => {
+  if (!recording) return
   if (delivered) callbacksDelivered.unsafeUpdate(1, [])
   else callbacksFailed.unsafeUpdate(1, labelsOf(["final"], [final ? "true" : "false"]))
 }
 
 /** Counts one failed store call. */
 export const recordStoreError = (operation: string, reason: string): void => {
+  if (!recording) return
   storeErrors.unsafeUpdate(1, labelsOf(["operation", "reason"], [operation, reason]))
 }
 
@@ -188,7 +206,7 @@ const countingMark = Symbol.for("@jobloom/core/JobMetrics/countStoreErrors")
  * methods pass through unchanged, getters and prototype methods included.
  */
 export const countStoreErrors = <S extends object>(store: S): S => {
-  if ((store as { readonly [countingMark]?: boolean })[countingMark] === true) return store
+  if (!recording || (store as { readonly [countingMark]?: boolean })[countingMark] === true) return store
   const wrapped = new Map<string, { readonly member: unknown; readonly counted: unknown }>()
   return new Proxy(store, {
     get(target, key) {
