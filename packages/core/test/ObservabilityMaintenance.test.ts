@@ -2,7 +2,17 @@
 // deliveries, users' actions that end a job, and store errors seen by the engine and the worker.
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { describe, expect, it } from "@effect/vitest"
-import { Job, JobMetrics, JobStore, JobType, Jobs, Maintenance, MemoryJobStore, Worker } from "@jobloom/core"
+import {
+  Job,
+  JobMetrics,
+  JobStore,
+  JobType,
+  Jobs,
+  Maintenance,
+  MemoryJobStore,
+  RemoteWorker,
+  Worker
+} from "@jobloom/core"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -162,6 +172,26 @@ describe("observability of maintenance, users' actions and callbacks", () => {
       expect(runs.map((s) => s.attributes["jobloom.batch.count"])).toEqual([1, 1])
     }).pipe(Effect.scoped, Effect.provide(engine([Hooked], hookedHandler)), Effect.provide(layer))
   })
+
+  it.scoped("counts the jobs a remote worker settles as finished", () =>
+    Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const remote = yield* RemoteWorker.RemoteWorker
+      const queue = unique("q")
+      const finished = (status: string) => count(JobMetrics.jobsFinished, { type: "orphan", queue, status })
+      const ok = yield* jobs.enqueue({ type: "orphan", queue })
+      const bad = yield* jobs.enqueue({ type: "orphan", queue })
+      const claimed = yield* remote.claim({ workerId: "py-1", types: ["orphan"], queues: [queue], limit: 2 })
+      expect(claimed.map((c) => c.job.id).sort()).toEqual([ok.id, bad.id].sort())
+      const tokenOf = (id: string) => claimed.find((c) => c.job.id === id)!.token
+      yield* remote.succeed(ok.id, tokenOf(ok.id))
+      yield* remote.fail(bad.id, tokenOf(bad.id), { message: "no" })
+      expect(yield* finished("SUCCEEDED")).toBe(1)
+      expect(yield* finished("FAILED")).toBe(1)
+    }).pipe(
+      Effect.provide(RemoteWorker.layer({ flushInterval: "10 millis" }).pipe(Layer.provideMerge(engine([Orphan]))))
+    )
+  )
 
   it.scoped("counts the store errors the engine and the worker see, by operation and reason, once each", () => {
     // a memory store whose reads of one job and whose claims fail as an unreachable database would
