@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Job from "../Job.js"
 import * as JobType from "../JobType.js"
 import { toPromiseContext } from "../internal/handlerFailure.js"
@@ -26,6 +27,8 @@ export interface Recorded {
   readonly named: Map<string, { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }>
   /** Every progress value each stage reported, in order (to check that progress never goes backwards). */
   readonly progressHistory: Map<string, Array<number>>
+  /** Every checkpoint the handler saved, in order (as given, not encoded). */
+  readonly checkpoints: Array<unknown>
 }
 
 const job = (type: JobType.Any): Job.Job => ({
@@ -60,7 +63,8 @@ const job = (type: JobType.Any): Job.Job => ({
   lastError: null,
   resultId: null,
   lease: null,
-  scheduleKey: null
+  scheduleKey: null,
+  checkpoint: null
 })
 
 /** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */
@@ -79,7 +83,8 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     logs: [],
     items: { total: 0, completed: 0, failed: 0 },
     named: new Map(),
-    progressHistory: new Map()
+    progressHistory: new Map(),
+    checkpoints: []
   }
   const stageOf = (key: string): RecordedStage => {
     let stage = recorded.stages.get(key)
@@ -164,7 +169,9 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
       error: (message) => write("error", message),
       write
     },
-    heartbeat: Effect.void
+    heartbeat: Effect.void,
+    checkpoint: (value) => Effect.sync(() => void recorded.checkpoints.push(value)),
+    lastCheckpoint: Option.none()
   }
   return { context, recorded }
 }
