@@ -126,7 +126,9 @@ export const make = (
       )
 
     const holds = (row: JobRow, token: string) =>
-      row.leaseToken === token && row.leaseOwner !== null && (row.status === "RUNNING" || row.status === "CANCELLING")
+      row.leaseToken === token &&
+      row.leaseOwner !== null &&
+      (row.status === "RUNNING" || row.status === "PAUSING" || row.status === "CANCELLING")
 
     /**
      * The attempt of this claim: from memory when this process knows it, else rebuilt from the stored row (a claim
@@ -141,6 +143,7 @@ export const make = (
         if (!holds(row, token)) return Effect.fail(new RemoteWorker.LeaseLost({ jobId: id, status: row.status }))
         const attempt = new RemoteAttempt(row, token, registry.types.get(row.type))
         if (row.status === "CANCELLING") attempt.stop = "cancel"
+        if (row.status === "PAUSING") attempt.stop = "pause"
         attempts.set(id, attempt)
         return Effect.succeed(attempt)
       })
@@ -160,8 +163,8 @@ export const make = (
 
     const settle = yield* Settler.make({ store, bus, reports, logCap, forget, lost })
 
-    /** A heartbeat that found the job CANCELLING makes the attempt's settlement a cancel. */
-    const stopOf = (attempt: RemoteAttempt): StopReason | null => (attempt.stop === "cancel" ? "cancel" : null)
+    /** A heartbeat that found the job CANCELLING (PAUSING) makes the attempt's settlement a cancel (a pause). */
+    const stopOf = (attempt: RemoteAttempt): StopReason | null => attempt.stop
 
     // --- rescuing the leases of workers that went silent ---------------------------------------------------------
 
@@ -272,7 +275,9 @@ export const make = (
           return yield* lost(id)
         }
         attempt.leaseExpiresAt = now + leaseMs
+        // a cancel overrides a pause not yet settled (the store makes either settlement CANCELLED)
         if (status === "CANCELLING") attempt.stop = "cancel"
+        else if (status === "PAUSING" && attempt.stop === null) attempt.stop = "pause"
         return { status, stop: attempt.stop, leaseExpiresAt: Job.formatTime(now + leaseMs) }
       })
 
@@ -294,6 +299,11 @@ export const make = (
             completed: items.completed ?? current.completed,
             failed: items.failed ?? current.failed
           })
+        }
+        // the checkpoint as the worker sent it: already the encoded (JSON) form of the type's checkpoint Schema
+        if (report.checkpoint !== undefined) {
+          const json = JSON.stringify(report.checkpoint)
+          if (json !== undefined) progress.setCheckpoint(json)
         }
         if (progress.dirty) reports.progressChanged(attempt)
       })
@@ -366,7 +376,7 @@ export const make = (
     const fail: RemoteWorker.RemoteWorker["fail"] = (id, token, failure) =>
       Effect.flatMap(liveAttempt(id, token), (attempt) => {
         const stop = stopOf(attempt)
-        // after a cancel the failure is the worker stopping as told: settled as the stop, not as an error
+        // after a cancel or a pause the failure is the worker stopping as told: settled as the stop, not as an error
         const exit: Exit.Exit<string | null, AttemptError> =
           stop !== null
             ? Exit.interrupt(FiberId.none)
