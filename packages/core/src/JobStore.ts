@@ -174,11 +174,11 @@ export interface LeaseRef {
  * attempt given back: how a paused attempt is settled). Every settlement clears the lease, sets `progress` when
  * given, and sets `checkpoint` when given (the attempt's last checkpoint, written with its end).
  */
-export type Settlement = (
-  /**
-   * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
-   * the same transaction. On a CANCELLING row no result is stored.
-   */
+export type Settlement = /**
+ * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
+ * the same transaction. On a CANCELLING row no result is stored.
+ */
+(
   | {
       readonly _tag: "Complete"
       readonly id: string

@@ -117,7 +117,8 @@ describe("JobState", () => {
   it("never reaches CANCELLING except by cancelling a running (or pausing) job", () => {
     for (const from of Job.statuses) {
       for (const step of steps) {
-        if (JobState.next(from, step) === "CANCELLING") expect(["RUNNING cancel", "PAUSING cancel"]).toContain(`${from} ${step}`)
+        if (JobState.next(from, step) === "CANCELLING")
+          expect(["RUNNING cancel", "PAUSING cancel"]).toContain(`${from} ${step}`)
       }
     }
   })

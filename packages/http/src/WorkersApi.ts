@@ -328,7 +328,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
       summary: "Settle the attempt as failed: retried with the type's backoff while attempts are left",
       description:
         "`retryable: false` fails the job for good (with `terminalReason`). After a cancel: CANCELLED. After " +
-        "`stop: \"pause\"`: PAUSED, the attempt given back (the failure is the worker stopping as told).",
+        '`stop: "pause"`: PAUSED, the attempt given back (the failure is the worker stopping as told).',
       parameters: jobParam,
       responses: { ...answer("the job's status now", Schemas.Settled), ...problems(400, 403, 404, 409) }
     }),

@@ -22,7 +22,9 @@ export const encode = (type: JobType.Any | undefined, value: unknown): Effect.Ef
   Effect.suspend(() => {
     const schema = type?.checkpoint
     const encoded =
-      schema === undefined || isOpaque(schema) ? value : Schema.encodeUnknownSync(schema as Schema.Schema<unknown>)(value)
+      schema === undefined || isOpaque(schema)
+        ? value
+        : Schema.encodeUnknownSync(schema as Schema.Schema<unknown>)(value)
     const text = JSON.stringify(encoded)
     if (text === undefined) return Effect.dieMessage("jobloom: a checkpoint must be a JSON value")
     return Effect.succeed(text)

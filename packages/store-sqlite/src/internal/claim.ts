@@ -64,7 +64,8 @@ const claimLimited = (env: Env, options: JobStore.ClaimOptions) =>
     }
     if (limitedQueues.length > 0) {
       const running = yield* sql`SELECT queue, count(*) FROM ${jobs}
-        WHERE queue IN ${sql.in(limitedQueues)} AND status IN ('RUNNING', 'PAUSING', 'CANCELLING') GROUP BY queue`.values
+        WHERE queue IN ${sql.in(limitedQueues)} AND status IN ('RUNNING', 'PAUSING', 'CANCELLING') GROUP BY queue`
+        .values
       for (const [queue, n] of running) queueLeft.set(text(queue), queueLeft.get(text(queue))! - int(n))
     }
     const full = (left: Map<string, number>) => Array.from(left).flatMap(([key, n]) => (n <= 0 ? [key] : []))

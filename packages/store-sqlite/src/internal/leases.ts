@@ -54,8 +54,10 @@ export const saveProgress =
     )
     if (latest.length === 0) return Effect.void
     // `+status`, as in the heartbeat: looked up by primary key only; a checkpoint rides along (null: kept)
-    const write = (chunk: ReadonlyArray<readonly [string, string, string, string | null]>): Effect.Effect<void, SqlError> =>
-      Effect.asVoid(sql`UPDATE ${jobs} SET progress = s.progress, checkpoint = coalesce(s.checkpoint, checkpoint),
+    const write = (
+      chunk: ReadonlyArray<readonly [string, string, string, string | null]>
+    ): Effect.Effect<void, SqlError> =>
+      Effect.asVoid(sql`UPDATE ${jobs} SET progress = s.progress, checkpoint = coalesce(s.checkpoint, ${jobs}.checkpoint),
           updated_at = ${options.now}
         FROM (
           SELECT column1 AS id, column2 AS token, column3 AS progress, column4 AS checkpoint
