@@ -174,48 +174,49 @@ export interface LeaseRef {
  * attempt given back: how a paused attempt is settled). Every settlement clears the lease, sets `progress` when
  * given, and sets `checkpoint` when given (the attempt's last checkpoint, written with its end).
  */
-export type Settlement = /**
- * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
- * the same transaction. On a CANCELLING row no result is stored.
- */
-(
-  | {
-      readonly _tag: "Complete"
-      readonly id: string
-      readonly token: string
-      readonly progress: string | null
-      readonly result: { readonly id: string; readonly value: string } | null
-    }
-  /** RUNNING → QUEUED with `runAt` and `lastError` set (the attempt is spent). Publishes `Enqueued`. */
-  | {
-      readonly _tag: "Retry"
-      readonly id: string
-      readonly token: string
-      readonly runAt: number
-      readonly lastError: string
-      readonly progress: string | null
-    }
-  /** RUNNING → `status` (FAILED or TIMED_OUT) with `terminalReason`, `lastError`, `finishedAt` = now. */
-  | {
-      readonly _tag: "Fail"
-      readonly id: string
-      readonly token: string
-      readonly status: "FAILED" | "TIMED_OUT"
-      readonly reason: TerminalReason
-      readonly lastError: string
-      readonly progress: string | null
-    }
-  /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
-  | { readonly _tag: "Cancelled"; readonly id: string; readonly token: string; readonly progress: string | null }
+export type Settlement =
   /**
-   * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
-   * `Enqueued`. PAUSING → PAUSED, `attempt` − 1 (a pause gives the attempt back, as a shutdown does).
+   * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
+   * the same transaction. On a CANCELLING row no result is stored.
    */
-  | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
-) &
-  // --- pausing and checkpoints ---
-  /** The attempt's last checkpoint (JSON text), written with the settlement; absent or null: the stored one stays. */
-  { readonly checkpoint?: string | null }
+  (
+    | {
+        readonly _tag: "Complete"
+        readonly id: string
+        readonly token: string
+        readonly progress: string | null
+        readonly result: { readonly id: string; readonly value: string } | null
+      }
+    /** RUNNING → QUEUED with `runAt` and `lastError` set (the attempt is spent). Publishes `Enqueued`. */
+    | {
+        readonly _tag: "Retry"
+        readonly id: string
+        readonly token: string
+        readonly runAt: number
+        readonly lastError: string
+        readonly progress: string | null
+      }
+    /** RUNNING → `status` (FAILED or TIMED_OUT) with `terminalReason`, `lastError`, `finishedAt` = now. */
+    | {
+        readonly _tag: "Fail"
+        readonly id: string
+        readonly token: string
+        readonly status: "FAILED" | "TIMED_OUT"
+        readonly reason: TerminalReason
+        readonly lastError: string
+        readonly progress: string | null
+      }
+    /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
+    | { readonly _tag: "Cancelled"; readonly id: string; readonly token: string; readonly progress: string | null }
+    /**
+     * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
+     * `Enqueued`. PAUSING → PAUSED, `attempt` − 1 (a pause gives the attempt back, as a shutdown does).
+     */
+    | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
+  ) &
+    // --- pausing and checkpoints ---
+    /** The attempt's last checkpoint (JSON text), written with the settlement; absent or null: the stored one stays. */
+    { readonly checkpoint?: string | null }
 
 /** One job's progress write (`saveProgress`), guarded by the claim's token. */
 export interface ProgressUpdate {
