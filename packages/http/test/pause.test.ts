@@ -2,7 +2,6 @@
 // `stop: "pause"`, the worker's last checkpoint and its settle, `resume`, and the next claim carrying the checkpoint.
 import { Jobs, MemoryJobStore, RemoteWorker } from "@jobloom/core"
 import { describe, expect, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Hono } from "hono"
