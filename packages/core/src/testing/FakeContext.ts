@@ -67,8 +67,15 @@ const job = (type: JobType.Any): Job.Job => ({
   checkpoint: null
 })
 
-/** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */
-export const make = (type: JobType.Any): { readonly context: JobType.JobContext; readonly recorded: Recorded } => {
+/**
+ * A fake context for one job of `type`, with its declared stages PENDING, and what it records. `lastCheckpoint` is
+ * the checkpoint the handler gets, as an earlier attempt saved it (default: none).
+ */
+export const make = <C = unknown>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type: JobType.JobType<any, any, any, any, C, any>,
+  options: { readonly lastCheckpoint?: C } = {}
+): { readonly context: JobType.JobContext<C>; readonly recorded: Recorded } => {
   const recorded: Recorded = {
     stages: new Map(
       type.stages.map((stage) => [
@@ -124,7 +131,7 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
       recount()
     })
   const write = (level: Job.LogLevel, message: string) => Effect.sync(() => void recorded.logs.push({ level, message }))
-  const context: JobType.JobContext = {
+  const context: JobType.JobContext<C> = {
     job: job(type),
     stage: (key) => ({
       update: update(key),
@@ -171,7 +178,7 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     },
     heartbeat: Effect.void,
     checkpoint: (value) => Effect.sync(() => void recorded.checkpoints.push(value)),
-    lastCheckpoint: Option.none()
+    lastCheckpoint: "lastCheckpoint" in options ? Option.some(options.lastCheckpoint as C) : Option.none()
   }
   return { context, recorded }
 }
@@ -190,7 +197,7 @@ export const makePromise = (
   const { context, recorded } = make(type)
   const controller = new AbortController()
   return {
-    context: toPromiseContext(context, controller.signal),
+    context: toPromiseContext(context as JobType.JobContext, controller.signal),
     recorded,
     abort: (reason) => controller.abort(reason)
   }
