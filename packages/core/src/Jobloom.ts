@@ -37,11 +37,14 @@ export interface HandlerSpec<P = any, R = any> {
 /** An Effect handler as `JobType.toLayer` builds it, its own services provided (or provided through `layers`). */
 export type HandlerLayer = Layer.Layer<never, unknown, any>
 
-/** Pairs a type with its async handler, inferring the params and result types. */
-export const handler = <P, PI, R, RI>(
-  type: JobType.JobType<P, PI, R, RI>,
-  run: (params: P, context: JobType.PromiseJobContext) => Promise<R>
-): HandlerSpec<P, R> => ({ type, handler: run })
+/** Pairs a type with its async handler, inferring the params, result and checkpoint types. */
+export const handler = <P, PI, R, RI, C = unknown, CI = unknown>(
+  type: JobType.JobType<P, PI, R, RI, C, CI>,
+  run: (params: P, context: JobType.PromiseJobContext<C>) => Promise<R>
+): HandlerSpec<P, R> => ({
+  type: type as JobType.JobType<P, PI, R, RI>,
+  handler: run as (params: P, context: JobType.PromiseJobContext) => Promise<R>
+})
 
 /** Options of {@link make}. */
 export interface Options {
