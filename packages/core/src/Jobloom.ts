@@ -115,7 +115,9 @@ export interface Jobloom {
   readonly run: (id: string) => Promise<Job>
   readonly cancel: (id: string) => Promise<Job>
   readonly retry: (id: string) => Promise<Job>
+  /** Pauses a QUEUED job (PAUSED) or a RUNNING one (PAUSING, then PAUSED once its handler has stopped). */
   readonly pause: (id: string) => Promise<Job>
+  /** Queues a PAUSED job again. */
   readonly resume: (id: string) => Promise<Job>
   readonly update: (id: string, patch: Jobs.UpdateJob) => Promise<Job>
   readonly delete: (id: string, options?: { readonly force?: boolean }) => Promise<void>
