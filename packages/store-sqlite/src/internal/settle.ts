@@ -48,10 +48,15 @@ const ladder: { readonly [column: string]: Partial<Record<Tag, string>> } = {
   attempt: { Release: "max(0, j.attempt - 1)" }
 }
 
-/** What every settlement writes, whatever its tag: the progress and checkpoint when given, the lease cleared. */
+/**
+ * What a batch with a checkpoint in it writes besides: each settlement's checkpoint when given. A statement of its
+ * own shape, so the batches of jobs that save none (most) carry no checkpoint column and write none.
+ */
+const withCheckpoint = "checkpoint = coalesce(s.checkpoint, j.checkpoint)"
+
+/** What every settlement writes, whatever its tag: the progress when given, the lease cleared. */
 const always =
-  "progress = coalesce(s.progress, j.progress), checkpoint = coalesce(s.checkpoint, j.checkpoint), " +
-  "lease_owner = NULL, lease_expires_at = NULL, " +
+  "progress = coalesce(s.progress, j.progress), lease_owner = NULL, lease_expires_at = NULL, " +
   `lease_token = NULL, updated_at = ${NOW}`
 
 /** A column of the settlement's row (`s`) and how it is read from a settlement. */
@@ -124,18 +129,17 @@ const valueOf = (column: string, tags: ReadonlyArray<Tag>): string | undefined =
 }
 
 /** The statement for settlements of `tags`, derived from the ladder. */
-const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
+const shapeOf = (tags: ReadonlyArray<Tag>, checkpoints = false): Shape => {
   const sets = Object.keys(ladder).flatMap((column) => {
     const value = valueOf(column, tags)
     return value === undefined ? [] : [`${column} = ${value}`]
   })
-  const set = [...sets, always].join(", ")
+  const set = [...sets, ...(checkpoints ? [withCheckpoint] : []), always].join(", ")
   const used = fields.filter(
     ([column]) =>
       column === "id" ||
       column === "token" ||
       column === "progress" ||
-      column === "checkpoint" ||
       (column === "tag" ? tags.length > 1 : new RegExp(`\\bs\\.${column}\\b`).test(set))
   )
   return {
@@ -151,8 +155,12 @@ const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
  * only a retry, failure or release changes.
  */
 const completeShape = shapeOf(["Complete"])
+/** The same, for a batch of `Complete`s of which some carry a checkpoint. */
+const completeCheckpointShape = shapeOf(["Complete"], true)
 /** The statement of a batch of any tags. */
 const anyShape = shapeOf(["Complete", "Fail", "Retry", "Release", "Cancelled"])
+/** The same, for a batch of which some carry a checkpoint. */
+const anyCheckpointShape = shapeOf(["Complete", "Fail", "Retry", "Release", "Cancelled"], true)
 
 /** Applies up to `maxBatch` settlements with one statement; returns `[id, status, queue if QUEUED, callback_url]`. */
 const settleChunk = (
@@ -189,7 +197,15 @@ export const settle = (env: Env): JobStore.JobStore.Service["settle"] => {
         Effect.gen(function* () {
           const rows: Array<ReadonlyArray<unknown>> = []
           for (const chunk of chunksOf(settlements, maxBatch)) {
-            const shape = chunk.every((s) => s._tag === "Complete") ? completeShape : anyShape
+            const completes = chunk.every((s) => s._tag === "Complete")
+            const checkpoints = chunk.some((s) => s.checkpoint !== undefined && s.checkpoint !== null)
+            const shape = checkpoints
+              ? completes
+                ? completeCheckpointShape
+                : anyCheckpointShape
+              : completes
+                ? completeShape
+                : anyShape
             for (const row of yield* settleChunk(env, shape, options.workerId, options.now, chunk)) rows.push(row)
           }
           // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a
