@@ -2,7 +2,7 @@
 // an attempt, and a resume queues it again; the next attempt gets the checkpoint the paused one saved and keeps the
 // stages it had SUCCEEDED.
 import { describe, expect, it } from "@effect/vitest"
-import { Job, JobType, Jobs, Worker } from "@jobloom/core"
+import { Job, JobStore, JobType, Jobs, Worker } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -157,6 +157,33 @@ describe("Pausing a running job", () => {
       yield* awaitJob(job.id, (j) => j.status === "SUCCEEDED" && j.attempt === 1 && seen.length === 2)
       expect(seen.map(Option.isSome), "neither attempt got a checkpoint").toEqual([false, false])
     }).pipe(Effect.scoped, Effect.provide(engine([Once], handler)))
+  })
+
+  it.effect("a PAUSING job whose worker died is PAUSED by the rescuer, the crashed attempt spent", () => {
+    const Orphan = JobType.make({ key: "pause-orphan", queue: "orphans" })
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const store = yield* JobStore.JobStore
+      const job = yield* jobs.enqueue({ type: Orphan.key })
+      // a worker of another process claims it, and dies
+      const now = yield* TestClock.currentTimeMillis
+      const [claimed] = yield* store.claim({
+        workerId: "dead-worker",
+        token: "dead-claim",
+        now,
+        leaseMs: 5_000,
+        limit: 1,
+        queues: ["orphans"],
+        typeLimits: {},
+        queueLimits: {}
+      })
+      expect(claimed?.id).toBe(job.id)
+      expect((yield* jobs.pause(job.id)).status).toBe("PAUSING")
+      // this process's maintenance rescues the expired lease
+      yield* Worker.make({ queues: ["other"], pollInterval: "50 millis" })
+      const paused = yield* awaitStatus(job.id, "PAUSED", { step: "500 millis" })
+      expect([paused.attempt, paused.lease], "the crash spent the attempt; the lease is gone").toEqual([1, null])
+    }).pipe(Effect.scoped, Effect.provide(engine([Orphan])))
   })
 
   it.effect("a deadline that passes while a job is PAUSED times it out (expired)", () => {
