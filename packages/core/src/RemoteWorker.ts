@@ -172,7 +172,12 @@ export declare namespace RemoteWorker {
     /** Renews the lease; answers whether to stop. */
     readonly heartbeat: (id: string, token: string) => Effect.Effect<HeartbeatAnswer, AttemptError>
     /** Reports stage progress and params, and bare item counters (coalesced). */
-    readonly progress: (id: string, token: string, report: ProgressReport) => Effect.Effect<void, AttemptError>
+    /** Reports progress; a checkpoint the type's Schema refuses is an `InvalidInput` naming `checkpoint` (nothing kept). */
+    readonly progress: (
+      id: string,
+      token: string,
+      report: ProgressReport
+    ) => Effect.Effect<void, AttemptError | InvalidInput>
     /** Reports named items (coalesced; an item output is encoded by the type's `items.output` Schema). */
     readonly items: (id: string, token: string, items: ReadonlyArray<ItemReport>) => Effect.Effect<void, AttemptError>
     /** Appends log lines (coalesced). */

@@ -1,9 +1,10 @@
 // Pausing a running job over HTTP: `POST /jobs/{id}/pause` on a job a remote worker runs, the heartbeat's
 // `stop: "pause"`, the worker's last checkpoint and its settle, `resume`, and the next claim carrying the checkpoint.
-import { Jobs, MemoryJobStore, RemoteWorker } from "@jobloom/core"
+import { JobType, Jobs, MemoryJobStore, RemoteWorker } from "@jobloom/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
 import { Hono } from "hono"
 import { JobsApi, WorkersApi } from "../src/index.js"
 import { expectProblem, ThreeStages } from "./support.js"
@@ -13,7 +14,7 @@ const withBoth = async (
 ) => {
   const runtime = ManagedRuntime.make(
     RemoteWorker.layer({ flushInterval: "10 millis", pollInterval: "5 seconds" }).pipe(
-      Layer.provideMerge(Jobs.layer({ types: [ThreeStages] })),
+      Layer.provideMerge(Jobs.layer({ types: [ThreeStages, Checkpointed] })),
       Layer.provideMerge(MemoryJobStore.layer)
     )
   )
@@ -40,6 +41,12 @@ const withBoth = async (
 }
 
 const claimBody = { workerId: "py-1", types: ["three-stages"] }
+
+/** A type whose checkpoints have a Schema: a remote worker's checkpoint is checked by it. */
+const Checkpointed = JobType.make({
+  key: "checkpointed",
+  checkpoint: Schema.Struct({ done: Schema.Array(Schema.String) })
+})
 
 const enqueue = async (call: (path: string, body?: unknown) => Promise<{ status: number; body: any }>) => {
   const created = await call("/jobs?startNow=true", { type: "three-stages", params: { items: 3 } })
@@ -125,6 +132,21 @@ describe("pausing a running job over HTTP", () => {
       expect((await call(`/workers/jobs/${id}/heartbeat`, { token })).body.stop).toBe("cancel")
       const settled = await call(`/workers/jobs/${id}/fail`, { token, message: "stopped" })
       expect(settled.body).toMatchObject({ status: "CANCELLED" })
+    }))
+
+  it("refuses a checkpoint the type's Schema refuses (400 naming checkpoint), keeping the last good one", () =>
+    withBoth(async (call) => {
+      const created = await call("/jobs?startNow=true", { type: "checkpointed" })
+      const id = created.body.id as string
+      const claim = await call("/workers/claim", { workerId: "py-1", types: ["checkpointed"] })
+      const { token } = claim.body.jobs[0]
+      expect((await call(`/workers/jobs/${id}/progress`, { token, checkpoint: { done: ["a"] } })).status).toBe(204)
+      const bad = await call(`/workers/jobs/${id}/progress`, { token, checkpoint: { done: 1 } })
+      expect(bad.status).toBe(400)
+      expect(JSON.stringify(bad.body)).toContain("checkpoint")
+      await call(`/jobs/${id}/pause`, {})
+      expect((await call(`/workers/jobs/${id}/fail`, { token, message: "paused" })).body.status).toBe("PAUSED")
+      expect((await call(`/jobs/${id}`)).body.checkpoint).toEqual({ done: ["a"] })
     }))
 
   it("documents PAUSING, the checkpoint and the pause stop in both OpenAPI documents", () =>

@@ -67,11 +67,11 @@ const validateClaim = (request: RemoteWorker.ClaimRequest): ReadonlyArray<Issue>
 }
 
 /** The result as JSON text after the type's result Schema checked it: decoded from the wire form, encoded back. */
-const encodeResult = (type: JobType.Any | undefined, result: unknown): Checked<string | null> => {
+const encodeWith = (schemaOf: Schema.Schema.Any | undefined, result: unknown): Checked<string | null> => {
   if (result === undefined) return { ok: true, value: null }
   let encoded: unknown = result
-  if (type !== undefined) {
-    const schema = type.result as Schema.Schema<unknown, unknown, never>
+  if (schemaOf !== undefined) {
+    const schema = schemaOf as Schema.Schema<unknown, unknown, never>
     const decoded = Schema.decodeUnknownEither(schema)(result)
     if (decoded._tag === "Left") return { ok: false, message: ParseResult.TreeFormatter.formatErrorSync(decoded.left) }
     const back = Schema.encodeEither(schema)(decoded.right)
@@ -282,7 +282,21 @@ export const make = (
       })
 
     const progress: RemoteWorker.RemoteWorker.Service["progress"] = (id, token, report) =>
-      Effect.map(liveAttempt(id, token), (attempt) => {
+      Effect.flatMap(liveAttempt(id, token), (attempt) => {
+        // the checkpoint as the worker sent it (the encoded form), checked by the type's checkpoint Schema first
+        const checkpoint = encodeWith(attempt.type?.checkpoint, report.checkpoint)
+        if (!checkpoint.ok) {
+          return Effect.fail(
+            new InvalidInput({
+              issues: [
+                {
+                  path: "checkpoint",
+                  message: `does not match job type "${attempt.row.type}": ${checkpoint.message}`
+                }
+              ]
+            })
+          )
+        }
         const progress = attempt.progress
         for (const stage of report.stages ?? []) {
           const target = progress.stage(stage.key)
@@ -300,12 +314,9 @@ export const make = (
             failed: items.failed ?? current.failed
           })
         }
-        // the checkpoint as the worker sent it: already the encoded (JSON) form of the type's checkpoint Schema
-        if (report.checkpoint !== undefined) {
-          const json = JSON.stringify(report.checkpoint)
-          if (json !== undefined) progress.setCheckpoint(json)
-        }
+        if (checkpoint.value !== null) progress.setCheckpoint(checkpoint.value)
         if (progress.dirty) reports.progressChanged(attempt)
+        return Effect.void
       })
 
     const itemsOf = (attempt: RemoteAttempt): AttemptItems => {
@@ -359,7 +370,7 @@ export const make = (
       Effect.flatMap(
         liveAttempt(id, token),
         (attempt): Effect.Effect<RemoteWorker.Settled, RemoteWorker.AttemptError | InvalidInput> => {
-          const encoded = encodeResult(attempt.type, result)
+          const encoded = encodeWith(attempt.type?.result, result)
           if (!encoded.ok) {
             return Effect.fail(
               new InvalidInput({
