@@ -83,7 +83,8 @@ export const ProgressBody = Schema.Struct({
   checkpoint: Schema.optional(
     Schema.Unknown.annotations({
       description:
-        "a checkpoint to save (any JSON value, in the encoded form of the type's checkpoint Schema): stored with " +
+        "a checkpoint to save (any JSON value, in the encoded form of the type's checkpoint Schema, which checks it: " +
+        "a refused one is a 400 naming `checkpoint`): stored with " +
         "the job (coalesced, and written with the settle) and handed to the next attempt as the claimed job's " +
         "`checkpoint` after a pause, a failure or a crash"
     })
