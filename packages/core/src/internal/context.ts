@@ -270,6 +270,7 @@ class AttemptContext<Owner> implements JobType.JobContext {
   private cachedHeartbeat: Effect.Effect<void> | undefined = undefined
   private cachedNamed: AttemptItems | undefined = undefined
   private cachedLastCheckpoint: Option.Option<unknown> | undefined = undefined
+  private cachedCheckpoint: JobType.JobContext["checkpoint"] | undefined = undefined
 
   constructor(
     private readonly row: JobRow,
@@ -283,8 +284,15 @@ class AttemptContext<Owner> implements JobType.JobContext {
     Checkpoint.carrySucceeded(row.progress, progress)
   }
 
-  checkpoint = (value: unknown): Effect.Effect<void> =>
-    Effect.flatMap(Checkpoint.encode(this.type, value), (json) => this.touch(() => this.progress.setCheckpoint(json)))
+  get checkpoint(): JobType.JobContext["checkpoint"] {
+    if (this.cachedCheckpoint === undefined) {
+      this.cachedCheckpoint = (value) =>
+        Effect.flatMap(Checkpoint.encode(this.type, value), (json) =>
+          this.touch(() => this.progress.setCheckpoint(json))
+        )
+    }
+    return this.cachedCheckpoint
+  }
 
   get lastCheckpoint(): Option.Option<unknown> {
     if (this.cachedLastCheckpoint === undefined) {
