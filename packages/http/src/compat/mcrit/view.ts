@@ -84,6 +84,7 @@ const attemptsLeft = (job: Job.Job): number => {
     case "TIMED_OUT":
       return 0
     case "RUNNING":
+    case "PAUSING":
     case "CANCELLING":
     case "SUCCEEDED":
       // jobloom's attempt already counts the running claim
