@@ -220,7 +220,7 @@ const main = async () => {
       const plans: Array<[string, string]> = [
         [
           "status=active&withTotal (count)",
-          `SELECT count(*) FROM ${jobs} WHERE status IN ('QUEUED','RUNNING','PAUSED','CANCELLING','CREATED')`
+          `SELECT count(*) FROM ${jobs} WHERE status IN ('QUEUED','RUNNING','PAUSING','PAUSED','CANCELLING','CREATED')`
         ],
         ["sort=finishedAt", `SELECT id FROM ${jobs} ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 21`],
         ["stats", `SELECT status, count(*) FROM ${jobs} GROUP BY status`],

@@ -223,7 +223,7 @@ export const openJobs = (engine: ReturnType<typeof engineOver>) =>
     Effect.map(
       Effect.flatMap(Jobs.Jobs, (jobs) => jobs.stats({ types: [Chaos.key] })),
       (stats) =>
-        ["CREATED", "QUEUED", "RUNNING", "PAUSED", "CANCELLING"].reduce(
+        ["CREATED", "QUEUED", "RUNNING", "PAUSING", "PAUSED", "CANCELLING"].reduce(
           (n, status) => n + (stats.byStatus[status as keyof typeof stats.byStatus] ?? 0),
           0
         )

@@ -3,7 +3,10 @@
 
 It needs nothing but the standard library and `requests`, and no database: it claims jobs from the API process
 (`POST {api}/workers/claim`, a long-poll), heartbeats each job's lease from a thread (the answer says when the job
-was cancelled), reports stage progress, items and log lines, and settles the job (`succeed` or `fail`).
+was cancelled or paused), reports stage progress, items, log lines and a checkpoint after each batch, and settles the
+job (`succeed` or `fail`). A paused job is settled with `fail` after its last checkpoint: it becomes PAUSED without
+spending the attempt, and the attempt that resumes it gets the checkpoint (the claimed job's `checkpoint`) and goes on
+with the batches it had not processed.
 
     python3 worker.py --api http://localhost:3000/api
 
@@ -29,7 +32,7 @@ class LeaseLost(Exception):
 
 
 class Stop(Exception):
-    """The heartbeat said to stop (cancel, timeout, deadline)."""
+    """The heartbeat said to stop (cancel, pause, timeout, deadline)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -136,30 +139,42 @@ def run_ml(attempt: Attempt, image_seconds: float) -> dict[str, int]:
     limit = params.get("limit")
     failure_rate = float(params.get("failureRate", 0.1))
 
-    if delay > 0:
+    # the checkpoint an earlier attempt saved (it was paused, failed or crashed): go on after its last batch
+    resumed = attempt.job.get("checkpoint")
+    if delay > 0 and resumed is None:
         attempt.log(f"Waiting {delay} s (fake work)")
         attempt.sleep(delay)
 
-    attempt.progress(stages=[{"key": "collect", "status": "RUNNING"}])
     images = [f"img-{i + 1:05d}" for i in range(count)]
     if limit is not None:
         images = images[: int(limit)]
-    attempt.items([{"key": image, "status": "PENDING"} for image in images])
-    attempt.log(f"Found {len(images)} out of {count} images to process")
     total = len(images)
-    attempt.progress(
-        stages=[
-            {"key": "collect", "status": "SUCCEEDED", "progress": 1, "params": {"total_images": total}},
-            {"key": "process", "status": "RUNNING", "params": {"processed": 0, "remaining": total, "failed": 0}},
-            {"key": "results", "status": "RUNNING"},
-        ]
-    )
+    if resumed is None:
+        attempt.progress(stages=[{"key": "collect", "status": "RUNNING"}])
+        attempt.items([{"key": image, "status": "PENDING"} for image in images])
+        attempt.log(f"Found {len(images)} out of {count} images to process")
+        attempt.progress(
+            stages=[
+                {"key": "collect", "status": "SUCCEEDED", "progress": 1, "params": {"total_images": total}},
+                {"key": "process", "status": "RUNNING", "params": {"processed": 0, "remaining": total, "failed": 0}},
+                {"key": "results", "status": "RUNNING"},
+            ]
+        )
+        done_batches = processed = failed = captures = detections = classifications = 0
+    else:
+        done_batches = int(resumed["batches"])
+        processed, failed = int(resumed["processed"]), int(resumed["failed"])
+        captures, detections = int(resumed["captures"]), int(resumed["detections"])
+        classifications = int(resumed["classifications"])
+        attempt.log(f"Resuming after {done_batches} batches ({processed} images): {total - processed} images to go")
+        attempt.progress(stages=[{"key": "collect", "status": "SUCCEEDED", "progress": 1}])
 
-    processed = failed = captures = detections = classifications = 0
-    for start in range(0, total, batch_size):
+    batches = (total + batch_size - 1) // batch_size
+    for index in range(done_batches, batches):
         attempt.check()
+        start = index * batch_size
         batch = images[start : start + batch_size]
-        attempt.log(f"Processing image batch {start // batch_size + 1} of {(total + batch_size - 1) // batch_size}")
+        attempt.log(f"Processing image batch {index + 1} of {batches}")
         attempt.items([{"key": image, "status": "RUNNING"} for image in batch])
         reports = []
         for image in batch:
@@ -187,7 +202,16 @@ def run_ml(attempt: Attempt, image_seconds: float) -> dict[str, int]:
                     "progress": processed / total,
                     "params": {"captures": captures, "detections": detections, "classifications": classifications},
                 },
-            ]
+            ],
+            # the batch is done: a pause, failure or crash from here on resumes after it
+            checkpoint={
+                "batches": index + 1,
+                "processed": processed,
+                "failed": failed,
+                "captures": captures,
+                "detections": detections,
+                "classifications": classifications,
+            },
         )
     attempt.progress(
         stages=[{"key": "process", "status": "SUCCEEDED", "progress": 1}, {"key": "results", "status": "SUCCEEDED", "progress": 1}]
@@ -213,10 +237,14 @@ def serve(api: Api, worker_id: str, wait_ms: int, image_seconds: float, stopping
                     status = attempt.succeed(result)
                     print(f"settled {job_id}: {status}", flush=True)
                 except Stop as stop:
-                    # told to stop: a cancelled job is settled (it becomes CANCELLED); a timed-out one already is
+                    # told to stop: a cancelled job is settled (it becomes CANCELLED), and so is a paused one (it
+                    # becomes PAUSED, the attempt given back, its last checkpoint kept); a timed-out one already is
                     if stop.reason == "cancel":
                         status = attempt.fail("stopped: the job was cancelled")
                         print(f"cancelled {job_id}: {status}", flush=True)
+                    elif stop.reason == "pause":
+                        status = attempt.fail("stopped: the job was paused")
+                        print(f"paused {job_id}: {status}", flush=True)
                     else:
                         print(f"stopped {job_id}: {stop.reason}", flush=True)
                 except LeaseLost as lost:

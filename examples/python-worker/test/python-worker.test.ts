@@ -1,6 +1,7 @@
 // The reference Python worker against a real quickstart process whose `ml` jobs are left to remote workers: a job
-// created over HTTP is processed to SUCCEEDED, a cancel stops it within one heartbeat, a killed worker's job is back
-// in the queue within the lease, and a stale token is refused.
+// created over HTTP is processed to SUCCEEDED, a cancel stops it within one heartbeat, a pause stops it after its last
+// checkpoint and a resume goes on from there, a killed worker's job is back in the queue within the lease, and a stale
+// token is refused.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { spawn, type ChildProcess } from "node:child_process"
 import * as Fs from "node:fs"
@@ -158,6 +159,29 @@ describe("Python reference worker", () => {
       expect(Date.now() - cancelledAt).toBeLessThan(heartbeatMs + 700)
       const cancelled = await request(`${api}/jobs/${job.id}`)
       expect(cancelled).toMatchObject({ status: "CANCELLED", terminalReason: "user" })
+    })
+
+    it("pauses a job: the worker stops after its last checkpoint, PAUSED without spending the attempt; resumed, it goes on", async () => {
+      const images = 80
+      const job = await create({ images, batchSize: 4, failureRate: 0 })
+      await follow(api, job.id, (j) => (j.checkpoint?.batches ?? 0) >= 1 || j.status !== "RUNNING", 10_000)
+      expect((await request(`${api}/jobs/${job.id}/pause`, { method: "POST" })).status).toBe("PAUSING")
+      await until(() => worker!.output().includes(`paused ${job.id}: PAUSED`), 10_000, "paused")
+      const paused = await request(`${api}/jobs/${job.id}`)
+      expect(paused).toMatchObject({ status: "PAUSED", attempt: 0, lastError: null })
+      const { batches, processed } = paused.checkpoint
+      expect(processed).toBe(batches * 4)
+      expect(processed).toBeLessThan(images)
+      await request(`${api}/jobs/${job.id}/resume`, { method: "POST" })
+      const done = await follow(api, job.id, undefined, 20_000)
+      expect(done).toMatchObject({ status: "SUCCEEDED", attempt: 1 })
+      expect(done.checkpoint).toMatchObject({ batches: images / 4, processed: images })
+      const result = await request(`${api}/jobs/${job.id}/result`)
+      expect(result.value).toMatchObject({ captures: images, failed: 0 })
+      const logs = await request(`${api}/jobs/${job.id}/logs?limit=5000`)
+      expect(logs.items.map((line: { message: string }) => line.message)).toContain(
+        `Resuming after ${batches} batches (${processed} images): ${images - processed} images to go`
+      )
     })
 
     it("returns a killed worker's job to QUEUED within the lease", async () => {

@@ -82,6 +82,16 @@ describe("ml handler", () => {
     })
   )
 
+  it.effect("saves a checkpoint after each batch with the running totals", () =>
+    Effect.gen(function* () {
+      const { effect, recorded } = runMl({ images: 10, batchSize: 4, failureRate: 0 })
+      const result = yield* effect
+      expect(recorded.checkpoints.map((c) => (c as MlPipeline.MlCheckpoint).batches)).toEqual([1, 2, 3])
+      expect(recorded.checkpoints.map((c) => (c as MlPipeline.MlCheckpoint).processed)).toEqual([4, 8, 10])
+      expect(recorded.checkpoints.at(-1)).toEqual({ batches: 3, ...result, processed: 10 })
+    })
+  )
+
   it.effect("never reports a stage's progress going backwards", () =>
     Effect.gen(function* () {
       const { effect, recorded } = runMl({ images: 37, batchSize: 5 })

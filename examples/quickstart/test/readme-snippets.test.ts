@@ -51,6 +51,8 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
     after: ""
   },
   Schedules: { before: "", after: `\nawait jobloom.close()\n` },
+  // the block closes the engine itself once the paused job, resumed, has succeeded
+  "Pausing and checkpoints": { before: "", after: "" },
   Retention: { before: "", after: `\nawait jobloom.close()\n` },
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,
@@ -148,6 +150,7 @@ describe("the README's TypeScript blocks", () => {
       expect(output).not.toMatch(/Error/)
       expect(code).toBe(0)
       if (key === "jobloom in 20 lines") expect(output).toContain("{ resized: 3 }")
+      if (key === "Pausing and checkpoints") expect(output).toMatch(/paused at \{ next: \d+ \} attempt 0/)
     },
     120_000
   )

@@ -139,6 +139,7 @@ const statuses = new Set([
   "CREATED",
   "QUEUED",
   "RUNNING",
+  "PAUSING",
   "PAUSED",
   "CANCELLING",
   "SUCCEEDED",

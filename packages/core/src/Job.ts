@@ -5,11 +5,12 @@
  */
 import * as Schema from "effect/Schema"
 
-/** The nine statuses of a job. */
+/** The ten statuses of a job. */
 export const JobStatus = Schema.Literal(
   "CREATED",
   "QUEUED",
   "RUNNING",
+  "PAUSING",
   "PAUSED",
   "CANCELLING",
   "SUCCEEDED",
@@ -17,7 +18,7 @@ export const JobStatus = Schema.Literal(
   "CANCELLED",
   "TIMED_OUT"
 )
-/** The nine statuses of a job. */
+/** The ten statuses of a job. */
 export type JobStatus = typeof JobStatus.Type
 
 /** Every status, in lifecycle order. */
@@ -27,7 +28,14 @@ export const statuses: ReadonlyArray<JobStatus> = JobStatus.literals
 export const terminalStatuses: ReadonlyArray<JobStatus> = ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]
 
 /** Statuses that are not terminal. */
-export const activeStatuses: ReadonlyArray<JobStatus> = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "CANCELLING"]
+export const activeStatuses: ReadonlyArray<JobStatus> = [
+  "CREATED",
+  "QUEUED",
+  "RUNNING",
+  "PAUSING",
+  "PAUSED",
+  "CANCELLING"
+]
 
 /** Whether a status is terminal. */
 export const isTerminal = (status: JobStatus): boolean =>
@@ -152,6 +160,12 @@ export const Job = Schema.Struct({
   lease: Schema.NullOr(Lease),
   scheduleKey: Schema.NullOr(Schema.String).annotations({
     description: "The key of the schedule whose tick created the job; null for other jobs"
+  }),
+  // --- pausing and checkpoints ---
+  checkpoint: Schema.Unknown.annotations({
+    description:
+      "The last checkpoint a handler saved (encoded by the type's checkpoint Schema), handed to the next attempt " +
+      "(after a pause, a retryable failure or a crash); null when none. A retry of a finished job clears it"
   })
 }).annotations({ identifier: "Job" })
 /** A job as the engine returns it. */

@@ -50,9 +50,17 @@ const terminalTo = (to: JobStatus) => ({ SUCCEEDED: to, FAILED: to, CANCELLED: t
 
 const table: Table = {
   run: { CREATED: "QUEUED" },
-  cancel: { CREATED: "CANCELLED", QUEUED: "CANCELLED", PAUSED: "CANCELLED", RUNNING: "CANCELLING" },
+  cancel: {
+    CREATED: "CANCELLED",
+    QUEUED: "CANCELLED",
+    PAUSED: "CANCELLED",
+    RUNNING: "CANCELLING",
+    // a cancel overtakes a pause not yet settled: the worker's settlement then ends it CANCELLED
+    PAUSING: "CANCELLING"
+  },
   retry: terminalTo("QUEUED"),
-  pause: { QUEUED: "PAUSED" },
+  // a running job is paused in two steps: PAUSING until its worker has interrupted the handler and settled it
+  pause: { QUEUED: "PAUSED", RUNNING: "PAUSING" },
   resume: { PAUSED: "QUEUED" },
   // edits keep the status; allowed only before the job runs
   edit: { CREATED: "CREATED", QUEUED: "QUEUED", PAUSED: "PAUSED" },
@@ -66,16 +74,20 @@ const table: Table = {
   },
   enqueue: { CREATED: "QUEUED" },
   claim: { QUEUED: "RUNNING" },
-  succeed: { RUNNING: "SUCCEEDED", CANCELLING: "CANCELLED" },
-  "fail-retry": { RUNNING: "QUEUED", CANCELLING: "CANCELLED" },
-  fail: { RUNNING: "FAILED", CANCELLING: "CANCELLED" },
-  "timeout-retry": { RUNNING: "QUEUED", CANCELLING: "CANCELLED" },
-  timeout: { RUNNING: "TIMED_OUT", CANCELLING: "CANCELLED" },
-  "stall-retry": { RUNNING: "QUEUED", CANCELLING: "CANCELLED" },
-  stall: { RUNNING: "FAILED", CANCELLING: "CANCELLED" },
-  expire: { QUEUED: "TIMED_OUT", RUNNING: "TIMED_OUT", PAUSED: "TIMED_OUT" },
-  interrupted: { CANCELLING: "CANCELLED" },
-  release: { RUNNING: "QUEUED", CANCELLING: "CANCELLED" }
+  // a PAUSING job's handler that ended before the interruption reached it: a success stands, a terminal failure
+  // stands, a failure with attempts left pauses it (the attempt spent), and so does a timeout with attempts left
+  succeed: { RUNNING: "SUCCEEDED", PAUSING: "SUCCEEDED", CANCELLING: "CANCELLED" },
+  "fail-retry": { RUNNING: "QUEUED", PAUSING: "PAUSED", CANCELLING: "CANCELLED" },
+  fail: { RUNNING: "FAILED", PAUSING: "FAILED", CANCELLING: "CANCELLED" },
+  "timeout-retry": { RUNNING: "QUEUED", PAUSING: "PAUSED", CANCELLING: "CANCELLED" },
+  timeout: { RUNNING: "TIMED_OUT", PAUSING: "TIMED_OUT", CANCELLING: "CANCELLED" },
+  // a crash spends the attempt, paused or not: PAUSED while attempts remain, FAILED (stalled) once none do
+  "stall-retry": { RUNNING: "QUEUED", PAUSING: "PAUSED", CANCELLING: "CANCELLED" },
+  stall: { RUNNING: "FAILED", PAUSING: "FAILED", CANCELLING: "CANCELLED" },
+  expire: { QUEUED: "TIMED_OUT", RUNNING: "TIMED_OUT", PAUSING: "TIMED_OUT", PAUSED: "TIMED_OUT" },
+  // the handler's fiber was interrupted on the worker's request: the job ends where the request pointed
+  interrupted: { PAUSING: "PAUSED", CANCELLING: "CANCELLED" },
+  release: { RUNNING: "QUEUED", PAUSING: "PAUSED", CANCELLING: "CANCELLED" }
 }
 
 /** The next status, or `undefined` when `actionOrEvent` is not allowed from `status`. */

@@ -78,6 +78,13 @@ export interface JobRow {
    * it never changes.
    */
   readonly scheduleKey?: string | null
+  // --- pausing and checkpoints ---
+  /**
+   * JSON text of the last checkpoint a handler saved (already encoded by the type's checkpoint Schema), null (or
+   * absent) when none. Written only by the claim holding the job (`saveProgress`, `settle`); kept across attempts;
+   * cleared by a user's retry (`update`).
+   */
+  readonly checkpoint?: string | null
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
@@ -145,9 +152,9 @@ export interface ClaimOptions {
    * QUEUED for a worker that can run them.
    */
   readonly types?: ReadonlyArray<string>
-  /** Limits on RUNNING + CANCELLING jobs per type, across every worker of the store. */
+  /** Limits on held (RUNNING, PAUSING, CANCELLING) jobs per type, across every worker of the store. */
   readonly typeLimits: Readonly<Record<string, number>>
-  /** Limits on RUNNING + CANCELLING jobs per queue, across every worker of the store. */
+  /** Limits on held (RUNNING, PAUSING, CANCELLING) jobs per queue, across every worker of the store. */
   readonly queueLimits: Readonly<Record<string, number>>
 }
 
@@ -159,48 +166,68 @@ export interface LeaseRef {
 
 /**
  * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker,
- * whose `leaseToken` is the settlement's `token`, and whose status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always
- * becomes CANCELLED (`user`), whatever the settlement says (a late success never overwrites a cancel). Every
- * settlement clears the lease and sets `progress` when given.
+ * whose `leaseToken` is the settlement's `token`, and whose status is RUNNING, PAUSING or CANCELLING. A RUNNING row
+ * takes the settlement's outcome; a CANCELLING row always becomes CANCELLED (`user`), whatever the settlement says (a
+ * late success never overwrites a cancel). A PAUSING row (pause requested) takes `Complete`, `Fail` and `Cancelled`
+ * as a RUNNING row does (a handler that finished before the interruption reached it: its outcome stands), and becomes
+ * PAUSED instead of QUEUED for `Retry` (the attempt spent, `runAt` and `lastError` written) and `Release` (the
+ * attempt given back: how a paused attempt is settled). Every settlement clears the lease, sets `progress` when
+ * given, and sets `checkpoint` when given (the attempt's last checkpoint, written with its end).
  */
 export type Settlement =
   /**
    * RUNNING → SUCCEEDED, `finishedAt` = now, `resultId` set (null without a result); the result row is inserted in
    * the same transaction. On a CANCELLING row no result is stored.
    */
-  | {
-      readonly _tag: "Complete"
-      readonly id: string
-      readonly token: string
-      readonly progress: string | null
-      readonly result: { readonly id: string; readonly value: string } | null
-    }
-  /** RUNNING → QUEUED with `runAt` and `lastError` set (the attempt is spent). Publishes `Enqueued`. */
-  | {
-      readonly _tag: "Retry"
-      readonly id: string
-      readonly token: string
-      readonly runAt: number
-      readonly lastError: string
-      readonly progress: string | null
-    }
-  /** RUNNING → `status` (FAILED or TIMED_OUT) with `terminalReason`, `lastError`, `finishedAt` = now. */
-  | {
-      readonly _tag: "Fail"
-      readonly id: string
-      readonly token: string
-      readonly status: "FAILED" | "TIMED_OUT"
-      readonly reason: TerminalReason
-      readonly lastError: string
-      readonly progress: string | null
-    }
-  /** RUNNING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
-  | { readonly _tag: "Cancelled"; readonly id: string; readonly token: string; readonly progress: string | null }
-  /**
-   * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
-   * `Enqueued`.
-   */
-  | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
+  (
+    | {
+        readonly _tag: "Complete"
+        readonly id: string
+        readonly token: string
+        readonly progress: string | null
+        readonly result: { readonly id: string; readonly value: string } | null
+      }
+    /** RUNNING → QUEUED with `runAt` and `lastError` set (the attempt is spent). Publishes `Enqueued`. */
+    | {
+        readonly _tag: "Retry"
+        readonly id: string
+        readonly token: string
+        readonly runAt: number
+        readonly lastError: string
+        readonly progress: string | null
+      }
+    /** RUNNING → `status` (FAILED or TIMED_OUT) with `terminalReason`, `lastError`, `finishedAt` = now. */
+    | {
+        readonly _tag: "Fail"
+        readonly id: string
+        readonly token: string
+        readonly status: "FAILED" | "TIMED_OUT"
+        readonly reason: TerminalReason
+        readonly lastError: string
+        readonly progress: string | null
+      }
+    /** RUNNING, PAUSING or CANCELLING → CANCELLED (`user`), `finishedAt` = now. */
+    | { readonly _tag: "Cancelled"; readonly id: string; readonly token: string; readonly progress: string | null }
+    /**
+     * RUNNING → QUEUED with `attempt` − 1 (a graceful shutdown gives the attempt back); `runAt` unchanged. Publishes
+     * `Enqueued`. PAUSING → PAUSED, `attempt` − 1 (a pause gives the attempt back, as a shutdown does).
+     */
+    | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
+  ) &
+    // --- pausing and checkpoints ---
+    /** The attempt's last checkpoint (JSON text), written with the settlement; absent or null: the stored one stays. */
+    { readonly checkpoint?: string | null }
+
+/** One job's progress write (`saveProgress`), guarded by the claim's token. */
+export interface ProgressUpdate {
+  readonly id: string
+  readonly token: string
+  /** JSON text of `Progress`. */
+  readonly progress: string
+  // --- pausing and checkpoints ---
+  /** JSON text of the handler's last checkpoint, written with the progress; absent: the stored one stays. */
+  readonly checkpoint?: string
+}
 
 /** A status change the store made. */
 export interface StatusChange {
@@ -437,7 +464,7 @@ export declare namespace JobStore {
 
     /**
      * Extends the leases the worker still holds by these claims to now + `leaseMs`. Returns the status of each job the
-     * worker still holds by its claim (RUNNING or CANCELLING); a job missing from the answer has been lost (rescued,
+     * worker still holds by its claim (RUNNING, PAUSING or CANCELLING); a job missing from the answer has been lost (rescued,
      * expired, deleted, or claimed again). `updatedAt` is not changed (a lease refresh is not a change users see).
      */
     readonly heartbeat: (options: {
@@ -469,13 +496,14 @@ export declare namespace JobStore {
     }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
     /**
-     * Writes progress (and `updatedAt` = now) of jobs the worker holds by the update's claim (status RUNNING or
-     * CANCELLING, lease owner `workerId`, lease token `token`); others are skipped.
+     * Writes progress (and `updatedAt` = now) of jobs the worker holds by the update's claim (status RUNNING,
+     * PAUSING or CANCELLING, lease owner `workerId`, lease token `token`); others are skipped. An update with a
+     * `checkpoint` writes it too (a handler's checkpoint rides along with its progress).
      */
     readonly saveProgress: (options: {
       readonly workerId: string
       readonly now: number
-      readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
+      readonly updates: ReadonlyArray<ProgressUpdate>
     }) => Effect.Effect<void, JobStoreError>
 
     /**
@@ -517,13 +545,14 @@ export declare namespace JobStore {
     /**
      * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` kept: a
      * rescued job keeps its place in the queue) when
-     * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`,
+     * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); PAUSING → PAUSED when `attempt` <
+     * `maxAttempts` (the crash spends the attempt), else FAILED (`stalled`); CANCELLING → CANCELLED (`user`,
      * `finishedAt` = now). Every change sets `updatedAt` = now and publishes `Changed`; re-queued jobs also `Enqueued`.
      */
     readonly rescue: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
     /**
-     * QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` and
+     * QUEUED, RUNNING, PAUSING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` and
      * `updatedAt` = now. Publishes `Changed` for each.
      */
     readonly expire: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>

@@ -225,7 +225,7 @@ export const underAttempt = <A, E, R>(
 
 /**
  * Ends the attempt's span with its outcome (`succeeded`, `retry`, `failed`, `timed_out`, `cancelled`, `released`,
- * `lost`, …) and the handler's exit (a failure or interruption marks the span as an error). Synchronous, for the
+ * `paused`, `lost`, …) and the handler's exit (a failure or interruption marks the span as an error). Synchronous, for the
  * worker's decision path; `clock` gives the end time on the same clock the span started on.
  */
 export const endAttempt = (

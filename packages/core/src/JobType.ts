@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { errorMessage, rejections, toPromiseContext } from "./internal/handlerFailure.js"
@@ -48,7 +49,7 @@ export const defaultBackoff: Schedule.Schedule<unknown> = Schedule.exponential("
 )
 
 /** A job type definition: plain data, no handler. */
-export interface JobType<P = unknown, PI = unknown, R = unknown, RI = unknown> {
+export interface JobType<P = unknown, PI = unknown, R = unknown, RI = unknown, C = unknown, CI = unknown> {
   readonly key: string
   readonly name: string
   readonly description: string
@@ -73,14 +74,17 @@ export interface JobType<P = unknown, PI = unknown, R = unknown, RI = unknown> {
    * `terminalReason` `threshold` (Antenna's failure threshold); null: never.
    */
   readonly itemFailureThreshold: number | null
+  // --- pausing and checkpoints ---
+  /** Encodes the checkpoints a handler saves (`context.checkpoint`) and decodes the one the next attempt gets. */
+  readonly checkpoint: Schema.Schema<C, CI>
 }
 
 /** Any job type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Any = JobType<any, any, any, any>
+export type Any = JobType<any, any, any, any, any, any>
 
 /** Options of {@link make}. */
-export interface MakeOptions<P, PI, R, RI> {
+export interface MakeOptions<P, PI, R, RI, C = unknown, CI = unknown> {
   readonly key: string
   readonly name?: string
   readonly description?: string
@@ -100,12 +104,18 @@ export interface MakeOptions<P, PI, R, RI> {
   /** Per-input items: the Schema of an item's output, and the failure threshold (a share in [0, 1]). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly items?: { readonly output?: Schema.Schema<any, any>; readonly failureThreshold?: number }
+  /**
+   * The Schema of the handler's checkpoints (`context.checkpoint(value)`): saved encoded with the job, and handed
+   * decoded to the next attempt (`context.lastCheckpoint`) after a pause, a retryable failure or a crash. Default:
+   * any JSON value.
+   */
+  readonly checkpoint?: Schema.Schema<C, CI>
 }
 
 /** Defines a job type. */
-export const make = <P = unknown, PI = unknown, R = unknown, RI = unknown>(
-  options: MakeOptions<P, PI, R, RI>
-): JobType<P, PI, R, RI> => ({
+export const make = <P = unknown, PI = unknown, R = unknown, RI = unknown, C = unknown, CI = unknown>(
+  options: MakeOptions<P, PI, R, RI, C, CI>
+): JobType<P, PI, R, RI, C, CI> => ({
   key: options.key,
   name: options.name ?? options.key,
   description: options.description ?? "",
@@ -121,7 +131,8 @@ export const make = <P = unknown, PI = unknown, R = unknown, RI = unknown>(
   compact: options.compact ?? null,
   itemOutput: options.items?.output ?? null,
   itemFailureThreshold:
-    options.items?.failureThreshold === undefined ? null : Math.min(1, Math.max(0, options.items.failureThreshold))
+    options.items?.failureThreshold === undefined ? null : Math.min(1, Math.max(0, options.items.failureThreshold)),
+  checkpoint: options.checkpoint ?? (Schema.Unknown as unknown as Schema.Schema<C, CI>)
 })
 
 /** A handle on one declared (or ad hoc) stage of the running job. Writes are coalesced by the worker. */
@@ -184,8 +195,8 @@ export interface ItemsHandle {
   readonly fail: (key: string, error: string) => Effect.Effect<void, JobStoreError>
 }
 
-/** What a handler gets besides its params. */
-export interface JobContext {
+/** What a handler gets besides its params; `C` is the type of its checkpoints. */
+export interface JobContext<C = unknown> {
   /** The job's fields as claimed (status RUNNING, this attempt's number in `attempt`). */
   readonly job: Job
   readonly stage: (key: string) => StageHandle
@@ -198,6 +209,17 @@ export interface JobContext {
   }
   /** Extends the lease now (the worker also does so on its own schedule). */
   readonly heartbeat: Effect.Effect<void>
+  // --- pausing and checkpoints ---
+  /**
+   * Saves a checkpoint: encoded by the type's `checkpoint` Schema (a value it refuses is a defect), written with the
+   * progress (coalesced: the last value of a flush interval wins) and always with the attempt's end.
+   */
+  readonly checkpoint: (value: C) => Effect.Effect<void>
+  /**
+   * The last checkpoint saved before this attempt (by an attempt that was paused, failed or crashed), decoded by the
+   * type's Schema; None when there is none, or when it no longer decodes (the attempt then starts afresh).
+   */
+  readonly lastCheckpoint: Option.Option<C>
 }
 
 /** A handler failure that says whether to retry and which terminal reason to record. */
@@ -208,9 +230,13 @@ export class JobFailure extends Schema.TaggedError<JobFailure>()("JobFailure", {
 }) {}
 
 /** The Promise-side context: the same handles, returning plain values. */
-export interface PromiseJobContext {
+export interface PromiseJobContext<C = unknown> {
   readonly job: Job
   readonly signal: AbortSignal
+  /** Saves a checkpoint (see `JobContext.checkpoint`). */
+  readonly checkpoint: (value: C) => void
+  /** The last checkpoint saved before this attempt, or undefined (see `JobContext.lastCheckpoint`). */
+  readonly lastCheckpoint: C | undefined
   readonly stage: (key: string) => {
     readonly update: (patch: Parameters<StageHandle["update"]>[0]) => void
     readonly start: () => void
@@ -278,9 +304,9 @@ export const register = (...types: ReadonlyArray<Any>): Layer.Layer<never, never
   )
 
 /** Attaches an Effect handler to a type. Its requirements are taken from the layer's context. */
-export const toLayer = <P, PI, R, RI, E, Req>(
-  type: JobType<P, PI, R, RI>,
-  handler: (params: P, context: JobContext) => Effect.Effect<R, E, Req>
+export const toLayer = <P, PI, R, RI, E, Req, C = unknown, CI = unknown>(
+  type: JobType<P, PI, R, RI, C, CI>,
+  handler: (params: P, context: JobContext<C>) => Effect.Effect<R, E, Req>
 ): Layer.Layer<never, never, JobRegistry | Req> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
@@ -289,8 +315,8 @@ export const toLayer = <P, PI, R, RI, E, Req>(
       registry.types.set(type.key, type)
       registry.handlers.set(type.key, {
         type,
-        run: (params, jobContext) => Effect.provide(handler(params as P, jobContext), context),
-        unprovided: { run: (params, jobContext) => handler(params as P, jobContext), context }
+        run: (params, jobContext) => Effect.provide(handler(params as P, jobContext as JobContext<C>), context),
+        unprovided: { run: (params, jobContext) => handler(params as P, jobContext as JobContext<C>), context }
       })
     })
   )
@@ -299,13 +325,13 @@ export const toLayer = <P, PI, R, RI, E, Req>(
  * Attaches an async-function handler; it is interrupted through its `AbortSignal`, and its attempt ends when its
  * promise settles (or when the worker abandons it, see `WorkerOptions.abandonAfter`).
  */
-export const toLayerPromise = <P, PI, R, RI>(
-  type: JobType<P, PI, R, RI>,
-  handler: (params: P, context: PromiseJobContext) => Promise<R>
+export const toLayerPromise = <P, PI, R, RI, C = unknown, CI = unknown>(
+  type: JobType<P, PI, R, RI, C, CI>,
+  handler: (params: P, context: PromiseJobContext<C>) => Promise<R>
 ): Layer.Layer<never, never, JobRegistry> =>
   toLayer(type, (params, context) =>
     fromAbortable(
-      (signal) => handler(params, toPromiseContext(context, signal)),
+      (signal) => handler(params, toPromiseContext(context as JobContext, signal) as PromiseJobContext<C>),
       (cause) => {
         if (cause instanceof JobFailure) return cause
         const failure = new JobFailure({ message: errorMessage(cause), retryable: true })

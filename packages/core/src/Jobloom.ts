@@ -37,11 +37,14 @@ export interface HandlerSpec<P = any, R = any> {
 /** An Effect handler as `JobType.toLayer` builds it, its own services provided (or provided through `layers`). */
 export type HandlerLayer = Layer.Layer<never, unknown, any>
 
-/** Pairs a type with its async handler, inferring the params and result types. */
-export const handler = <P, PI, R, RI>(
-  type: JobType.JobType<P, PI, R, RI>,
-  run: (params: P, context: JobType.PromiseJobContext) => Promise<R>
-): HandlerSpec<P, R> => ({ type, handler: run })
+/** Pairs a type with its async handler, inferring the params, result and checkpoint types. */
+export const handler = <P, PI, R, RI, C = unknown, CI = unknown>(
+  type: JobType.JobType<P, PI, R, RI, C, CI>,
+  run: (params: P, context: JobType.PromiseJobContext<C>) => Promise<R>
+): HandlerSpec<P, R> => ({
+  type: type as JobType.JobType<P, PI, R, RI>,
+  handler: run as (params: P, context: JobType.PromiseJobContext) => Promise<R>
+})
 
 /** Options of {@link make}. */
 export interface Options {
@@ -112,7 +115,9 @@ export interface Jobloom {
   readonly run: (id: string) => Promise<Job>
   readonly cancel: (id: string) => Promise<Job>
   readonly retry: (id: string) => Promise<Job>
+  /** Pauses a QUEUED job (PAUSED) or a RUNNING one (PAUSING, then PAUSED once its handler has stopped). */
   readonly pause: (id: string) => Promise<Job>
+  /** Queues a PAUSED job again. */
   readonly resume: (id: string) => Promise<Job>
   readonly update: (id: string, patch: Jobs.UpdateJob) => Promise<Job>
   readonly delete: (id: string, options?: { readonly force?: boolean }) => Promise<void>

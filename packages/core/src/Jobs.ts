@@ -257,7 +257,12 @@ export declare namespace Jobs {
      * key gets the new input and is PENDING again.
      */
     readonly addItems: (id: string, items: ReadonlyArray<NewItem>) => Effect.Effect<Job, ActionError | InvalidInput>
+    /**
+     * Pauses a job: a QUEUED one is PAUSED at once; a RUNNING one is PAUSING until its worker has interrupted the
+     * handler (finalizers run), then PAUSED without spending the attempt, its checkpoint kept for the next attempt.
+     */
     readonly pause: (id: string) => Effect.Effect<Job, ActionError>
+    /** Queues a PAUSED job again, its `runAt` kept. */
     readonly resume: (id: string) => Effect.Effect<Job, ActionError>
     readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>
     /** Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. */

@@ -76,14 +76,21 @@ export interface Claimed {
   readonly heartbeatMs: number
 }
 
-/** Why a remote attempt should stop: cancelled, or past its timeout or the job's deadline (then already settled). */
-export type StopReason = "cancel" | "timeout" | "deadline"
+/**
+ * Why a remote attempt should stop: cancelled, paused, or past its timeout or the job's deadline (then already
+ * settled).
+ */
+export type StopReason = "cancel" | "pause" | "timeout" | "deadline"
 
 /** The answer to a heartbeat. */
 export interface HeartbeatAnswer {
   /** The job's status after the heartbeat. */
   readonly status: JobStatus
-  /** Stop working on the job, and why; null: keep going. After `cancel`, settle (either settle call: it is CANCELLED). */
+  /**
+   * Stop working on the job, and why; null: keep going. After `cancel`, settle (either settle call: it is CANCELLED).
+   * After `pause`, save a last checkpoint if any (progress), then settle with `fail`: the job is PAUSED and the attempt
+   * given back; a `succeed` instead stands (the work was done before the pause reached it).
+   */
   readonly stop: StopReason | null
   /** When the renewed lease expires; null when the attempt was settled by this heartbeat. */
   readonly leaseExpiresAt: string | null
@@ -97,10 +104,15 @@ export interface StageReport {
   readonly params?: Readonly<Record<string, unknown>>
 }
 
-/** A progress report: stages, and bare item counters for jobs whose items have no names. */
+/** A progress report: stages, bare item counters for jobs whose items have no names, and a checkpoint. */
 export interface ProgressReport {
   readonly stages?: ReadonlyArray<StageReport>
   readonly items?: { readonly total?: number; readonly completed?: number; readonly failed?: number }
+  /**
+   * A checkpoint to save (any JSON value, in the encoded form of the type's checkpoint Schema): stored with the
+   * job and handed to the next attempt (its `checkpoint` field) after a pause, a failure or a crash.
+   */
+  readonly checkpoint?: unknown
 }
 
 /** A named item's new state: PENDING adds it (with its input), RUNNING starts it, SUCCEEDED/FAILED end it. */
@@ -160,7 +172,12 @@ export declare namespace RemoteWorker {
     /** Renews the lease; answers whether to stop. */
     readonly heartbeat: (id: string, token: string) => Effect.Effect<HeartbeatAnswer, AttemptError>
     /** Reports stage progress and params, and bare item counters (coalesced). */
-    readonly progress: (id: string, token: string, report: ProgressReport) => Effect.Effect<void, AttemptError>
+    /** Reports progress; a checkpoint the type's Schema refuses is an `InvalidInput` naming `checkpoint` (nothing kept). */
+    readonly progress: (
+      id: string,
+      token: string,
+      report: ProgressReport
+    ) => Effect.Effect<void, AttemptError | InvalidInput>
     /** Reports named items (coalesced; an item output is encoded by the type's `items.output` Schema). */
     readonly items: (id: string, token: string, items: ReadonlyArray<ItemReport>) => Effect.Effect<void, AttemptError>
     /** Appends log lines (coalesced). */

@@ -40,6 +40,23 @@ const allowed: ReadonlyArray<Row> = [
   // graceful shutdown gives a running job back
   ["RUNNING", "release", "QUEUED"],
   ["CANCELLING", "release", "CANCELLED"],
+  // pausing a running job: PAUSING until its worker settles it
+  ["RUNNING", "pause", "PAUSING"],
+  ["PAUSING", "interrupted", "PAUSED"],
+  ["PAUSING", "release", "PAUSED"],
+  // the handler ended before the interruption reached it: a success or a terminal failure stands; a failure with
+  // attempts left pauses the job with the attempt spent
+  ["PAUSING", "succeed", "SUCCEEDED"],
+  ["PAUSING", "fail", "FAILED"],
+  ["PAUSING", "timeout", "TIMED_OUT"],
+  ["PAUSING", "fail-retry", "PAUSED"],
+  ["PAUSING", "timeout-retry", "PAUSED"],
+  // its worker died: the crash spends the attempt
+  ["PAUSING", "stall-retry", "PAUSED"],
+  ["PAUSING", "stall", "FAILED"],
+  ["PAUSING", "expire", "TIMED_OUT"],
+  // a cancel overtakes the pause
+  ["PAUSING", "cancel", "CANCELLING"],
   ...terminal.map((status): Row => [status, "retry", "QUEUED"]),
   // edits keep the status, only before the job runs
   ["CREATED", "edit", "CREATED"],
@@ -97,12 +114,27 @@ describe("JobState", () => {
     }
   })
 
-  it("never reaches CANCELLING except by cancelling a running job", () => {
+  it("never reaches CANCELLING except by cancelling a running (or pausing) job", () => {
     for (const from of Job.statuses) {
       for (const step of steps) {
-        if (JobState.next(from, step) === "CANCELLING") expect([from, step]).toEqual(["RUNNING", "cancel"])
+        if (JobState.next(from, step) === "CANCELLING")
+          expect(["RUNNING cancel", "PAUSING cancel"]).toContain(`${from} ${step}`)
       }
     }
+  })
+
+  it("never reaches PAUSING except by pausing a running job, and never leaves it for RUNNING or QUEUED", () => {
+    for (const from of Job.statuses) {
+      for (const step of steps) {
+        if (JobState.next(from, step) === "PAUSING") expect([from, step]).toEqual(["RUNNING", "pause"])
+      }
+    }
+    for (const step of steps) expect(["RUNNING", "QUEUED"]).not.toContain(JobState.next("PAUSING", step))
+  })
+
+  it("refuses pause and resume of a PAUSING job (HTTP 409)", () => {
+    expect(JobState.next("PAUSING", "pause")).toBeUndefined()
+    expect(JobState.next("PAUSING", "resume")).toBeUndefined()
   })
 
   it("allows run only from CREATED, so a queued or running job is never executed twice", () => {

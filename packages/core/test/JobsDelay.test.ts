@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 
@@ -51,7 +52,9 @@ const recorder = () => {
       error: (m) => write("error", m),
       write
     },
-    heartbeat: Effect.void
+    heartbeat: Effect.void,
+    checkpoint: () => Effect.void,
+    lastCheckpoint: Option.none()
   }
   return { context, progress, statuses, logs }
 }

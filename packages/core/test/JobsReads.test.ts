@@ -20,6 +20,7 @@ describe("Jobs", () => {
           QUEUED: 2,
           RUNNING: 1,
           PAUSED: 0,
+          PAUSING: 0,
           CANCELLING: 0,
           SUCCEEDED: 1,
           FAILED: 1,

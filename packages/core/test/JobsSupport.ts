@@ -86,6 +86,9 @@ export const jobIn = (status: Job.JobStatus) =>
       case "CANCELLING":
         yield* claim(queue)
         return yield* jobs.cancel(job.id)
+      case "PAUSING":
+        yield* claim(queue)
+        return yield* jobs.pause(job.id)
       case "SUCCEEDED":
         yield* claim(queue)
         yield* settle({

@@ -5,8 +5,10 @@
  * OpenAPI document, so a client can be generated).
  *
  * One job's life: `POST /workers/claim` (long-poll with `waitMs`) answers jobs with a `token` each; the worker then
- * heartbeats every `heartbeatMs` (`POST /workers/jobs/{id}/heartbeat`; the answer's `stop` says cancel), reports
- * `progress`, `items` and `logs`, and settles with `succeed` or `fail`. Every call after the claim presents the
+ * heartbeats every `heartbeatMs` (`POST /workers/jobs/{id}/heartbeat`; the answer's `stop` says cancel or pause),
+ * reports `progress` (with a `checkpoint` to save), `items` and `logs`, and settles with `succeed` or `fail`. After
+ * `stop: "pause"` the worker settles with `fail`: the job becomes PAUSED without spending the attempt, and the next
+ * claim's job carries the last `checkpoint`. Every call after the claim presents the
  * token: a stale one changes nothing and is a 409 naming the job's current status; an unknown job is a 404.
  *
  * Authorization is the host's, as for the jobs API: its own middleware, its `authorize` hook asked for the action
@@ -231,7 +233,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     "/workers/jobs/:id/heartbeat",
     describe({
       operationId: "heartbeatJob",
-      summary: "Renew the lease; the answer says whether to stop (cancel, timeout, deadline)",
+      summary: "Renew the lease; the answer says whether to stop (cancel, pause, timeout, deadline)",
       parameters: jobParam,
       responses: {
         ...answer("the job's status and whether to stop", Schemas.HeartbeatAnswer),
@@ -250,8 +252,10 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     "/workers/jobs/:id/progress",
     describe({
       operationId: "reportProgress",
-      summary: "Report stage status, progress and params, and bare item counters",
-      description: "Coalesced: the store sees a few writes a second per job however often a worker reports.",
+      summary: "Report stage status, progress and params, bare item counters, and a checkpoint",
+      description:
+        "Coalesced: the store sees a few writes a second per job however often a worker reports. A `checkpoint` " +
+        "is stored with the job and handed to its next attempt (the claimed job's `checkpoint`).",
       parameters: jobParam,
       responses: { ...noContent, ...problems(400, 403, 404, 409) }
     }),
@@ -322,7 +326,9 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
     describe({
       operationId: "failJob",
       summary: "Settle the attempt as failed: retried with the type's backoff while attempts are left",
-      description: "`retryable: false` fails the job for good (with `terminalReason`). After a cancel: CANCELLED.",
+      description:
+        "`retryable: false` fails the job for good (with `terminalReason`). After a cancel: CANCELLED. After " +
+        '`stop: "pause"`: PAUSED, the attempt given back (the failure is the worker stopping as told).',
       parameters: jobParam,
       responses: { ...answer("the job's status now", Schemas.Settled), ...problems(400, 403, 404, 409) }
     }),

@@ -43,6 +43,10 @@ describe("the dashboard", () => {
       expect(config.allowedFrom.retry).toEqual(["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"])
       expect(config.allowedFrom.delete).toContain("CREATED")
       expect(config.allowedFrom.delete).not.toContain("RUNNING")
+      // the pause button shows on a RUNNING job too (it becomes PAUSING), resume only on a PAUSED one
+      expect(config.allowedFrom.pause).toEqual(["QUEUED", "RUNNING"])
+      expect(config.allowedFrom.resume).toEqual(["PAUSED"])
+      expect(config.allowedFrom.cancel).toContain("PAUSING")
     }))
 
   it("serves its files with their media types and revalidation, and nothing else", () =>

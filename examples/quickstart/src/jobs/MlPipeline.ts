@@ -4,6 +4,11 @@
  * its failure the item's error. When more than half of the items fail, the engine fails the job for good with
  * `terminalReason` `threshold` (the type's item failure threshold: Antenna's). A retry processes only the images that
  * did not succeed (Antenna #718: a retry reprocessed every image), unless it asks for a full rerun.
+ *
+ * Each batch is one unit of work: it is not interrupted halfway (a pause, cancel or timeout waits for it to end), and
+ * its end saves a checkpoint with the running totals. An attempt that finds a checkpoint (the job was paused, or its
+ * last attempt failed or crashed) goes on with the images not processed yet, and its totals go on from the saved ones,
+ * so every batch is processed once.
  */
 import type { JobStore } from "@jobloom/core"
 import { JobType } from "@jobloom/core"
@@ -11,6 +16,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
@@ -60,6 +66,18 @@ export const MlResult = Schema.Struct({
 /** What an `ml` job found. */
 export type MlResult = typeof MlResult.Type
 
+/** The checkpoint an `ml` job saves after each batch: how far it got, and the running totals. */
+export const MlCheckpoint = Schema.Struct({
+  batches: Schema.Int,
+  processed: Schema.Int,
+  failed: Schema.Int,
+  captures: Schema.Int,
+  detections: Schema.Int,
+  classifications: Schema.Int
+}).annotations({ identifier: "MlCheckpoint" })
+/** The checkpoint an `ml` job saves after each batch. */
+export type MlCheckpoint = typeof MlCheckpoint.Type
+
 /** Jobs whose failed share of images is above this fail with `threshold`. */
 export const failureThreshold = 0.5
 
@@ -74,6 +92,7 @@ export const MlPipeline = JobType.make({
   params: MlParams,
   result: MlResult,
   items: { output: ImageOutput, failureThreshold },
+  checkpoint: MlCheckpoint,
   stages: [
     { key: "collect", name: "Collect", params: [{ key: "total_images", name: "Total Images" }] },
     {
@@ -100,7 +119,7 @@ export const MlPipeline = JobType.make({
 /** Runs one `ml` job. */
 export const run = (
   params: MlParams,
-  context: JobType.JobContext
+  context: JobType.JobContext<MlCheckpoint>
 ): Effect.Effect<MlResult, JobStore.JobStoreError, ProcessingService> =>
   Effect.gen(function* () {
     const service = yield* ProcessingService
@@ -108,12 +127,14 @@ export const run = (
     const process = context.stage("process")
     const results = context.stage("results")
 
-    if (params.delay > 0) {
+    const resumed = Option.getOrUndefined(context.lastCheckpoint)
+    if (params.delay > 0 && resumed === undefined) {
       yield* context.log.info(`Waiting ${params.delay} s (fake work)`)
       yield* Effect.sleep(Duration.seconds(params.delay))
     }
 
-    yield* collect.start
+    // a resumed attempt leaves the collect stage as the paused one finished it
+    if (resumed === undefined) yield* collect.start
     const all: Array<Image> = Array.from({ length: params.images }, (_, i) => ({
       id: `img-${String(i + 1).padStart(5, "0")}`
     }))
@@ -122,67 +143,89 @@ export const run = (
     if ((yield* context.items.counts).total === 0) {
       yield* context.items.add(collection.map((image) => ({ key: image.id })))
     }
-    const todo = new Set((yield* context.items.pending).map((item) => item.key))
+    // resumed, the images this run already sent (SUCCEEDED or FAILED) are done; else every one not SUCCEEDED is to do
+    const pending = yield* context.items.pending
+    const todo = new Set(
+      pending.filter((item) => resumed === undefined || item.status !== "FAILED").map((item) => item.key)
+    )
     let images: ReadonlyArray<Image> = collection.filter((image) => todo.has(image.id))
-    yield* context.log.info(`Found ${images.length} out of ${all.length} images to process`)
+    if (resumed !== undefined) {
+      yield* context.log.info(
+        `Resuming after ${resumed.batches} batches (${resumed.processed} images): ${images.length} images to go`
+      )
+    } else {
+      yield* context.log.info(`Found ${images.length} out of ${all.length} images to process`)
+    }
     if (params.shuffle) {
       yield* context.log.info("Shuffling images")
       images = Chunk.toReadonlyArray(yield* Random.shuffle(images))
     }
-    const total = images.length
-    yield* collect.param("total_images", total)
-    yield* collect.complete
+    const done = resumed?.processed ?? 0
+    const total = done + images.length
+    if (resumed === undefined) {
+      yield* collect.param("total_images", total)
+      yield* collect.complete
+    }
 
-    yield* process.update({ status: "RUNNING", params: { processed: 0, remaining: total, failed: 0 } })
-    yield* results.update({ status: "RUNNING", params: { captures: 0, detections: 0, classifications: 0 } })
-    const batches = Math.ceil(total / params.batchSize)
-    let processed = 0
-    let failed = 0
-    let captures = 0
-    let detections = 0
-    let classifications = 0
-    for (let b = 0; b < batches; b++) {
-      const batch = images.slice(b * params.batchSize, (b + 1) * params.batchSize)
-      yield* context.log.info(`Processing image batch ${b + 1} of ${batches}`)
-      yield* context.log.info(`Sending ${batch.length} images to "${service.name}" at ${service.url}`)
-      for (const image of batch) yield* context.items.start(image.id)
-      const outcomes = yield* Effect.forEach(
-        batch,
-        (image) => Effect.either(service.process(image, { failureRate: params.failureRate })),
-        { concurrency: "unbounded" }
-      )
-      let found = { images: 0, detections: 0, classifications: 0 }
-      for (let i = 0; i < outcomes.length; i++) {
-        const outcome = outcomes[i]
-        if (Either.isLeft(outcome)) {
-          failed++
-          yield* context.items.fail(batch[i].id, outcome.left.message)
-          yield* context.log.error(outcome.left.message)
-        } else {
-          yield* context.items.complete(batch[i].id, {
-            detections: outcome.right.detections,
-            classifications: outcome.right.classifications
-          })
-          found = {
-            images: found.images + 1,
-            detections: found.detections + outcome.right.detections,
-            classifications: found.classifications + outcome.right.classifications
+    let { captures, classifications, detections, failed, processed } = resumed ?? {
+      processed: 0,
+      failed: 0,
+      captures: 0,
+      detections: 0,
+      classifications: 0
+    }
+    yield* process.update({ status: "RUNNING", params: { processed, remaining: total - processed, failed } })
+    yield* results.update({ status: "RUNNING", params: { captures, detections, classifications } })
+    const before = resumed?.batches ?? 0
+    const batches = before + Math.ceil(images.length / params.batchSize)
+    for (let b = before; b < batches; b++) {
+      const batch = images.slice((b - before) * params.batchSize, (b - before + 1) * params.batchSize)
+      // one batch is not interrupted halfway: a pause (or cancel, or timeout) takes effect between batches
+      yield* Effect.uninterruptible(
+        Effect.gen(function* () {
+          yield* context.log.info(`Processing image batch ${b + 1} of ${batches}`)
+          yield* context.log.info(`Sending ${batch.length} images to "${service.name}" at ${service.url}`)
+          for (const image of batch) yield* context.items.start(image.id)
+          const outcomes = yield* Effect.forEach(
+            batch,
+            (image) => Effect.either(service.process(image, { failureRate: params.failureRate })),
+            { concurrency: "unbounded" }
+          )
+          let found = { images: 0, detections: 0, classifications: 0 }
+          for (let i = 0; i < outcomes.length; i++) {
+            const outcome = outcomes[i]
+            if (Either.isLeft(outcome)) {
+              failed++
+              yield* context.items.fail(batch[i].id, outcome.left.message)
+              yield* context.log.error(outcome.left.message)
+            } else {
+              yield* context.items.complete(batch[i].id, {
+                detections: outcome.right.detections,
+                classifications: outcome.right.classifications
+              })
+              found = {
+                images: found.images + 1,
+                detections: found.detections + outcome.right.detections,
+                classifications: found.classifications + outcome.right.classifications
+              }
+            }
           }
-        }
-      }
-      processed += batch.length
-      captures += found.images
-      detections += found.detections
-      classifications += found.classifications
-      yield* context.log.info(
-        `Pipeline results returned ${found.images} images, ${found.detections} detections, ` +
-          `${found.classifications} classifications`
+          processed += batch.length
+          captures += found.images
+          detections += found.detections
+          classifications += found.classifications
+          yield* context.log.info(
+            `Pipeline results returned ${found.images} images, ${found.detections} detections, ` +
+              `${found.classifications} classifications`
+          )
+          yield* process.update({
+            progress: processed / total,
+            params: { processed, remaining: total - processed, failed }
+          })
+          yield* results.update({ progress: processed / total, params: { captures, detections, classifications } })
+          yield* context.checkpoint({ batches: b + 1, processed, failed, captures, detections, classifications })
+        })
       )
-      yield* process.update({
-        progress: processed / total,
-        params: { processed, remaining: total - processed, failed }
-      })
-      yield* results.update({ progress: processed / total, params: { captures, detections, classifications } })
     }
 
     // the engine fails the job past the type's threshold; the stages say so too

@@ -17,6 +17,8 @@ import * as Job from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
 import { AttemptItems, type ItemsHost } from "./attemptItems.js"
+import * as Checkpoint from "./checkpoint.js"
+import type * as Option from "effect/Option"
 import { closeStages } from "./stages.js"
 import { toJob } from "./jobRow.js"
 
@@ -75,6 +77,8 @@ export class AttemptProgress {
   dirty = false
   /** Changed at all in this attempt. */
   private touched = false
+  /** The attempt's last checkpoint as JSON text, once the handler saved one (written with progress and the end). */
+  checkpoint: string | undefined = undefined
 
   // every attempt starts from the declaration: "never lower" holds within an attempt, not across retries
   constructor(private readonly type: JobType.Any | undefined) {}
@@ -85,6 +89,12 @@ export class AttemptProgress {
       this.declared = specs.length === 0 ? [] : specs.map(declaredStage)
     }
     return this.declared
+  }
+
+  /** Saves a checkpoint (JSON text): a change the flusher writes with the progress. */
+  setCheckpoint(json: string): void {
+    this.checkpoint = json
+    this.dirty = true
   }
 
   /** Marks a change: dirty for the flusher, touched for the JSON cache. */
@@ -259,6 +269,8 @@ class AttemptContext<Owner> implements JobType.JobContext {
   private cachedLog: JobType.JobContext["log"] | undefined = undefined
   private cachedHeartbeat: Effect.Effect<void> | undefined = undefined
   private cachedNamed: AttemptItems | undefined = undefined
+  private cachedLastCheckpoint: Option.Option<unknown> | undefined = undefined
+  private cachedCheckpoint: JobType.JobContext["checkpoint"] | undefined = undefined
 
   constructor(
     private readonly row: JobRow,
@@ -269,6 +281,24 @@ class AttemptContext<Owner> implements JobType.JobContext {
   ) {
     // a job with items shows their counters from the start; a quick text test keeps other claims from parsing
     if (row.progress.includes(`"items":{`)) seedItemCounts(row.progress, progress)
+    Checkpoint.carrySucceeded(row.progress, progress)
+  }
+
+  get checkpoint(): JobType.JobContext["checkpoint"] {
+    if (this.cachedCheckpoint === undefined) {
+      this.cachedCheckpoint = (value) =>
+        Effect.flatMap(Checkpoint.encode(this.type, value), (json) =>
+          this.touch(() => this.progress.setCheckpoint(json))
+        )
+    }
+    return this.cachedCheckpoint
+  }
+
+  get lastCheckpoint(): Option.Option<unknown> {
+    if (this.cachedLastCheckpoint === undefined) {
+      this.cachedLastCheckpoint = Checkpoint.decode(this.type, this.row.checkpoint)
+    }
+    return this.cachedLastCheckpoint
   }
 
   get job(): Job.Job {

@@ -6,6 +6,7 @@
  * `JobType.ts` imports this module; the `JobFailure` class read here is used only inside functions.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { TerminalReason } from "../Job.js"
 import { JobFailure, type JobContext, type PromiseJobContext } from "../JobType.js"
 
@@ -19,6 +20,10 @@ export const rejections = new WeakMap<JobFailure, Error>()
 export const toPromiseContext = (context: JobContext, signal: AbortSignal): PromiseJobContext => ({
   job: context.job,
   signal,
+  checkpoint: (value) => Effect.runSync(context.checkpoint(value)),
+  get lastCheckpoint() {
+    return Option.getOrUndefined(context.lastCheckpoint)
+  },
   stage: (key) => {
     const stage = context.stage(key)
     return {

@@ -51,7 +51,9 @@ export const Row = Schema.Struct({
   leaseOwner: StringOrNull,
   leaseExpiresAt: MillisOrNull,
   leaseToken: StringOrNull,
-  scheduleKey: Schema.optional(StringOrNull)
+  scheduleKey: Schema.optional(StringOrNull),
+  // --- pausing and checkpoints ---
+  checkpoint: Schema.optional(Schema.NullOr(JsonText))
 })
 
 // the Schema names every column of the port's row: a column added to `JobStore.JobRow` must be added here too
@@ -122,7 +124,9 @@ export const toJob = (row: JobRow): Job.Job => {
       row.leaseOwner !== null && row.leaseExpiresAt !== null
         ? { workerId: row.leaseOwner, expiresAt: formatTime(row.leaseExpiresAt) }
         : null,
-    scheduleKey: row.scheduleKey ?? null
+    scheduleKey: row.scheduleKey ?? null,
+    // --- pausing and checkpoints ---
+    checkpoint: parseJson(row.checkpoint ?? null, null)
   }
 }
 

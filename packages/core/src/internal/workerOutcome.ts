@@ -20,6 +20,8 @@ export type StopReason =
   | "cancel"
   /** The worker no longer holds the lease (rescued, expired, deleted): never settle. */
   | "lost"
+  /** The job was paused (status PAUSING): settle `Release`, which the store turns into PAUSED. */
+  | "pause"
   /** Graceful shutdown after the grace period: settle `Release`. */
   | "shutdown"
   /** `timeoutMs` elapsed: retry or TIMED_OUT/timeout. */
@@ -56,6 +58,8 @@ export interface AttemptEnd {
   /** The attempt's final progress as JSON text, with the summary forced when given (1 on success). */
   readonly progress: {
     readonly toJson: (status: Progress["summary"]["status"], summary?: number) => string
+    /** The attempt's last checkpoint (JSON text), written with its settlement; undefined when it saved none. */
+    readonly checkpoint?: string | undefined
     /** The attempt's item counters, for the type's failure threshold. */
     readonly itemCounts?: () => ItemCounts | null
   }
@@ -174,7 +178,7 @@ const fail = (
 /** Why a succeeded attempt fails after all: more of its items FAILED than the type allows; null when not. */
 const overThreshold = (end: AttemptEnd): string | null => {
   const threshold = end.type?.itemFailureThreshold ?? null
-  if (threshold === null || end.stop === "cancel") return null
+  if (threshold === null || end.stop === "cancel" || end.stop === "pause") return null
   const counts = end.progress.itemCounts?.() ?? null
   if (counts === null || counts.total === 0 || counts.failed / counts.total <= threshold) return null
   return `${counts.failed} of ${counts.total} items failed, more than the failure threshold of ${Math.round(threshold * 1000) / 10}%`
@@ -186,6 +190,16 @@ const overThreshold = (end: AttemptEnd): string | null => {
  * `Random`); the worker settles thousands of attempts a second, so the common ends stay off the Effect runtime.
  */
 export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
+  const decision = decideWithout(end)
+  // the attempt's last checkpoint is written with its end, whatever the end
+  const checkpoint = end.progress.checkpoint
+  if (checkpoint === undefined) return decision
+  const carry = (d: Decision): Decision => ({ ...d, settlement: { ...d.settlement, checkpoint } })
+  return Effect.isEffect(decision) ? Effect.map(decision, carry) : carry(decision)
+}
+
+/** `decide`, without the checkpoint. */
+const decideWithout = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   const { exit, row, stop } = end
   const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
   if (Exit.isSuccess(exit)) {
@@ -217,6 +231,15 @@ export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
           level: "warn",
           message: `${attempt} cancelled`,
           reason: "user"
+        }
+      case "pause":
+        // a Release: the store gives the attempt back and makes the PAUSING job PAUSED
+        return {
+          _tag: "Decision",
+          settlement: { _tag: "Release", id: row.id, token: end.token, progress: end.progress.toJson("PAUSED") },
+          level: "info",
+          message: `${attempt} paused; the attempt is given back`,
+          reason: null
         }
       case "shutdown":
         return {

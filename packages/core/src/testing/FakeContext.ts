@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Job from "../Job.js"
 import * as JobType from "../JobType.js"
 import { toPromiseContext } from "../internal/handlerFailure.js"
@@ -26,6 +27,8 @@ export interface Recorded {
   readonly named: Map<string, { status: JobType.ItemInfo["status"]; output: unknown; error: string | null }>
   /** Every progress value each stage reported, in order (to check that progress never goes backwards). */
   readonly progressHistory: Map<string, Array<number>>
+  /** Every checkpoint the handler saved, in order (as given, not encoded). */
+  readonly checkpoints: Array<unknown>
 }
 
 const job = (type: JobType.Any): Job.Job => ({
@@ -60,11 +63,19 @@ const job = (type: JobType.Any): Job.Job => ({
   lastError: null,
   resultId: null,
   lease: null,
-  scheduleKey: null
+  scheduleKey: null,
+  checkpoint: null
 })
 
-/** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */
-export const make = (type: JobType.Any): { readonly context: JobType.JobContext; readonly recorded: Recorded } => {
+/**
+ * A fake context for one job of `type`, with its declared stages PENDING, and what it records. `lastCheckpoint` is
+ * the checkpoint the handler gets, as an earlier attempt saved it (default: none).
+ */
+export const make = <C = unknown>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type: JobType.JobType<any, any, any, any, C, any>,
+  options: { readonly lastCheckpoint?: C } = {}
+): { readonly context: JobType.JobContext<C>; readonly recorded: Recorded } => {
   const recorded: Recorded = {
     stages: new Map(
       type.stages.map((stage) => [
@@ -79,7 +90,8 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
     logs: [],
     items: { total: 0, completed: 0, failed: 0 },
     named: new Map(),
-    progressHistory: new Map()
+    progressHistory: new Map(),
+    checkpoints: []
   }
   const stageOf = (key: string): RecordedStage => {
     let stage = recorded.stages.get(key)
@@ -119,7 +131,7 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
       recount()
     })
   const write = (level: Job.LogLevel, message: string) => Effect.sync(() => void recorded.logs.push({ level, message }))
-  const context: JobType.JobContext = {
+  const context: JobType.JobContext<C> = {
     job: job(type),
     stage: (key) => ({
       update: update(key),
@@ -164,7 +176,9 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
       error: (message) => write("error", message),
       write
     },
-    heartbeat: Effect.void
+    heartbeat: Effect.void,
+    checkpoint: (value) => Effect.sync(() => void recorded.checkpoints.push(value)),
+    lastCheckpoint: "lastCheckpoint" in options ? Option.some(options.lastCheckpoint as C) : Option.none()
   }
   return { context, recorded }
 }
@@ -183,7 +197,7 @@ export const makePromise = (
   const { context, recorded } = make(type)
   const controller = new AbortController()
   return {
-    context: toPromiseContext(context, controller.signal),
+    context: toPromiseContext(context as JobType.JobContext, controller.signal),
     recorded,
     abort: (reason) => controller.abort(reason)
   }

@@ -26,6 +26,7 @@ import { listTests } from "./list.js"
 import { logTests } from "./logs.js"
 import { maintenanceTests } from "./maintenance.js"
 import { numberTests } from "./numbers.js"
+import { pauseTests } from "./pause.js"
 import { makeRow } from "./rows.js"
 import { pruneConformance, schedulesConformance } from "./schedules.js"
 import { scopeConformance } from "./scope.js"
@@ -51,6 +52,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
     leaseTests(it)
     settleTests(it)
     settleGuardTests(it)
+    pauseTests(it)
     logTests(it)
     statsTests(it)
     deleteTests(it)

@@ -49,5 +49,6 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   leaseToken: null,
   scheduleKey: null,
   traceContext: null,
+  checkpoint: null,
   ...overrides
 })

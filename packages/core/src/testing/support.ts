@@ -30,7 +30,9 @@ export const comparable = ({ number: _number, ...row }: JobRow) => ({
   params: parse(row.params),
   metadata: parse(row.metadata),
   progress: parse(row.progress),
-  lastError: parse(row.lastError)
+  lastError: parse(row.lastError),
+  // a store that predates checkpoints reads the column as absent
+  checkpoint: parse(row.checkpoint ?? null)
 })
 
 /** Orders by id, in binary order. */

@@ -15,7 +15,10 @@ const toChanges = (rows: ReadonlyArray<Row>): ReadonlyArray<JobStore.StatusChang
 
 /** The lease statements of one store. */
 export const make = ({ jobs, notHeld, sql, workerWrite }: Shared) => {
-  /** `JobStore.heartbeat`: answers the status of each lease still held, so the worker sees a CANCELLING at once. */
+  /**
+   * `JobStore.heartbeat`: answers the status of each lease still held, so the worker sees a CANCELLING or PAUSING at
+   * once.
+   */
   const heartbeat = (options: {
     readonly workerId: string
     readonly leases: ReadonlyArray<JobStore.LeaseRef>
@@ -50,14 +53,16 @@ export const make = ({ jobs, notHeld, sql, workerWrite }: Shared) => {
   const saveProgress = (options: {
     readonly workerId: string
     readonly now: number
-    readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
+    readonly updates: ReadonlyArray<JobStore.ProgressUpdate>
   }) =>
     options.updates.length === 0
       ? Effect.void
       : workerWrite(
           (mode) => sql`WITH commit_mode AS (${mode})
-            UPDATE ${jobs} j SET progress = u.progress, updated_at = ${options.now}::int8
-            FROM json_to_recordset(${JSON.stringify(options.updates)}::json) AS u(id text, token text, progress text),
+            UPDATE ${jobs} j SET progress = u.progress, checkpoint = COALESCE(u.checkpoint, j.checkpoint),
+              updated_at = ${options.now}::int8
+            FROM json_to_recordset(${JSON.stringify(options.updates)}::json)
+                AS u(id text, token text, progress text, checkpoint text),
               commit_mode
             WHERE j.id = u.id AND j.lease_token = u.token AND j.lease_owner = ${options.workerId}::text
               AND j.status NOT IN ${notHeld}`

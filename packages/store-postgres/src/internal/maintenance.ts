@@ -27,7 +27,8 @@ export const make = ({ jobs, names, sql, workerWrite }: Shared, callbacks: Callb
 
   /**
    * `JobStore.rescue`: an expired RUNNING job goes back to QUEUED while it has attempts left (its crashed attempt
-   * counted), else FAILED (`stalled`); an expired CANCELLING one becomes CANCELLED. Found off the held index.
+   * counted), else FAILED (`stalled`); an expired PAUSING one becomes PAUSED on the same terms; an expired CANCELLING
+   * one becomes CANCELLED. Found off the held index.
    */
   const rescue = (options: { readonly now: number }) =>
     Effect.map(
@@ -35,12 +36,12 @@ export const make = ({ jobs, names, sql, workerWrite }: Shared, callbacks: Callb
         (mode) => sql<Row>`
         WITH commit_mode AS (${mode}), due AS (
           SELECT id FROM ${jobs}
-          WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${options.now}::int8
+          WHERE status IN ('RUNNING', 'PAUSING', 'CANCELLING') AND lease_expires_at <= ${options.now}::int8
           FOR NO KEY UPDATE SKIP LOCKED
         ), updated AS (
           UPDATE ${jobs} j SET
             status = CASE WHEN j.status = 'CANCELLING' THEN 'CANCELLED'
-              WHEN j.attempt < j.max_attempts THEN 'QUEUED' ELSE 'FAILED' END,
+              WHEN j.attempt >= j.max_attempts THEN 'FAILED' WHEN j.status = 'PAUSING' THEN 'PAUSED' ELSE 'QUEUED' END,
             terminal_reason = CASE WHEN j.status = 'CANCELLING' THEN 'user'
               WHEN j.attempt < j.max_attempts THEN j.terminal_reason ELSE 'stalled' END,
             finished_at = CASE WHEN j.status = 'CANCELLING' OR j.attempt >= j.max_attempts
@@ -62,7 +63,7 @@ export const make = ({ jobs, names, sql, workerWrite }: Shared, callbacks: Callb
     )
 
   /**
-   * `JobStore.expire`: a QUEUED, RUNNING or PAUSED job past its deadline becomes TIMED_OUT (`expired`). Found off the
+   * `JobStore.expire`: a QUEUED, RUNNING, PAUSING or PAUSED job past its deadline becomes TIMED_OUT (`expired`). Found off the
    * deadline index, whose predicate is this statement's.
    */
   const expire = (options: { readonly now: number }) =>
@@ -71,7 +72,7 @@ export const make = ({ jobs, names, sql, workerWrite }: Shared, callbacks: Callb
         (mode) => sql<Row>`
         WITH commit_mode AS (${mode}), due AS (
           SELECT id FROM ${jobs}
-          WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED')
+          WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSING', 'PAUSED')
             AND deadline <= ${options.now}::int8
           FOR NO KEY UPDATE SKIP LOCKED
         ), updated AS (

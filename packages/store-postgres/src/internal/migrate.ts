@@ -17,6 +17,7 @@ import * as Trace from "../migrations/0003_trace.js"
 import * as Schedules from "../migrations/0004_schedules.js"
 import * as Scale from "../migrations/0005_scale.js"
 import * as TraceInsert from "../migrations/0006_trace_insert.js"
+import * as Pause from "../migrations/0008_pause.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's (also read by the readiness check, `check.ts`). */
@@ -26,7 +27,8 @@ export const migrations = (names: Names) => ({
   "0003_trace": Trace.make(names),
   "0004_schedules": Schedules.make(names),
   "0005_scale": Scale.make(names),
-  "0006_trace_insert": TraceInsert.make(names)
+  "0006_trace_insert": TraceInsert.make(names),
+  "0008_pause": Pause.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */

@@ -46,7 +46,9 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   leaseToken: strOrNull(r.lease_token),
   number: num(r.number),
   scheduleKey: strOrNull(r.schedule_key),
-  traceContext: strOrNull(r.trace_context)
+  traceContext: strOrNull(r.trace_context),
+  // --- pausing and checkpoints ---
+  checkpoint: strOrNull(r.checkpoint)
 })
 
 const LOG_ID_WIDTH = 16
@@ -133,6 +135,8 @@ export const toJsonRow = (row: JobStore.NewJobRow): Record<string, unknown> => {
 }
 
 /** The column of each `JobRow` field. */
-export const columnOf: Readonly<Record<string, string>> = Object.fromEntries(
-  jobColumns.map(([column, field]) => [field, column])
-)
+export const columnOf: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(jobColumns.map(([column, field]) => [field, column])),
+  // never inserted (a new job has none), only patched (a retry clears it)
+  checkpoint: "checkpoint"
+}

@@ -32,7 +32,8 @@ const toInput = (workerId: string, now: number, settlements: ReadonlyArray<JobSt
     fail_status: s._tag === "Fail" ? s.status : undefined,
     reason: s._tag === "Fail" ? s.reason : undefined,
     result_id: s._tag === "Complete" ? (s.result?.id ?? undefined) : undefined,
-    result_value: s._tag === "Complete" ? (s.result?.value ?? undefined) : undefined
+    result_value: s._tag === "Complete" ? (s.result?.value ?? undefined) : undefined,
+    checkpoint: s.checkpoint ?? undefined
   }))
 
 /**

@@ -26,7 +26,7 @@ export interface Shared {
   /** The terminal statuses, as a parenthesised list for `IN`. */
   readonly terminal: Fragment
   /**
-   * RUNNING or CANCELLING, written as the statuses a held job is not (the table's CHECK lists them all): a statement
+   * RUNNING, PAUSING or CANCELLING, written as the statuses a held job is not (the table's CHECK lists them all): a statement
    * that names its jobs by id and says "held" this way is planned on the key, never on the held index, which holds
    * the running jobs of every worker.
    */

@@ -59,12 +59,13 @@ const claimLimited = (env: Env, options: JobStore.ClaimOptions) =>
     // `+type`: counted from the running range of the status index, never from every job of the type
     if (limitedTypes.length > 0) {
       const running = yield* sql`SELECT type, count(*) FROM ${jobs}
-        WHERE +type IN ${sql.in(limitedTypes)} AND status IN ('RUNNING', 'CANCELLING') GROUP BY type`.values
+        WHERE +type IN ${sql.in(limitedTypes)} AND status IN ('RUNNING', 'PAUSING', 'CANCELLING') GROUP BY type`.values
       for (const [type, n] of running) typeLeft.set(text(type), typeLeft.get(text(type))! - int(n))
     }
     if (limitedQueues.length > 0) {
       const running = yield* sql`SELECT queue, count(*) FROM ${jobs}
-        WHERE queue IN ${sql.in(limitedQueues)} AND status IN ('RUNNING', 'CANCELLING') GROUP BY queue`.values
+        WHERE queue IN ${sql.in(limitedQueues)} AND status IN ('RUNNING', 'PAUSING', 'CANCELLING') GROUP BY queue`
+        .values
       for (const [queue, n] of running) queueLeft.set(text(queue), queueLeft.get(text(queue))! - int(n))
     }
     const full = (left: Map<string, number>) => Array.from(left).flatMap(([key, n]) => (n <= 0 ? [key] : []))

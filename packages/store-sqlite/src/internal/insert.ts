@@ -36,7 +36,7 @@ export const insert =
             const rows = yield* sql`SELECT ${columns} FROM ${jobs}
               INDEXED BY ${sql(`${tables.prefix}jobs_idempotency`)}
               WHERE idempotency_key IN ${inList(keys)}
-                AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`.values
+                AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSING', 'PAUSED', 'CANCELLING')`.values
             for (const values of rows) {
               const row = fromValues(values)
               holders.set(holderKey(row), row)

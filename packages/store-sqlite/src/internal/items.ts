@@ -81,7 +81,7 @@ export const make = ({ items, jobs, run, sql, writeTransaction }: Env) => {
             const held = yield* sql`SELECT j.id FROM ${jobs} j
               JOIN json_each(${JSON.stringify(claims)}) l
                 ON j.id = json_extract(l.value, '$[0]') AND j.lease_token = json_extract(l.value, '$[1]')
-              WHERE j.lease_owner = ${workerId} AND j.status IN ('RUNNING', 'CANCELLING')`.values
+              WHERE j.lease_owner = ${workerId} AND j.status IN ('RUNNING', 'PAUSING', 'CANCELLING')`.values
             const mine = new Set(held.map((v) => text(v[0])))
             yield* upsert(mine.size === ids.size ? rows : rows.filter((row) => mine.has(row.jobId)))
           })

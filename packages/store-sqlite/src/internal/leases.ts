@@ -9,7 +9,10 @@ import * as Effect from "effect/Effect"
 import type { Env } from "./env.js"
 import { chunksOf, maxBatch, statusChange, valuesList } from "./rows.js"
 
-/** `JobStore.heartbeat`: extends the leases still held; returns their statuses (a CANCELLING one is a cancel). */
+/**
+ * `JobStore.heartbeat`: extends the leases still held; returns their statuses (a CANCELLING one is a cancel, a
+ * PAUSING one a pause).
+ */
 export const heartbeat =
   ({ jobs, run, sql, writeTransaction }: Env): JobStore.JobStore.Service["heartbeat"] =>
   (options) => {
@@ -20,7 +23,7 @@ export const heartbeat =
       sql`UPDATE ${jobs} SET lease_expires_at = ${options.now + options.leaseMs}
         FROM (SELECT column1 AS id, column2 AS token FROM (${valuesList(chunk, 2, { pad: true })})) AS l
         WHERE ${jobs}.id = l.id AND lease_token = l.token AND lease_owner = ${options.workerId}
-          AND +status IN ('RUNNING', 'CANCELLING')
+          AND +status IN ('RUNNING', 'PAUSING', 'CANCELLING')
         RETURNING ${jobs}.id, status`.values
     const chunks = chunksOf(leases, maxBatch)
     // one statement is atomic on its own; only several need a transaction around them
@@ -47,17 +50,21 @@ export const saveProgress =
   (options) => {
     // the last update of a job wins, as if applied in order
     const latest = Array.from(
-      new Map(options.updates.map((u) => [u.id, [u.id, u.token, u.progress] as const])).values()
+      new Map(options.updates.map((u) => [u.id, [u.id, u.token, u.progress, u.checkpoint ?? null] as const])).values()
     )
     if (latest.length === 0) return Effect.void
-    // `+status`, as in the heartbeat: looked up by primary key only
-    const write = (chunk: ReadonlyArray<readonly [string, string, string]>): Effect.Effect<void, SqlError> =>
-      Effect.asVoid(sql`UPDATE ${jobs} SET progress = s.progress, updated_at = ${options.now}
+    // `+status`, as in the heartbeat: looked up by primary key only; a checkpoint rides along (null: kept)
+    const write = (
+      chunk: ReadonlyArray<readonly [string, string, string, string | null]>
+    ): Effect.Effect<void, SqlError> =>
+      Effect.asVoid(sql`UPDATE ${jobs} SET progress = s.progress, checkpoint = coalesce(s.checkpoint, ${jobs}.checkpoint),
+          updated_at = ${options.now}
         FROM (
-          SELECT column1 AS id, column2 AS token, column3 AS progress FROM (${valuesList(chunk, 3, { pad: true })})
+          SELECT column1 AS id, column2 AS token, column3 AS progress, column4 AS checkpoint
+          FROM (${valuesList(chunk, 4, { pad: true })})
         ) AS s
         WHERE ${jobs}.id = s.id AND lease_token = s.token AND lease_owner = ${options.workerId}
-          AND +status IN ('RUNNING', 'CANCELLING')`)
+          AND +status IN ('RUNNING', 'PAUSING', 'CANCELLING')`)
     const chunks = chunksOf(latest, maxBatch)
     return run(chunks.length === 1 ? write(chunks[0]!) : writeTransaction(Effect.forEach(chunks, write)))
   }

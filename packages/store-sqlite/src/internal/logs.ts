@@ -44,7 +44,7 @@ export const appendLines = (
       yield* sql`INSERT INTO ${logs} (job_id, at, level, message)
         SELECT e.column1, e.column2, e.column3, e.column4 FROM (${flatValuesList(chunk, 5, { pad: true })}) AS e
         WHERE EXISTS (SELECT 1 FROM ${jobs} WHERE id = e.column1 AND (e.column5 IS NULL OR
-          (lease_token = e.column5 AND status IN ('RUNNING', 'CANCELLING'))))`
+          (lease_token = e.column5 AND status IN ('RUNNING', 'PAUSING', 'CANCELLING'))))`
     }
     // A job is over its cap when it has a (cap+1)-th newest line, found by walking the (job_id, id) index from
     // the newest end: a job with few lines costs a few steps. Almost never is one over, so the jobs are probed

@@ -11,6 +11,7 @@ import * as Signals from "./signals.js"
 
 /**
  * `JobStore.rescue`: a lapsed RUNNING job goes back to its queue while it has attempts left (FAILED `stalled`
+ * otherwise); a lapsed PAUSING one is PAUSED while it has attempts left (the crash spent one; FAILED `stalled`
  * otherwise); a lapsed CANCELLING one ends CANCELLED.
  */
 export const rescue =
@@ -23,15 +24,16 @@ export const rescue =
           // run_at is left as it was: a re-queued job keeps its place ahead of work queued after it
           const rows = yield* sql`UPDATE ${jobs} SET
               status = CASE WHEN status = 'CANCELLING' THEN 'CANCELLED'
-                WHEN attempt < max_attempts THEN 'QUEUED' ELSE 'FAILED' END,
+                WHEN attempt >= max_attempts THEN 'FAILED' WHEN status = 'PAUSING' THEN 'PAUSED' ELSE 'QUEUED' END,
               terminal_reason = CASE WHEN status = 'CANCELLING' THEN 'user'
                 WHEN attempt < max_attempts THEN terminal_reason ELSE 'stalled' END,
-              finished_at = CASE WHEN status = 'RUNNING' AND attempt < max_attempts THEN finished_at ELSE ${now} END,
+              finished_at = CASE WHEN status <> 'CANCELLING' AND attempt < max_attempts THEN finished_at
+                ELSE ${now} END,
               lease_owner = NULL,
               lease_expires_at = NULL,
               lease_token = NULL,
               updated_at = ${now}
-            WHERE status IN ('RUNNING', 'CANCELLING') AND lease_expires_at <= ${now}
+            WHERE status IN ('RUNNING', 'PAUSING', 'CANCELLING') AND lease_expires_at <= ${now}
             RETURNING id, status, queue, callback_url`.values
           yield* Callbacks.record(env, Callbacks.owing(rows, 3), now)
           return rows
@@ -46,7 +48,7 @@ export const rescue =
     )
   }
 
-/** `JobStore.expire`: a QUEUED, RUNNING or PAUSED job past its deadline ends TIMED_OUT (`expired`). */
+/** `JobStore.expire`: a QUEUED, RUNNING, PAUSING or PAUSED job past its deadline ends TIMED_OUT (`expired`). */
 export const expire =
   (env: Env): JobStore.JobStore.Service["expire"] =>
   ({ now }) => {
@@ -60,7 +62,7 @@ export const expire =
               SET status = 'TIMED_OUT', terminal_reason = 'expired',
               lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, finished_at = ${now},
               updated_at = ${now}
-            WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED') AND deadline <= ${now}
+            WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSING', 'PAUSED') AND deadline <= ${now}
             RETURNING id, status, callback_url`.values
           yield* Callbacks.record(env, Callbacks.owing(rows, 2), now)
           return rows

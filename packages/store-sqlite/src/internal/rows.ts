@@ -40,7 +40,9 @@ export const jobColumns = [
   "lease_token",
   "number",
   "schedule_key",
-  "trace_context"
+  "trace_context",
+  // --- pausing and checkpoints ---
+  "checkpoint"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -113,7 +115,8 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   leaseToken: textOrNull(v[29]),
   number: int(v[30]),
   scheduleKey: textOrNull(v[31]),
-  traceContext: textOrNull(v[32])
+  traceContext: textOrNull(v[32]),
+  checkpoint: textOrNull(v[33])
 })
 
 /** An `[id, status, …]` row read as a status change. */
@@ -135,7 +138,9 @@ const rareColumns = [
   "last_error",
   "result_id",
   "schedule_key",
-  "trace_context"
+  "trace_context",
+  // the next attempt reads the checkpoint the last one saved
+  "checkpoint"
 ] as const
 
 /**
@@ -222,7 +227,8 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     leaseToken: write.token,
     number: int(v[15]),
     scheduleKey: textOrNull(rare[10]),
-    traceContext: textOrNull(rare[11])
+    traceContext: textOrNull(rare[11]),
+    checkpoint: textOrNull(rare[12])
   }
 }
 
@@ -260,7 +266,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.leaseToken,
   job.number,
   job.scheduleKey ?? null,
-  job.traceContext ?? null
+  job.traceContext ?? null,
+  job.checkpoint ?? null
 ]
 
 /** The column of each field `update` may set. */
@@ -289,7 +296,8 @@ export const patchColumns: { readonly [K in keyof Required<JobStore.JobPatch>]: 
   resultId: "result_id",
   leaseOwner: "lease_owner",
   leaseExpiresAt: "lease_expires_at",
-  leaseToken: "lease_token"
+  leaseToken: "lease_token",
+  checkpoint: "checkpoint"
 }
 
 /** The SQL expression a list sorts by; null times as -1, as `ListCursor` says. */

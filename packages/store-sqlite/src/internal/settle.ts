@@ -19,10 +19,14 @@ type Tag = Settlement["_tag"]
 /** The settle time, as a statement parameter. */
 const NOW = "?"
 
+/** Back in the queue, or PAUSED for a PAUSING job (see `Settlement`). */
+const queuedOrPaused = "CASE WHEN j.status = 'PAUSING' THEN 'PAUSED' ELSE 'QUEUED' END"
+
 /**
  * The settle ladder: what a settlement writes to each column of a job it holds, by its effective tag. A CANCELLING
  * job's effective tag is `Cancelled` whatever the settlement says, so a late success never overwrites a cancel and
- * a CANCELLING job keeps its result id, run time, error and attempt. A column a tag does not name keeps its value.
+ * a CANCELLING job keeps its result id, run time, error and attempt. A PAUSING job takes its settlement as a RUNNING
+ * one does, except that it is PAUSED where a RUNNING one would be QUEUED. A column a tag does not name keeps its value.
  * Values are SQL over the job as it was before the write (`j.*`: SET expressions read the old row) and the
  * settlement's row (`s.*`, see `fields`); `?` is the settle time.
  */
@@ -30,8 +34,9 @@ const ladder: { readonly [column: string]: Partial<Record<Tag, string>> } = {
   status: {
     Complete: "'SUCCEEDED'",
     Fail: "s.fail_status",
-    Retry: "'QUEUED'",
-    Release: "'QUEUED'",
+    // a PAUSING job goes to PAUSED where a RUNNING one would go back to the queue
+    Retry: queuedOrPaused,
+    Release: queuedOrPaused,
     Cancelled: "'CANCELLED'"
   },
   terminal_reason: { Complete: "NULL", Fail: "s.reason", Cancelled: "'user'" },
@@ -42,6 +47,12 @@ const ladder: { readonly [column: string]: Partial<Record<Tag, string>> } = {
   // a graceful shutdown gives the attempt back
   attempt: { Release: "max(0, j.attempt - 1)" }
 }
+
+/**
+ * What a batch with a checkpoint in it writes besides: each settlement's checkpoint when given. A statement of its
+ * own shape, so the batches of jobs that save none (most) carry no checkpoint column and write none.
+ */
+const withCheckpoint = "checkpoint = coalesce(s.checkpoint, j.checkpoint)"
 
 /** What every settlement writes, whatever its tag: the progress when given, the lease cleared. */
 const always =
@@ -57,6 +68,7 @@ const fields: ReadonlyArray<Field> = [
   ["token", (s) => s.token],
   ["tag", (s) => s._tag],
   ["progress", (s) => s.progress],
+  ["checkpoint", (s) => s.checkpoint ?? null],
   ["result_id", (s) => (s._tag === "Complete" ? (s.result?.id ?? null) : null)],
   ["run_at", (s) => (s._tag === "Retry" ? s.runAt : null)],
   ["last_error", (s) => (s._tag === "Retry" || s._tag === "Fail" ? s.lastError : null)],
@@ -76,8 +88,8 @@ interface Shape {
 }
 
 /**
- * The value of `column` as one expression for settlements of `tags` (the WHERE already holds the row to RUNNING or
- * CANCELLING): the CANCELLING case first, then one branch per distinct value, the last branch as the ELSE when no
+ * The value of `column` as one expression for settlements of `tags` (the WHERE already holds the row to RUNNING,
+ * PAUSING or CANCELLING): the CANCELLING case first, then one branch per distinct value, the last branch as the ELSE when no
  * tag keeps the old value. With a single tag the statement has no tag column and tests none. Undefined when no
  * settlement of these tags changes the column, which the statement then leaves out: SQLite rewrites only the indexes
  * of columns a statement sets (a write to `run_at` would touch the due-jobs index).
@@ -102,8 +114,8 @@ const valueOf = (column: string, tags: ReadonlyArray<Tag>): string | undefined =
     branches.push([`j.status = 'CANCELLING'${tagged && same.length > 0 ? ` OR ${tagIs(same)}` : ""}`, cancelled])
     rest = running.filter((tag) => of(tag) !== cancelled)
   }
-  // past a CANCELLING branch the row is RUNNING; without one, a branch must not apply to a CANCELLING row
-  const guard = cancelled === keep ? ["j.status = 'RUNNING'"] : []
+  // past a CANCELLING branch the row is RUNNING or PAUSING; without one, a branch must not apply to a CANCELLING row
+  const guard = cancelled === keep ? ["j.status <> 'CANCELLING'"] : []
   const groups = new Map<string, Array<Tag>>()
   for (const tag of rest) if (of(tag) !== keep) groups.set(of(tag), [...(groups.get(of(tag)) ?? []), tag])
   const keeps = cancelled === keep || rest.some((tag) => of(tag) === keep)
@@ -117,12 +129,12 @@ const valueOf = (column: string, tags: ReadonlyArray<Tag>): string | undefined =
 }
 
 /** The statement for settlements of `tags`, derived from the ladder. */
-const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
+const shapeOf = (tags: ReadonlyArray<Tag>, checkpoints = false): Shape => {
   const sets = Object.keys(ladder).flatMap((column) => {
     const value = valueOf(column, tags)
     return value === undefined ? [] : [`${column} = ${value}`]
   })
-  const set = [...sets, always].join(", ")
+  const set = [...sets, ...(checkpoints ? [withCheckpoint] : []), always].join(", ")
   const used = fields.filter(
     ([column]) =>
       column === "id" ||
@@ -143,8 +155,12 @@ const shapeOf = (tags: ReadonlyArray<Tag>): Shape => {
  * only a retry, failure or release changes.
  */
 const completeShape = shapeOf(["Complete"])
+/** The same, for a batch of `Complete`s of which some carry a checkpoint. */
+const completeCheckpointShape = shapeOf(["Complete"], true)
 /** The statement of a batch of any tags. */
 const anyShape = shapeOf(["Complete", "Fail", "Retry", "Release", "Cancelled"])
+/** The same, for a batch of which some carry a checkpoint. */
+const anyCheckpointShape = shapeOf(["Complete", "Fail", "Retry", "Release", "Cancelled"], true)
 
 /** Applies up to `maxBatch` settlements with one statement; returns `[id, status, queue if QUEUED, callback_url]`. */
 const settleChunk = (
@@ -161,7 +177,7 @@ const settleChunk = (
   return sql`UPDATE ${jobs} AS j SET ${Statement.unsafeFragment(shape.set, Array(shape.nows).fill(now))}
     FROM (SELECT ${sql.literal(shape.select)} FROM (${flatValuesList(params, shape.fields.length, { pad: true })})) AS s
     WHERE j.id = s.id AND j.lease_token = s.token AND j.lease_owner = ${workerId}
-      AND +j.status IN ('RUNNING', 'CANCELLING')
+      AND +j.status IN ('RUNNING', 'PAUSING', 'CANCELLING')
     RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
 }
 
@@ -181,7 +197,15 @@ export const settle = (env: Env): JobStore.JobStore.Service["settle"] => {
         Effect.gen(function* () {
           const rows: Array<ReadonlyArray<unknown>> = []
           for (const chunk of chunksOf(settlements, maxBatch)) {
-            const shape = chunk.every((s) => s._tag === "Complete") ? completeShape : anyShape
+            const completes = chunk.every((s) => s._tag === "Complete")
+            const checkpoints = chunk.some((s) => s.checkpoint !== undefined && s.checkpoint !== null)
+            const shape = checkpoints
+              ? completes
+                ? completeCheckpointShape
+                : anyCheckpointShape
+              : completes
+                ? completeShape
+                : anyShape
             for (const row of yield* settleChunk(env, shape, options.workerId, options.now, chunk)) rows.push(row)
           }
           // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a

@@ -15,7 +15,7 @@ CREATE INDEX "jobloom_jobs_created" ON "jobloom_jobs" (created_at, id);
 
 -- index jobloom_jobs_deadline
 CREATE INDEX "jobloom_jobs_deadline" ON "jobloom_jobs" (deadline)
-      WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSED');
+      WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSING', 'PAUSED');
 
 -- index jobloom_jobs_due
 CREATE INDEX "jobloom_jobs_due" ON "jobloom_jobs" (queue, priority DESC, run_at, id)
@@ -27,7 +27,7 @@ CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
 
 -- index jobloom_jobs_idempotency
 CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key, ifnull(owner, x''))
-      WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING');
+      WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSING', 'PAUSED', 'CANCELLING');
 
 -- index jobloom_jobs_number
 CREATE UNIQUE INDEX "jobloom_jobs_number" ON "jobloom_jobs" (number);
@@ -120,7 +120,7 @@ CREATE TABLE "jobloom_jobs" (
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
       lease_token TEXT,
       number INTEGER NOT NULL
-    , trace_context TEXT, schedule_key TEXT, schedule_tick INTEGER);
+    , trace_context TEXT, schedule_key TEXT, schedule_tick INTEGER, checkpoint TEXT);
 
 -- table jobloom_logs
 CREATE TABLE "jobloom_logs" (

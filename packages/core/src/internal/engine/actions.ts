@@ -49,8 +49,8 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       id,
       "cancel",
       (row, now): JobPatch =>
-        // a running job becomes CANCELLING; the worker holding it interrupts the handler and settles it
-        row.status === "RUNNING"
+        // a running (or pausing) job becomes CANCELLING; the worker holding it interrupts the handler and settles it
+        JobState.next(row.status, "cancel") === "CANCELLING"
           ? {}
           : {
               terminalReason: "user",
@@ -183,6 +183,8 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
               finishedAt: null,
               startedAt: null,
               resultId: null,
+              // a retry starts afresh, as its progress does: the checkpoint belonged to the finished run
+              checkpoint: null,
               leaseOwner: null,
               leaseExpiresAt: null,
               runAt: now,
@@ -239,8 +241,9 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       transition(
         id,
         "pause",
+        // a running job becomes PAUSING; the worker holding it interrupts the handler and settles it PAUSED
         () => ({}),
-        () => "paused"
+        (row) => (row.status === "PAUSING" ? "pause requested" : "paused")
       ),
     resume: (id) =>
       transition(

@@ -74,9 +74,9 @@ export const saveProgress =
   (state: MemoryState): JobStore.Service["saveProgress"] =>
   (options) =>
     Effect.sync(() => {
-      for (const { id, progress, token } of options.updates) {
+      for (const { checkpoint, id, progress, token } of options.updates) {
         const row = state.jobs.get(id)
         if (!state.holds(row, options.workerId, token)) continue
-        state.put({ ...row, progress, updatedAt: options.now })
+        state.put({ ...row, progress, ...(checkpoint === undefined ? {} : { checkpoint }), updatedAt: options.now })
       }
     })

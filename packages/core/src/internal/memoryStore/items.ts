@@ -51,7 +51,7 @@ export const make = (jobOf: (id: string) => JobRow | undefined) => {
             job.leaseOwner === workerId &&
             job.leaseToken !== null &&
             tokens.get(job.id) === job.leaseToken &&
-            (job.status === "RUNNING" || job.status === "CANCELLING")
+            (job.status === "RUNNING" || job.status === "PAUSING" || job.status === "CANCELLING")
         )
       }),
     listItems: ({ cursor, jobId, limit, statuses }) =>

@@ -18,13 +18,14 @@ export type End =
 
 /**
  * The row after a run ends: the lease is cleared and `updatedAt` is now; a CANCELLING job ends CANCELLED (`user`)
- * whatever the end says, so a late success never overwrites a cancel; a terminal end sets `finishedAt`.
+ * whatever the end says, so a late success never overwrites a cancel; a PAUSING job that would go back to the queue
+ * is PAUSED instead (a success or a terminal end stands); a terminal end sets `finishedAt`.
  */
 export const next = (prev: JobRow, now: number, end: End): JobRow => {
   const base: JobRow = { ...prev, leaseOwner: null, leaseExpiresAt: null, leaseToken: null, updatedAt: now }
   if (prev.status === "CANCELLING") return { ...base, status: "CANCELLED", terminalReason: "user", finishedAt: now }
   return end._tag === "Queued"
-    ? { ...base, ...end.patch, status: "QUEUED" }
+    ? { ...base, ...end.patch, status: prev.status === "PAUSING" ? "PAUSED" : "QUEUED" }
     : { ...base, ...end.patch, status: end.status, terminalReason: end.reason, finishedAt: now }
 }
 
@@ -45,14 +46,15 @@ export const ofSettlement = (prev: JobRow, settlement: Settlement): End => {
     case "Cancelled":
       return { _tag: "Terminal", status: "CANCELLED", reason: "user" }
     case "Release":
-      // a graceful shutdown gives the attempt back
+      // a graceful shutdown (or a pause, on a PAUSING job) gives the attempt back
       return { _tag: "Queued", patch: { attempt: Math.max(0, prev.attempt - 1) } }
   }
 }
 
 /**
  * Where the rescuer sends a job whose lease expired: back to the queue while attempts remain, keeping its runAt and
- * so its place ahead of work queued after it; FAILED (`stalled`) once they are spent.
+ * so its place ahead of work queued after it (a PAUSING one to PAUSED: the crash spent the attempt); FAILED
+ * (`stalled`) once they are spent.
  */
 export const ofLostLease = (prev: JobRow): End =>
   prev.attempt < prev.maxAttempts ? { _tag: "Queued" } : { _tag: "Terminal", status: "FAILED", reason: "stalled" }

@@ -23,7 +23,10 @@ export const rescue =
       return Effect.as(state.publish([...signals, ...enqueued(queues)]), changes)
     })
 
-/** `JobStore.expire` over the state: QUEUED, RUNNING and PAUSED jobs with `deadline <= now` time out. */
+/** The statuses a passed deadline ends. */
+const expirable = new Set(["QUEUED", "RUNNING", "PAUSING", "PAUSED"])
+
+/** `JobStore.expire` over the state: QUEUED, RUNNING, PAUSING and PAUSED jobs with `deadline <= now` time out. */
 export const expire =
   (state: MemoryState): JobStore.Service["expire"] =>
   (options) =>
@@ -31,7 +34,7 @@ export const expire =
       const now = options.now
       const changes: Array<StatusChange> = []
       for (const prev of Array.from(state.jobs.values())) {
-        if (prev.status !== "QUEUED" && prev.status !== "RUNNING" && prev.status !== "PAUSED") continue
+        if (!expirable.has(prev.status)) continue
         if (prev.deadline === null || prev.deadline > now) continue
         state.write(prev, Ladder.next(prev, now, Ladder.expired), now)
         changes.push({ id: prev.id, status: "TIMED_OUT" })

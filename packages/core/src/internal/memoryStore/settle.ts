@@ -10,7 +10,11 @@ const settleOne = (state: MemoryState, workerId: string, now: number, settlement
   const prev = state.jobs.get(settlement.id)
   if (!state.holds(prev, workerId, settlement.token)) return undefined
   const next = Ladder.next(
-    { ...prev, progress: settlement.progress ?? prev.progress },
+    {
+      ...prev,
+      progress: settlement.progress ?? prev.progress,
+      checkpoint: settlement.checkpoint ?? prev.checkpoint ?? null
+    },
     now,
     Ladder.ofSettlement(prev, settlement)
   )

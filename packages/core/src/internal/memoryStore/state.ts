@@ -20,7 +20,7 @@ export interface PendingCallback extends CallbackRow {
 }
 
 /** Whether a job in this status is held by a worker's lease. */
-export const held = (status: JobStatus) => status === "RUNNING" || status === "CANCELLING"
+export const held = (status: JobStatus) => status === "RUNNING" || status === "PAUSING" || status === "CANCELLING"
 
 /** The key of an idempotency key within its owner (keys are unique per owner), or null without a key. */
 const keyOf = (row: { readonly owner: string | null; readonly idempotencyKey: string | null }) =>
@@ -32,7 +32,7 @@ export class MemoryState {
   readonly jobs = new Map<string, JobRow>()
   /** The QUEUED jobs in claim order. */
   readonly queued = new QueuedIndex((row) => this.jobs.get(row.id) === row)
-  /** The held (RUNNING, CANCELLING) jobs, which type and queue limits count. */
+  /** The held (RUNNING, PAUSING, CANCELLING) jobs, which type and queue limits count. */
   readonly running = new Map<string, JobRow>()
   /** (owner, idempotencyKey) → id of the non-terminal job holding it. */
   private readonly keys = new Map<string, string>()

@@ -23,8 +23,8 @@ export class RemoteAttempt {
   readonly progress: AttemptProgress
   /** Named items, made on the first item report. */
   items: AttemptItems | undefined = undefined
-  /** A heartbeat found the job CANCELLING: the attempt settles as cancelled. */
-  stop: "cancel" | null = null
+  /** A heartbeat found the job CANCELLING (the attempt settles as cancelled) or PAUSING (it settles as paused). */
+  stop: "cancel" | "pause" | null = null
   /** When the lease expires as last written here (epoch ms). */
   leaseExpiresAt: number
   /** Settled (or being settled) here: no more writes are accepted. */
@@ -40,6 +40,8 @@ export class RemoteAttempt {
     this.leaseExpiresAt = row.leaseExpiresAt ?? 0
     this.progress = new AttemptProgress(type)
     replay(row.progress, this.progress)
+    // a rebuilt attempt keeps the checkpoint its earlier calls saved: the settle writes it again, unchanged
+    if (row.checkpoint !== undefined && row.checkpoint !== null) this.progress.checkpoint = row.checkpoint
   }
 
   /** The earliest of the attempt's timeout and the job's deadline, as the in-process worker computes it. */

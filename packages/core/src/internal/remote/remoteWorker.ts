@@ -68,11 +68,11 @@ const validateClaim = (request: RemoteWorker.ClaimRequest): ReadonlyArray<Issue>
 }
 
 /** The result as JSON text after the type's result Schema checked it: decoded from the wire form, encoded back. */
-const encodeResult = (type: JobType.Any | undefined, result: unknown): Checked<string | null> => {
+const encodeWith = (schemaOf: Schema.Schema.Any | undefined, result: unknown): Checked<string | null> => {
   if (result === undefined) return { ok: true, value: null }
   let encoded: unknown = result
-  if (type !== undefined) {
-    const schema = type.result as Schema.Schema<unknown, unknown, never>
+  if (schemaOf !== undefined) {
+    const schema = schemaOf as Schema.Schema<unknown, unknown, never>
     const decoded = Schema.decodeUnknownEither(schema)(result)
     if (decoded._tag === "Left") return { ok: false, message: ParseResult.TreeFormatter.formatErrorSync(decoded.left) }
     const back = Schema.encodeEither(schema)(decoded.right)
@@ -127,7 +127,9 @@ export const make = (
       )
 
     const holds = (row: JobRow, token: string) =>
-      row.leaseToken === token && row.leaseOwner !== null && (row.status === "RUNNING" || row.status === "CANCELLING")
+      row.leaseToken === token &&
+      row.leaseOwner !== null &&
+      (row.status === "RUNNING" || row.status === "PAUSING" || row.status === "CANCELLING")
 
     /**
      * The attempt of this claim: from memory when this process knows it, else rebuilt from the stored row (a claim
@@ -142,6 +144,7 @@ export const make = (
         if (!holds(row, token)) return Effect.fail(new RemoteWorker.LeaseLost({ jobId: id, status: row.status }))
         const attempt = new RemoteAttempt(row, token, registry.types.get(row.type))
         if (row.status === "CANCELLING") attempt.stop = "cancel"
+        if (row.status === "PAUSING") attempt.stop = "pause"
         attempts.set(id, attempt)
         return Effect.succeed(attempt)
       })
@@ -161,8 +164,8 @@ export const make = (
 
     const settle = yield* Settler.make({ store, bus, reports, logCap, forget, lost })
 
-    /** A heartbeat that found the job CANCELLING makes the attempt's settlement a cancel. */
-    const stopOf = (attempt: RemoteAttempt): StopReason | null => (attempt.stop === "cancel" ? "cancel" : null)
+    /** A heartbeat that found the job CANCELLING (PAUSING) makes the attempt's settlement a cancel (a pause). */
+    const stopOf = (attempt: RemoteAttempt): StopReason | null => attempt.stop
 
     // --- rescuing the leases of workers that went silent ---------------------------------------------------------
 
@@ -273,12 +276,28 @@ export const make = (
           return yield* lost(id)
         }
         attempt.leaseExpiresAt = now + leaseMs
+        // a cancel overrides a pause not yet settled (the store makes either settlement CANCELLED)
         if (status === "CANCELLING") attempt.stop = "cancel"
+        else if (status === "PAUSING" && attempt.stop === null) attempt.stop = "pause"
         return { status, stop: attempt.stop, leaseExpiresAt: Job.formatTime(now + leaseMs) }
       })
 
     const progress: RemoteWorker.RemoteWorker.Service["progress"] = (id, token, report) =>
-      Effect.map(liveAttempt(id, token), (attempt) => {
+      Effect.flatMap(liveAttempt(id, token), (attempt) => {
+        // the checkpoint as the worker sent it (the encoded form), checked by the type's checkpoint Schema first
+        const checkpoint = encodeWith(attempt.type?.checkpoint, report.checkpoint)
+        if (!checkpoint.ok) {
+          return Effect.fail(
+            new InvalidInput({
+              issues: [
+                {
+                  path: "checkpoint",
+                  message: `does not match job type "${attempt.row.type}": ${checkpoint.message}`
+                }
+              ]
+            })
+          )
+        }
         const progress = attempt.progress
         for (const stage of report.stages ?? []) {
           const target = progress.stage(stage.key)
@@ -296,7 +315,9 @@ export const make = (
             failed: items.failed ?? current.failed
           })
         }
+        if (checkpoint.value !== null) progress.setCheckpoint(checkpoint.value)
         if (progress.dirty) reports.progressChanged(attempt)
+        return Effect.void
       })
 
     const itemsOf = (attempt: RemoteAttempt): AttemptItems => {
@@ -350,7 +371,7 @@ export const make = (
       Effect.flatMap(
         liveAttempt(id, token),
         (attempt): Effect.Effect<RemoteWorker.Settled, RemoteWorker.AttemptError | InvalidInput> => {
-          const encoded = encodeResult(attempt.type, result)
+          const encoded = encodeWith(attempt.type?.result, result)
           if (!encoded.ok) {
             return Effect.fail(
               new InvalidInput({
@@ -367,7 +388,7 @@ export const make = (
     const fail: RemoteWorker.RemoteWorker.Service["fail"] = (id, token, failure) =>
       Effect.flatMap(liveAttempt(id, token), (attempt) => {
         const stop = stopOf(attempt)
-        // after a cancel the failure is the worker stopping as told: settled as the stop, not as an error
+        // after a cancel or a pause the failure is the worker stopping as told: settled as the stop, not as an error
         const exit: Exit.Exit<string | null, AttemptError> =
           stop !== null
             ? Exit.interrupt(FiberId.none)

@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import * as Job from "../../Job.js"
 import type { JobEvent } from "../../Jobs.js"
 import type { JobEvents } from "../jobEvents.js"
-import type { ItemRow, JobStore, LeaseRef, NewLog } from "../../JobStore.js"
+import type { ItemRow, JobStore, LeaseRef, NewLog, ProgressUpdate } from "../../JobStore.js"
 import type { RemoteAttempt } from "./attempt.js"
 
 /** The pending reports of every remote attempt of this process. */
@@ -95,14 +95,20 @@ export const make = (
 
     const flushProgress = Effect.suspend(() => {
       if (dirtyProgress.size === 0) return Effect.void
-      const byOwner = new Map<string, Array<{ id: string; token: string; progress: string }>>()
+      const byOwner = new Map<string, Array<ProgressUpdate>>()
       const events: Array<JobEvent> = []
       for (const attempt of dirtyProgress) {
         const progress = attempt.progress.toProgress("RUNNING")
         attempt.progress.dirty = false
         let updates = byOwner.get(attempt.owner)
         if (updates === undefined) byOwner.set(attempt.owner, (updates = []))
-        updates.push({ id: attempt.id, token: attempt.token, progress: JSON.stringify(progress) })
+        const checkpoint = attempt.progress.checkpoint
+        updates.push({
+          id: attempt.id,
+          token: attempt.token,
+          progress: JSON.stringify(progress),
+          ...(checkpoint === undefined ? {} : { checkpoint })
+        })
         events.push({ _tag: "progress", jobId: attempt.id, progress })
       }
       dirtyProgress.clear()

@@ -178,7 +178,15 @@ export class Attempt {
     this.fiber = undefined
     const verdict = this.stopped === "lost" ? Lost : this.verdictOf(exit)
     this.verdict = verdict
-    const outcome = verdict._tag === "Lost" ? "lost" : verdict._tag === "Decision" ? outcomeOf(verdict) : "deciding"
+    const outcome =
+      verdict._tag === "Lost"
+        ? "lost"
+        : verdict._tag === "Decision"
+          ? // a pause settles as a release; spans and metrics name it
+            this.stopped === "pause" && verdict.settlement._tag === "Release"
+            ? "paused"
+            : outcomeOf(verdict)
+          : "deciding"
     JobMetrics.recordAttempt(this.jobType, this.queue, outcome, this.endedAt - this.startedAt)
     JobTracing.endAttempt(this.span, outcome, exit, this.env.clock)
     this.span = undefined

@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import { formatTime, type LogLevel } from "../../Job.js"
 import type { JobEvent } from "../../Jobs.js"
-import { JobStore, type NewLog } from "../../JobStore.js"
+import { JobStore, type NewLog, type ProgressUpdate } from "../../JobStore.js"
 import type { ItemsHost } from "../attemptItems.js"
 import * as ItemsFlusher from "../itemsFlusher.js"
 import { JobEvents } from "../jobEvents.js"
@@ -102,14 +102,19 @@ export const make = Effect.gen(function* () {
 
   const flushProgress = Effect.suspend(() => {
     if (dirty.size === 0) return Effect.void
-    const updates: Array<{ readonly id: string; readonly token: string; readonly progress: string }> = []
+    const updates: Array<ProgressUpdate> = []
     const published: Array<JobEvent> = []
     const listening = events.listening()
     for (const attempt of dirty) {
       if (!attempt.running) continue
       const progress = attempt.progress.toProgress("RUNNING")
       attempt.progress.dirty = false
-      updates.push({ id: attempt.id, token: attempt.token, progress: JSON.stringify(progress) })
+      const checkpoint = attempt.progress.checkpoint
+      updates.push(
+        checkpoint === undefined
+          ? { id: attempt.id, token: attempt.token, progress: JSON.stringify(progress) }
+          : { id: attempt.id, token: attempt.token, progress: JSON.stringify(progress), checkpoint }
+      )
       if (listening) published.push({ _tag: "progress", jobId: attempt.id, progress })
     }
     dirty.clear()

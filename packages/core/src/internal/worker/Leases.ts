@@ -1,7 +1,7 @@
 /**
  * Leases: keeping the leases of held attempts, and noticing when one is gone. Heartbeats renew every held lease;
  * store signals (via the claimer) and, for stores whose signals do not cross processes, a status poll catch a cancel
- * (→ stop "cancel") or a lease taken away (→ stop "lost"); a watchdog stops attempts whose lease could not be
+ * (→ stop "cancel"), a pause (→ stop "pause") or a lease taken away (→ stop "lost"); a watchdog stops attempts whose lease could not be
  * confirmed in time, before another worker can be given the job. Signals are hints: every stop is confirmed by the
  * store's answer about this worker's own claim.
  */
@@ -37,7 +37,11 @@ export const make = Effect.gen(function* () {
   const clock: Clock.Clock = yield* Effect.clock
   const { workerId, leaseSafeMs } = config
 
-  /** Stops held attempts the store says this worker no longer runs as RUNNING (by their claim). */
+  /**
+   * Stops held attempts the store says this worker no longer runs as RUNNING (by their claim): CANCELLING is a
+   * cancel, PAUSING a pause (the first reason wins: a cancel after a pause is settled as the pause, and the store
+   * turns it into CANCELLED), anything else or nothing a lost lease.
+   */
   const react = (attempts: ReadonlyArray<Attempt>, answer: ReadonlyArray<StatusChange>, renewedAt?: number) => {
     const statuses = new Map(answer.map((c) => [c.id, c.status]))
     for (const attempt of attempts) {
@@ -45,7 +49,7 @@ export const make = Effect.gen(function* () {
       const status = statuses.get(attempt.id)
       if (renewedAt !== undefined && status !== undefined) attempt.confirmedUntil = renewedAt + leaseSafeMs
       if (status === "RUNNING") continue
-      attempt.stop(status === "CANCELLING" ? "cancel" : "lost")
+      attempt.stop(status === "CANCELLING" ? "cancel" : status === "PAUSING" ? "pause" : "lost")
     }
   }
 
@@ -97,7 +101,7 @@ export const make = Effect.gen(function* () {
     )
   )
 
-  // a store whose signals stay in this process: cancels from other processes are found by polling
+  // a store whose signals stay in this process: cancels and pauses from other processes are found by polling
   const cancelPoll = Effect.forever(
     held.busy.await.pipe(
       Effect.zipRight(Effect.sleep(config.cancelPoll)),

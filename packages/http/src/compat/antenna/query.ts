@@ -81,7 +81,7 @@ export const parse = (params: URLSearchParams): ListRequest => {
   if (search !== undefined && search.trim() !== "") query.q = search.trim()
   const incomplete = Drf.flag(get("incomplete_only"))
   if (incomplete === true) {
-    query.statuses = (query.statuses ?? ["CREATED", "QUEUED", "RUNNING", "PAUSED", "CANCELLING"]).filter(
+    query.statuses = (query.statuses ?? ["CREATED", "QUEUED", "RUNNING", "PAUSING", "PAUSED", "CANCELLING"]).filter(
       (s) => !["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"].includes(s)
     )
   }

@@ -35,6 +35,8 @@ export const statusOf = (job: Pick<Job.Job, "status" | "attempt">): StatusCode =
       // Antenna has no paused state: the job waits, as a pending one does
       return "PENDING"
     case "RUNNING":
+    case "PAUSING":
+      // a pausing job still runs until its handler is interrupted
       return "STARTED"
     case "CANCELLING":
       return "CANCELING"
@@ -58,7 +60,7 @@ export const statusesOf = (code: StatusCode): ReadonlyArray<Job.JobStatus> => {
     case "RETRY":
       return ["QUEUED"]
     case "STARTED":
-      return ["RUNNING"]
+      return ["RUNNING", "PAUSING"]
     case "CANCELING":
       return ["CANCELLING"]
     case "SUCCESS":

@@ -17,6 +17,7 @@ export const stateOf = (status: Job.JobStatus): State => {
     case "PAUSED":
       return "queued"
     case "RUNNING":
+    case "PAUSING":
       return "in_progress"
     case "SUCCEEDED":
       return "finished"
@@ -36,7 +37,7 @@ export const statusesOf = (state: string): ReadonlyArray<Job.JobStatus> | undefi
       return ["CREATED", "QUEUED", "PAUSED"]
     case "in_progress":
     case "processing":
-      return ["RUNNING"]
+      return ["RUNNING", "PAUSING"]
     case "finished":
       return ["SUCCEEDED"]
     case "failed":
@@ -83,6 +84,7 @@ const attemptsLeft = (job: Job.Job): number => {
     case "TIMED_OUT":
       return 0
     case "RUNNING":
+    case "PAUSING":
     case "CANCELLING":
     case "SUCCEEDED":
       // jobloom's attempt already counts the running claim
@@ -99,7 +101,7 @@ export const resultIdOf = (job: Job.Job): string | null => (job.status === "SUCC
 export const jobDocument = (job: Job.Job): Record<string, unknown> => {
   const id = hexId(job.number)
   const params = paramsObject(job.params)
-  const held = job.status === "RUNNING" || job.status === "CANCELLING"
+  const held = job.status === "RUNNING" || job.status === "PAUSING" || job.status === "CANCELLING"
   const finishedAt = job.status === "SUCCEEDED" ? job.finishedAt : null
   const resultId = resultIdOf(job)
   return {

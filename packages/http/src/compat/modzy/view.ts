@@ -7,12 +7,15 @@ import type { Job, JobItem } from "@jobloom/core"
 /** Modzy's job statuses. */
 export type ModzyStatus = "OPEN" | "SUBMITTED" | "IN_PROGRESS" | "COMPLETED" | "CANCELED" | "TIMEDOUT" | "ERROR"
 
-/** jobloom status → Modzy status (DESIGN §3): a PAUSED job reads SUBMITTED, a CANCELLING one IN_PROGRESS. */
+/**
+ * jobloom status → Modzy status (DESIGN §3): a PAUSED job reads SUBMITTED, a PAUSING or CANCELLING one IN_PROGRESS.
+ */
 export const statusOf: Readonly<Record<Job.JobStatus, ModzyStatus>> = {
   CREATED: "OPEN",
   QUEUED: "SUBMITTED",
   PAUSED: "SUBMITTED",
   RUNNING: "IN_PROGRESS",
+  PAUSING: "IN_PROGRESS",
   CANCELLING: "IN_PROGRESS",
   SUCCEEDED: "COMPLETED",
   FAILED: "ERROR",
@@ -23,12 +26,12 @@ export const statusOf: Readonly<Record<Job.JobStatus, ModzyStatus>> = {
 /** The jobloom statuses each history `status` filter stands for (seed 002: all, pending, terminated, timedout). */
 export const statusFilters: Readonly<Record<string, ReadonlyArray<Job.JobStatus> | undefined>> = {
   all: undefined,
-  pending: ["CREATED", "QUEUED", "PAUSED", "RUNNING", "CANCELLING"],
+  pending: ["CREATED", "QUEUED", "PAUSED", "RUNNING", "PAUSING", "CANCELLING"],
   terminated: ["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"],
   timedout: ["TIMED_OUT"],
   open: ["CREATED"],
   submitted: ["QUEUED", "PAUSED"],
-  in_progress: ["RUNNING", "CANCELLING"],
+  in_progress: ["RUNNING", "PAUSING", "CANCELLING"],
   completed: ["SUCCEEDED"],
   canceled: ["CANCELLED"],
   error: ["FAILED"]

@@ -28,6 +28,7 @@ export const statusOf = (job: Pick<Job.Job, "status" | "terminalReason">): Super
     case "QUEUED":
       return "SCHEDULED"
     case "RUNNING":
+    case "PAUSING":
     case "CANCELLING":
       return "IN_PROGRESS"
     case "PAUSED":
@@ -47,7 +48,7 @@ export const statusOf = (job: Pick<Job.Job, "status" | "terminalReason">): Super
 export const fromStatus: Readonly<Record<SuperaiStatus, ReadonlyArray<Job.JobStatus>>> = {
   PENDING: ["CREATED"],
   SCHEDULED: ["QUEUED"],
-  IN_PROGRESS: ["RUNNING", "CANCELLING"],
+  IN_PROGRESS: ["RUNNING", "PAUSING", "CANCELLING"],
   FAILED: ["FAILED", "TIMED_OUT"],
   SUSPENDED: ["PAUSED"],
   CANCELED: ["CANCELLED"],

@@ -11,9 +11,13 @@ import { json, query, valid } from "../validation.js"
 
 const transitions = [
   ["run", "Queue a CREATED job"],
-  ["cancel", "Cancel a job (a RUNNING job goes CANCELLING until its handler is interrupted)"],
+  ["cancel", "Cancel a job (a RUNNING or PAUSING job goes CANCELLING until its handler is interrupted)"],
   ["retry", "Queue a terminal job again with a fresh attempt budget"],
-  ["pause", "Pause a QUEUED job"],
+  [
+    "pause",
+    "Pause a QUEUED job (PAUSED), or a RUNNING one: PAUSING until its handler is interrupted, then PAUSED without " +
+      "spending the attempt; its checkpoint is kept for the next attempt"
+  ],
   ["resume", "Queue a PAUSED job again"]
 ] as const
 

@@ -50,9 +50,11 @@ export const HeartbeatBody = Schema.Struct({ token: Token }).annotations({ ident
 /** The answer to a heartbeat. */
 export const HeartbeatAnswer = Schema.Struct({
   status: Job.JobStatus,
-  stop: Schema.NullOr(Schema.Literal("cancel", "timeout", "deadline")).annotations({
+  stop: Schema.NullOr(Schema.Literal("cancel", "pause", "timeout", "deadline")).annotations({
     description:
       "null: keep going. `cancel`: stop and settle (either settle route; the job becomes CANCELLED). " +
+      "`pause`: stop, report a last `checkpoint` with `progress` if there is one, then settle with `fail` (the job " +
+      "becomes PAUSED and the attempt is given back; a `succeed` instead stands: SUCCEEDED). " +
       "`timeout`/`deadline`: the attempt is already settled; stop"
   }),
   leaseExpiresAt: Schema.NullOr(Schema.String)
@@ -77,6 +79,15 @@ export const ProgressBody = Schema.Struct({
       completed: Schema.optional(Count),
       failed: Schema.optional(Count)
     }).annotations({ description: "bare item counters (absolute values), for jobs whose items have no names" })
+  ),
+  checkpoint: Schema.optional(
+    Schema.Unknown.annotations({
+      description:
+        "a checkpoint to save (any JSON value, in the encoded form of the type's checkpoint Schema, which checks it: " +
+        "a refused one is a 400 naming `checkpoint`): stored with " +
+        "the job (coalesced, and written with the settle) and handed to the next attempt as the claimed job's " +
+        "`checkpoint` after a pause, a failure or a crash"
+    })
   )
 }).annotations({ identifier: "ProgressReport" })
 
