@@ -33,6 +33,9 @@ export const makeEngine = (options: {
   const settings = { ...defaultSettings, ...options.settings }
   // tuning aid: BENCH_BEST='{"concurrency": 100}' merges into the best setting
   if (process.env.BENCH_BEST) settings.best = { ...settings.best, ...JSON.parse(process.env.BENCH_BEST) }
+  // BENCH_WORKERS=8 runs each drain with 8 workers of the setting in one process over one store (a host running one
+  // worker per queue): the process-wide settler is measured by it
+  const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1))
   return {
     open: async (target, migrate) => {
       // the handler of the current worker run; a no-op apart from telling the harness it started
@@ -70,7 +73,7 @@ export const makeEngine = (options: {
         startWorker: async (setting, callback) => {
           onJob = callback
           const scope = await runtime.runPromise(Scope.make())
-          await run(Scope.extend(Worker.make(settings[setting]), scope))
+          for (let i = 0; i < workers; i++) await run(Scope.extend(Worker.make(settings[setting]), scope))
           return { stop: () => runtime.runPromise(Scope.close(scope, Exit.void)) }
         },
         close: () => runtime.dispose()
