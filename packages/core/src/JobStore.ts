@@ -36,8 +36,8 @@ import type {
   LogRow,
   NewJobRow,
   NewLog,
+  OwnedSettlement,
   ResultRow,
-  Settlement,
   StatsRow,
   StatusChange,
   StoreSignal
@@ -61,6 +61,7 @@ export type {
   LogRow,
   NewJobRow,
   NewLog,
+  OwnedSettlement,
   ResultRow,
   Settlement,
   StatsRow,
@@ -153,18 +154,23 @@ export declare namespace JobStore {
     }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 
     /**
-     * Applies settlements in one transaction (see {@link Settlement}), in order. Returns the changes applied; a
+     * Applies settlements in one transaction (see {@link OwnedSettlement}), in order. Returns the changes applied; a
      * settlement whose guard failed is absent.
      *
      * `logs`, when given, are appended in the same transaction as the settlements, exactly as `appendLogs` would
      * (lines of missing jobs dropped, each touched job trimmed to `cap`): the worker sends an
      * attempt's log lines, its end line included, with its settlement, so a reader who sees a settled job sees its
      * lines, and a no-op job costs one write, not two. The lines need not belong to the settled jobs.
+     *
+     * A batch may mix workers: a settlement with its own `workerId` is guarded by that worker's lease, the others by
+     * the call's `workerId` (the process's one settler groups the settlements of all its workers into one call).
+     * Settlements of one job by different claims apply in order, each against its own guard.
      */
     readonly settle: (options: {
+      /** The lease owner of every settlement that names none. */
       readonly workerId: string
       readonly now: number
-      readonly settlements: ReadonlyArray<Settlement>
+      readonly settlements: ReadonlyArray<OwnedSettlement>
       readonly logs?: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }
     }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 

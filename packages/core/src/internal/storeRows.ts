@@ -135,10 +135,11 @@ export interface LeaseRef {
 }
 
 /**
- * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker,
- * whose `leaseToken` is the settlement's `token`, and whose status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always
- * becomes CANCELLED (`user`), whatever the settlement says (a late success never overwrites a cancel). Every
- * settlement clears the lease and sets `progress` when given.
+ * How a worker ends one attempt. Every settlement applies only to a row whose `leaseOwner` is the settling worker
+ * (the settlement's `workerId`, else the `settle` call's), whose `leaseToken` is the settlement's `token`, and whose
+ * status is RUNNING or CANCELLING. A RUNNING row takes the settlement's outcome; a CANCELLING row always becomes
+ * CANCELLED (`user`), whatever the settlement says (a late success never overwrites a cancel). Every settlement
+ * clears the lease and sets `progress` when given.
  */
 export type Settlement =
   /**
@@ -178,6 +179,12 @@ export type Settlement =
    * `Enqueued`.
    */
   | { readonly _tag: "Release"; readonly id: string; readonly token: string; readonly progress: string | null }
+
+/**
+ * A settlement as `settle` takes it: with the worker whose lease it ends when that is not the call's `workerId`
+ * (the process's one settler writes the settlements of every worker of the process in one call).
+ */
+export type OwnedSettlement = Settlement & { readonly workerId?: string }
 
 /** A status change the store made. */
 export interface StatusChange {
