@@ -47,6 +47,12 @@ import type { ScheduleStore } from "./internal/storeSchedules.js"
 /** The job filter and the sort keys, defined once in `internal/jobFilter.ts`. */
 export type { JobFilter, SortKey } from "./internal/jobFilter.js"
 
+/**
+ * The value a row sorts by in `list`, as its `ListCursor` carries it (null times as -1): defined once, for the stores
+ * that compute a page's cursor from its last row.
+ */
+export { sortValue } from "./internal/jobFilter.js"
+
 /** The rows, options and signals of the job operations (`internal/storeRows.ts`). */
 export type {
   CallbackRow,
