@@ -3,7 +3,8 @@
  * `Finisher`) and the remote-worker service hand it their decided settlements with the log lines that travel with
  * them; one fiber writes everything handed in meanwhile in one `settle` call, the settlements of different workers
  * side by side (each naming its lease owner), so while one batch is written the next fills from every worker, and
- * eight workers of one process cost one transaction where they would cost eight. It is the only settle batcher: the
+ * eight workers of one process cost one transaction where they would cost eight. A piece handed in while nothing is
+ * written or waiting is written at once by its caller (a lone worker pays no hop to the loop). It is the only settle batcher: the
  * stores write what it hands them as one batch.
  *
  * It is shared by reference count, keyed by the store service: the first user of a store starts its settler, the
@@ -71,7 +72,7 @@ interface Waiting {
 interface Running {
   readonly service: Settler.Service
   readonly fiber: Fiber.RuntimeFiber<never>
-  /** Writes everything waiting now (run once more after the loop stops, so nothing handed in is left). */
+  /** Waits for the write in flight, then writes everything waiting (run when the loop stopped: nothing is left). */
   readonly drain: Effect.Effect<void>
   users: number
 }
@@ -148,10 +149,23 @@ const start = (store: JobStore.Service): Effect.Effect<Running> =>
       )
     }
 
+    /** Whether a write is in flight (by the loop, or by a caller that found the settler idle); `idle` opens when not. */
+    let writing = false
+    const idle = yield* Effect.makeLatch(true)
+    const setWriting = (value: boolean) => {
+      writing = value
+      if (value) idle.unsafeClose()
+      else idle.unsafeOpen()
+    }
+
     /** Writes until nothing waits; uninterruptible, so a write in flight is never cut. */
     const drain: Effect.Effect<void> = Effect.uninterruptible(
       Effect.suspend(function loop(): Effect.Effect<void> {
-        if (waiting.length === 0) return Effect.void
+        if (waiting.length === 0) {
+          setWriting(false)
+          return Effect.void
+        }
+        setWriting(true)
         const { group, rest } = nextGroup(waiting)
         waiting = rest
         return Effect.zipRight(write(group), Effect.suspend(loop))
@@ -167,12 +181,29 @@ const start = (store: JobStore.Service): Effect.Effect<Running> =>
         Effect.suspend(() => {
           if (piece.settlements.length === 0 && piece.logs.length === 0) return Effect.succeed([])
           const done = Deferred.unsafeMake<ReadonlyArray<StatusChange>, JobStoreError>(FiberId.none)
+          if (!writing && waiting.length === 0) {
+            // idle: the caller writes its own piece, without a hop to the loop (a lone worker always finds it so);
+            // what others hand in meanwhile waits for the loop, woken when this write ends
+            setWriting(true)
+            return Effect.zipRight(
+              Effect.uninterruptible(
+                Effect.ensuring(
+                  write([{ piece, done }]),
+                  Effect.sync(() => {
+                    setWriting(false)
+                    if (waiting.length > 0) wake.unsafeOffer(undefined)
+                  })
+                )
+              ),
+              Deferred.await(done)
+            )
+          }
+          // a write is in flight (its writer drains what waits, or wakes the loop to) or the loop is about to run
           waiting.push({ piece, done })
-          if (waiting.length === 1) wake.unsafeOffer(undefined)
           return Deferred.await(done)
         })
     }
-    return { service, fiber, drain, users: 0 }
+    return { service, fiber, drain: Effect.zipRight(idle.await, drain), users: 0 }
   })
 
 /** The running settler of each store in this process. */
