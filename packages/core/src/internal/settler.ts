@@ -4,8 +4,8 @@
  * them; one fiber writes everything handed in meanwhile in one `settle` call, the settlements of different workers
  * side by side (each naming its lease owner), so while one batch is written the next fills from every worker, and
  * eight workers of one process cost one transaction where they would cost eight. A piece handed in while nothing is
- * written or waiting is written at once by its caller (a lone worker pays no hop to the loop). It is the only settle batcher: the
- * stores write what it hands them as one batch.
+ * written or waiting is written at once by its caller (a lone worker pays no hop to the loop). It is the only settle
+ * batcher: the stores write what it hands them as one batch.
  *
  * It is shared by reference count, keyed by the store service: the first user of a store starts its settler, the
  * last one to leave stops it. A write is never interrupted, and pieces handed in before the last user left are
