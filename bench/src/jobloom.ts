@@ -54,6 +54,9 @@ export const makeEngine = (options: {
   if (process.env.BENCH_BEST) settings.best = { ...settings.best, ...JSON.parse(process.env.BENCH_BEST) }
   // `pnpm bench --no-metrics`: jobloom records no metric in this process (they are recorded by default)
   if (process.env.BENCH_METRICS === "off") JobMetrics.setRecording(false)
+  // BENCH_WORKERS=8 runs each drain with 8 workers of the setting in one process over one store (a host running one
+  // worker per queue): the process-wide settler is measured by it
+  const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1))
   return {
     open: async (target, migrate) => {
       // the handler of the current worker run; a no-op apart from telling the harness it started
@@ -92,7 +95,7 @@ export const makeEngine = (options: {
         startWorker: async (setting, callback) => {
           onJob = callback
           const scope = await runtime.runPromise(Scope.make())
-          await run(Scope.extend(Worker.make(settings[setting]), scope))
+          for (let i = 0; i < workers; i++) await run(Scope.extend(Worker.make(settings[setting]), scope))
           return { stop: () => runtime.runPromise(Scope.close(scope, Exit.void)) }
         },
         close: () => runtime.dispose()

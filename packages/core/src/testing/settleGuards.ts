@@ -164,4 +164,95 @@ export const settleGuardTests = (it: StoreIt): void => {
       expect((yield* getRow(d!.id)).status, "settle: the foreign job in the batch is unchanged").toBe("RUNNING")
     })
   )
+
+  it.effect("settle applies a batch that mixes workers, each settlement guarded by its own worker's lease", () =>
+    Effect.gen(function* () {
+      const store = yield* JobStore
+      const [caller, one, two, late, next] = [unique("w"), unique("w"), unique("w"), unique("w"), unique("w")]
+      const a = yield* runningJob({ workerId: one, leaseMs: 60_000 })
+      const b = yield* runningJob({ workerId: two, leaseMs: 60_000 })
+      const c = yield* runningJob({ workerId: caller, leaseMs: 60_000 })
+      const d = yield* runningJob({ workerId: two, leaseMs: 60_000 })
+      // e was held by `late`, rescued, and claimed again by `next` under another token
+      const e = yield* runningJob({ workerId: late, leaseMs: 1_000 })
+      yield* store.rescue({ now: T0 + 1_000 })
+      const token = uuidv7()
+      const [reclaimed] = yield* store.claim({
+        token,
+        workerId: next,
+        now: T0 + 1_000,
+        leaseMs: 1_000,
+        limit: 1,
+        queues: [e.queue],
+        typeLimits: {},
+        queueLimits: {}
+      })
+      expect(reclaimed?.id, "claim: the rescued job is claimed again").toBe(e.id)
+      const result = { id: uuidv7(), value: "42" }
+      const changes = yield* store.settle({
+        workerId: caller,
+        now: T0 + 1_010,
+        settlements: [
+          { ...complete(a.id, result), workerId: one },
+          {
+            _tag: "Fail",
+            id: b.id,
+            token: TOKEN,
+            status: "FAILED",
+            reason: "error",
+            lastError: errorText("b"),
+            progress: null,
+            workerId: two
+          },
+          // no workerId of its own: the call's
+          complete(c.id),
+          // a settlement naming a worker that does not hold the job
+          { ...complete(d.id), workerId: one },
+          // two claims of one job in one batch: only the claim that holds it applies, whatever the order
+          { ...complete(e.id), workerId: late },
+          {
+            _tag: "Retry",
+            id: e.id,
+            token,
+            runAt: T0 + 2_000,
+            lastError: errorText("e"),
+            progress: null,
+            workerId: next
+          }
+        ],
+        logs: { entries: [logLine(a.id, 1), logLine(b.id, 2)], cap: 100 }
+      })
+      expect(sortedChanges(changes), "settle: a mixed batch reports each worker's applied settlements").toEqual(
+        sortedChanges([
+          { id: a.id, status: "SUCCEEDED" },
+          { id: b.id, status: "FAILED" },
+          { id: c.id, status: "SUCCEEDED" },
+          { id: e.id, status: "QUEUED" }
+        ])
+      )
+      const rows = [yield* getRow(a.id), yield* getRow(b.id), yield* getRow(c.id), yield* getRow(d.id)]
+      expect(
+        rows.map((row) => [row.status, row.leaseOwner]),
+        "settle: each job settled by its own worker; the foreign one untouched"
+      ).toEqual([
+        ["SUCCEEDED", null],
+        ["FAILED", null],
+        ["SUCCEEDED", null],
+        ["RUNNING", two]
+      ])
+      const retried = yield* getRow(e.id)
+      expect([retried.status, retried.runAt, retried.attempt], "settle: the holding claim's Retry applied").toEqual([
+        "QUEUED",
+        T0 + 2_000,
+        2
+      ])
+      expect(rows[0]!.resultId, "settle: the result of a mixed batch's Complete is linked").toBe(result.id)
+      const stored = yield* store.getResult({ resultId: result.id })
+      expect(stored._tag === "Some" ? stored.value.value : null, "settle: the result row is stored").toBe("42")
+      expect(
+        [yield* logMessages(a.id), yield* logMessages(b.id)],
+        "settle: the batch's lines of every worker are stored"
+      ).toEqual([["m1"], ["m2"]])
+    })
+  )
 }

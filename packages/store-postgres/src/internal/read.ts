@@ -3,7 +3,7 @@
  * read sees one snapshot and never waits for a worker's write.
  */
 import type { Job } from "@jobloom/core"
-import type { JobStore } from "@jobloom/core"
+import { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Filter from "./filter.js"
@@ -24,18 +24,6 @@ const sortColumns: Record<JobStore.SortKey, { readonly expr: string; readonly ca
   priority: { expr: "priority", cast: "int4" },
   // binary order, never the locale's, so every store agrees
   name: { expr: `name COLLATE "C"`, cast: "text" }
-}
-
-/** A row's value of the sort key, as its cursor carries it (the SQL expression's value, computed here). */
-const sortValueOf = (row: JobStore.JobRow, sort: JobStore.SortKey): number | string => {
-  switch (sort) {
-    case "name":
-      return row.name
-    case "priority":
-      return row.priority
-    default:
-      return row[sort] ?? -1
-  }
 }
 
 /** The read statements of one store. */
@@ -75,7 +63,9 @@ export const make = ({ jobs, results, sql }: Shared) => {
       return {
         rows: pageRows,
         nextCursor:
-          rows.length > limit && last !== undefined ? { value: sortValueOf(last, options.sort), id: last.id } : null,
+          rows.length > limit && last !== undefined
+            ? { value: JobStore.sortValue(last, options.sort), id: last.id }
+            : null,
         total
       }
     })

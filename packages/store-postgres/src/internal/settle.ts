@@ -3,8 +3,9 @@
  * which applies any mix of settlements guarded by lease owner and token, inserts their results and callbacks, appends
  * the batch's log lines first, and announces the queues that gained a job or a free slot, all in one transaction.
  *
- * No batching here: the worker's settler is the process's one group commit, and hands each call a whole batch. A
- * second batcher in the store would only add a queue hop and a fiber to every settle.
+ * No batching here: core's settler is the process's one group commit per store (every worker of the process and
+ * its remote workers settle through it), and hands each call a whole batch, mixing workers. A second batcher in the
+ * store would only add a queue hop and a fiber to every settle.
  */
 import type { Job, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
@@ -15,13 +16,13 @@ import type { Logs } from "./logs.js"
 import { capOf } from "./logs.js"
 
 /**
- * The settlements as the function's JSON rows. A field that does not apply is left out (undefined), not sent as
- * null: json_to_recordset reads a missing key as NULL, and a Complete, the usual settlement, travels as five keys
- * rather than eleven.
+ * The settlements as the function's JSON rows, each with its lease owner (a batch may mix workers). A field that
+ * does not apply is left out (undefined), not sent as null: json_to_recordset reads a missing key as NULL, and a
+ * Complete, the usual settlement, travels as five keys rather than eleven.
  */
-const toInput = (workerId: string, now: number, settlements: ReadonlyArray<JobStore.Settlement>) =>
+const toInput = (workerId: string, now: number, settlements: ReadonlyArray<JobStore.OwnedSettlement>) =>
   settlements.map((s) => ({
-    worker_id: workerId,
+    worker_id: s.workerId ?? workerId,
     token: s.token,
     at: now,
     kind: s._tag,

@@ -2,12 +2,12 @@
  * Reads of jobs and results: one job by id, a filtered page in any sort order, counts by type and status, a result.
  * Reads take no transaction: in WAL mode each statement reads one consistent snapshot and never blocks a writer.
  */
-import type { Job, JobStore } from "@jobloom/core"
+import { type Job, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Env } from "./env.js"
 import { where } from "./filter.js"
-import { fromValues, int, sortExpressions, sortValue, text } from "./rows.js"
+import { fromValues, int, sortExpressions, text } from "./rows.js"
 
 /** `JobStore.get`: by primary key. */
 export const get =
@@ -51,7 +51,7 @@ export const list =
           rows: page,
           nextCursor:
             rows.length > page.length && last !== undefined
-              ? { value: sortValue(last, options.sort), id: last.id }
+              ? { value: JobStore.sortValue(last, options.sort), id: last.id }
               : null,
           total
         }

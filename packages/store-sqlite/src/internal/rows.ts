@@ -310,10 +310,6 @@ export const sortExpressions: { readonly [K in JobStore.SortKey]: string } = {
   name: "name"
 }
 
-/** The value a row sorts by, as `sortExpressions` computes it. */
-export const sortValue = (row: JobRow, sort: JobStore.SortKey): number | string =>
-  sort === "name" ? row.name : sort === "priority" ? row.priority : (row[sort] ?? -1)
-
 // ---------------------------------------------------------------------------------------------------------------
 // batches as VALUES lists
 

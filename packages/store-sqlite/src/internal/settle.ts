@@ -181,66 +181,85 @@ const settleChunk = (
     RETURNING id, status, CASE WHEN status = 'QUEUED' THEN queue END, callback_url`.values
 }
 
+/**
+ * The settlements by lease owner (a batch of the process's settler mixes workers), each job at most once per owner:
+ * a second settlement of the same claim would find its lease already cleared, so only the first counts. Settlements
+ * of one job by different claims can stay apart: at most one claim holds the job, so at most one of them applies.
+ */
+const byOwner = (options: Parameters<JobStore.JobStore.Service["settle"]>[0]) => {
+  const owners = new Map<string, { readonly seen: Set<string>; readonly settlements: Array<Settlement> }>()
+  for (const settlement of options.settlements) {
+    const owner = settlement.workerId ?? options.workerId
+    let group = owners.get(owner)
+    if (group === undefined) owners.set(owner, (group = { seen: new Set(), settlements: [] }))
+    if (group.seen.has(settlement.id)) continue
+    group.seen.add(settlement.id)
+    group.settlements.push(settlement)
+  }
+  return Array.from(owners, ([owner, group]) => [owner, group.settlements] as const)
+}
+
 /** `JobStore.settle`: the settlements, then their log lines, results and callbacks, in one write transaction. */
 export const settle = (env: Env): JobStore.JobStore.Service["settle"] => {
   const { results, run, sql, writeTransaction } = env
   const appendLogs = Logs.appendLogs(env)
   return (options) => {
-    // in order: a second settlement of the same job would find its lease already cleared, so only the first counts
-    const seen = new Set<string>()
-    const settlements = options.settlements.filter((s) => !seen.has(s.id) && seen.add(s.id))
+    const owners = byOwner(options)
     const lines = options.logs?.entries ?? []
-    if (lines.length > 0 && settlements.length === 0) return Effect.as(appendLogs(options.logs!), [])
-    if (settlements.length === 0) return Effect.succeed([])
+    if (owners.length === 0) return lines.length > 0 ? Effect.as(appendLogs(options.logs!), []) : Effect.succeed([])
     return run(
       writeTransaction(
         Effect.gen(function* () {
-          const rows: Array<ReadonlyArray<unknown>> = []
-          for (const chunk of chunksOf(settlements, maxBatch)) {
-            const completes = chunk.every((s) => s._tag === "Complete")
-            const checkpoints = chunk.some((s) => s.checkpoint !== undefined && s.checkpoint !== null)
-            const shape = checkpoints
-              ? completes
-                ? completeCheckpointShape
-                : anyCheckpointShape
-              : completes
-                ? completeShape
-                : anyShape
-            for (const row of yield* settleChunk(env, shape, options.workerId, options.now, chunk)) rows.push(row)
+          /** Each settlement that applied, with its row as written. */
+          const applied = new Map<Settlement, ReadonlyArray<unknown>>()
+          for (const [owner, settlements] of owners) {
+            for (const chunk of chunksOf(settlements, maxBatch)) {
+              const completes = chunk.every((s) => s._tag === "Complete")
+              const checkpoints = chunk.some((s) => s.checkpoint !== undefined && s.checkpoint !== null)
+              const shape = checkpoints
+                ? completes
+                  ? completeCheckpointShape
+                  : anyCheckpointShape
+                : completes
+                  ? completeShape
+                  : anyShape
+              const byId = new Map(chunk.map((s) => [s.id, s]))
+              for (const row of yield* settleChunk(env, shape, owner, options.now, chunk)) {
+                applied.set(byId.get(text(row[0]))!, row)
+              }
+            }
           }
           // The lines go in after the settlements, in the same transaction: nobody can tell the order apart (a
           // settlement neither adds nor deletes jobs), and a job just settled is known to exist, so its lines
           // skip the existence check (a line of the settled claim also skips its lease check: the settlement
           // just cleared the lease it was guarded by).
-          const byId = new Map(settlements.map((s) => [s.id, s]))
           if (lines.length > 0) {
-            const settled = new Map(rows.map((row) => [text(row[0]), byId.get(text(row[0]))!.token]))
+            const settled = new Map(Array.from(applied.keys(), (s) => [s.id, s.token]))
             yield* Logs.appendLines(env, lines, options.logs!.cap, settled)
           }
           // a result is stored only for a job that did succeed (not one a cancel overtook)
-          const stored = rows.flatMap(([id, status]) => {
-            const settlement = byId.get(text(id))
-            return settlement?._tag === "Complete" && settlement.result !== null && status === "SUCCEEDED"
+          const stored = Array.from(applied).flatMap(([settlement, [, status]]) =>
+            settlement._tag === "Complete" && settlement.result !== null && status === "SUCCEEDED"
               ? [[settlement.result.id, settlement.id, settlement.result.value]]
               : []
-          })
+          )
           for (const chunk of powerOfTwoChunks(stored, maxBatch)) {
             yield* sql`INSERT INTO ${results} (id, job_id, value, created_at)
               SELECT column1, column2, column3, ${options.now} FROM (${valuesList(chunk, 3, { pad: false })})`
           }
-          yield* Callbacks.record(env, Callbacks.owing(rows, 3), options.now)
-          return rows
+          yield* Callbacks.record(env, Callbacks.owing(Array.from(applied.values()), 3), options.now)
+          return applied
         })
       )
     ).pipe(
-      Effect.flatMap((rows) => {
+      Effect.flatMap((applied) => {
         // answered in settlement order, as the memory store does
-        const byRow = new Map(rows.map((row) => [text(row[0]), row]))
         const changes: Array<JobStore.StatusChange> = []
         const queues: Array<string> = []
-        for (const s of settlements) {
-          const row = byRow.get(s.id)
+        for (const s of options.settlements) {
+          const row = applied.get(s)
           if (row === undefined) continue
+          applied.delete(s) // the same object given twice is one settlement
           changes.push({ id: s.id, status: text(row[1]) as JobStore.StatusChange["status"] })
           if (row[1] === "QUEUED") queues.push(text(row[2]))
         }

@@ -40,7 +40,7 @@ export const settle =
       const changes: Array<StatusChange> = []
       const queues: Array<string> = []
       for (const settlement of options.settlements) {
-        const next = settleOne(state, options.workerId, options.now, settlement)
+        const next = settleOne(state, settlement.workerId ?? options.workerId, options.now, settlement)
         if (next === undefined) continue
         changes.push({ id: next.id, status: next.status })
         if (next.status === "QUEUED") queues.push(next.queue)

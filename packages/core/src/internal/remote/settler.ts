@@ -1,9 +1,10 @@
 /**
  * The settler of remote attempts: a settle is decided at once by the engine's own `decide` (the same rules as an
- * in-process attempt: retries, backoff, timeouts, terminal reasons), then written with the settlements that arrived
- * meanwhile in one `settle` call per lease owner, with the pending log lines in the same transaction: a worker that
- * settles a batch of jobs at once costs one transaction, not one per job. Items are written first, so a reader who
- * sees a settled job sees its items as the worker left them.
+ * in-process attempt: retries, backoff, timeouts, terminal reasons), then handed with the settlements that arrived
+ * meanwhile, one piece per lease owner, to the process's `Settler` of the store (shared with the in-process workers),
+ * with the pending log lines in the same transaction: a worker that settles a batch of jobs at once costs one
+ * transaction, not one per job, and so do remote and in-process workers settling at the same time. Items are written
+ * first, so a reader who sees a settled job sees its items as the worker left them.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -16,6 +17,7 @@ import { uuidv7 } from "uuidv7"
 import type { JobEvent } from "../../Jobs.js"
 import type { JobEvents } from "../jobEvents.js"
 import type { JobStore, NewLog } from "../../JobStore.js"
+import * as Settler from "../settler.js"
 import type * as RemoteWorker from "../../RemoteWorker.js"
 import { decide, type AttemptError, type Decision, type StopReason } from "../workerOutcome.js"
 import type { RemoteAttempt } from "./attempt.js"
@@ -56,6 +58,7 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
     let settleQueue: Array<PendingSettle> = []
     const settleWake = yield* Queue.dropping<void>(1)
     const clock = yield* Effect.clock
+    const settler = yield* Settler.forStore(store)
 
     /**
      * Settles an attempt: decided here by the engine's `decide`, written by the settler with the settlements that
@@ -93,6 +96,69 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
         })
       })
 
+    /** Writes one lease owner's settlements (with `carried`, the lines waiting for the flusher) and answers them. */
+    const settleGroup = (workerId: string, group: ReadonlyArray<PendingSettle>, carried: ReadonlyArray<NewLog>) => {
+      const entries: Array<NewLog> = [
+        ...carried,
+        ...group.map(({ attempt, decision, now }) => ({
+          jobId: attempt.id,
+          at: now,
+          level: decision.level,
+          message: decision.message,
+          token: attempt.token
+        }))
+      ]
+      return Effect.flatMap(
+        Effect.either(
+          settler.settle({
+            workerId,
+            settlements: group.map((p) => p.decision.settlement),
+            logs: entries,
+            logCap
+          })
+        ),
+        (written) => {
+          if (Either.isLeft(written)) {
+            // nothing was written: each worker may settle again, and the carried lines wait for the flusher
+            reports.restoreLogs(carried)
+            for (const { attempt, done } of group) {
+              attempt.settled = false
+              Deferred.unsafeDone(done, Effect.fail(written.left))
+            }
+            return Effect.void
+          }
+          const statuses = new Map(written.right.map((c) => [c.id, c.status]))
+          const events: Array<JobEvent> = Reports.logEvents(entries)
+          for (const { attempt, decision, done } of group) {
+            forget(attempt)
+            const status = statuses.get(attempt.id)
+            if (status === undefined) {
+              Deferred.unsafeDone(done, lost(attempt.id))
+              continue
+            }
+            JobMetrics.recordFinished(attempt.row.type, attempt.row.queue, status)
+            const settlement = decision.settlement
+            const reason =
+              status === "CANCELLED"
+                ? "user"
+                : settlement._tag === "Fail" && settlement.status === status
+                  ? decision.reason
+                  : null
+            events.push(
+              { _tag: "status", jobId: attempt.id, status, terminalReason: reason },
+              {
+                _tag: "progress",
+                jobId: attempt.id,
+                progress: attempt.progress.toProgress(status, status === "SUCCEEDED" ? 1 : undefined)
+              }
+            )
+            Deferred.unsafeDone(done, Exit.succeed({ status }))
+          }
+          return Reports.publishAll(bus, events)
+        }
+      )
+    }
+
     const settleBatch = (batch: ReadonlyArray<PendingSettle>) =>
       reports.lock.withPermits(1)(
         Effect.gen(function* () {
@@ -104,67 +170,14 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
             if (group === undefined) byOwner.set(pending.attempt.owner, [pending])
             else group.push(pending)
           }
-          // the lines waiting for the flusher travel with the first write: a settled job's lines are all stored
-          let carried = reports.takeLogs()
-          for (const [workerId, group] of byOwner) {
-            const entries: Array<NewLog> = [
-              ...carried,
-              ...group.map(({ attempt, decision, now }) => ({
-                jobId: attempt.id,
-                at: now,
-                level: decision.level,
-                message: decision.message,
-                token: attempt.token
-              }))
-            ]
-            const written = yield* Effect.either(
-              store.settle({
-                workerId,
-                now: clock.unsafeCurrentTimeMillis(),
-                settlements: group.map((p) => p.decision.settlement),
-                logs: { entries, cap: logCap }
-              })
-            )
-            if (Either.isLeft(written)) {
-              // nothing was written: each worker may settle again, and the carried lines wait for the flusher
-              reports.restoreLogs(carried)
-              for (const { attempt, done } of group) {
-                attempt.settled = false
-                Deferred.unsafeDone(done, Effect.fail(written.left))
-              }
-              carried = []
-              continue
-            }
-            carried = []
-            const statuses = new Map(written.right.map((c) => [c.id, c.status]))
-            const events: Array<JobEvent> = Reports.logEvents(entries)
-            for (const { attempt, decision, done } of group) {
-              forget(attempt)
-              const status = statuses.get(attempt.id)
-              if (status === undefined) {
-                Deferred.unsafeDone(done, lost(attempt.id))
-                continue
-              }
-              JobMetrics.recordFinished(attempt.row.type, attempt.row.queue, status)
-              const settlement = decision.settlement
-              const reason =
-                status === "CANCELLED"
-                  ? "user"
-                  : settlement._tag === "Fail" && settlement.status === status
-                    ? decision.reason
-                    : null
-              events.push(
-                { _tag: "status", jobId: attempt.id, status, terminalReason: reason },
-                {
-                  _tag: "progress",
-                  jobId: attempt.id,
-                  progress: attempt.progress.toProgress(status, status === "SUCCEEDED" ? 1 : undefined)
-                }
-              )
-              Deferred.unsafeDone(done, Exit.succeed({ status }))
-            }
-            yield* Reports.publishAll(bus, events)
-          }
+          // the lines waiting for the flusher travel with the first owner's piece: a settled job's lines are all
+          // stored; the pieces are handed in together, so the process's settler writes them in one call
+          const carried = reports.takeLogs()
+          yield* Effect.forEach(
+            Array.from(byOwner),
+            ([workerId, group], i) => settleGroup(workerId, group, i === 0 ? carried : []),
+            { concurrency: "unbounded", discard: true }
+          )
         })
       )
 

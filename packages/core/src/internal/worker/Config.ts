@@ -51,8 +51,9 @@ export declare namespace Config {
 }
 
 /**
- * Settlements written per store call. Up to a full batch may wait while the previous one is written, so a slow store
- * gets bigger (fewer) batches, and claiming pauses only when settling falls a whole batch behind.
+ * Settlements one worker hands the process's `Settler` at once (its pieces of several workers share a store call).
+ * Up to a full batch may wait while the previous one is written, so a slow store gets bigger (fewer) batches, and
+ * claiming pauses only when settling falls a whole batch behind.
  */
 export const settleChunk = 500
 

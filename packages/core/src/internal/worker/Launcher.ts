@@ -26,7 +26,7 @@ import { Config } from "./Config.js"
 import { Flusher } from "./Flusher.js"
 import { Held } from "./Held.js"
 import { Leases } from "./Leases.js"
-import { Settler } from "./Settler.js"
+import { Finisher } from "./Finisher.js"
 import { Wakes } from "./Wakes.js"
 
 /** The attempt starter of one worker. */
@@ -65,7 +65,7 @@ export const make = Effect.gen(function* () {
   const flusher = yield* Flusher
   const held = yield* Held
   const leases = yield* Leases
-  const settler = yield* Settler
+  const finisher = yield* Finisher
   const wakes = yield* Wakes
   // read without an Effect on the hot path; it is the fiber's Clock service, so TestClock drives it in tests
   const clock: Clock.Clock = yield* Effect.clock
@@ -104,7 +104,7 @@ export const make = Effect.gen(function* () {
     coders,
     ended: (attempt) => {
       held.executing--
-      settler.submit(attempt)
+      finisher.submit(attempt)
       wakes.roomMade()
     }
   }
@@ -201,5 +201,5 @@ export const make = Effect.gen(function* () {
 })
 
 /** The launcher, over the worker's other parts and the registry. */
-export const layer: Layer.Layer<Launcher, never, Config | JobRegistry | Flusher | Held | Leases | Settler | Wakes> =
+export const layer: Layer.Layer<Launcher, never, Config | JobRegistry | Flusher | Held | Leases | Finisher | Wakes> =
   Layer.effect(Launcher, make)

@@ -1,6 +1,7 @@
 /**
- * The worker, wired: its parts are services (`Config`, `Wakes`, `Held`, `Flusher`, `Settler`, `Leases`,
- * `Launcher`, `Claimer`), each in its own file with its own state, built by one layer in dependency order. `make`
+ * The worker, wired: its parts are services (`Config`, `Wakes`, `Held`, `Flusher`, `Finisher`, `Leases`,
+ * `Launcher`, `Claimer`), each in its own file with its own state, built by one layer in dependency order, over the
+ * process's `Settler` of the store (shared with every other worker of the process). `make`
  * builds them in the caller's scope, starts their loops (and maintenance, unless disabled), and adds the graceful
  * shutdown as the scope's last finalizer, so it runs first and the loops it relies on outlive it.
  */
@@ -13,13 +14,14 @@ import { Jobs } from "../../Jobs.js"
 import type { WorkerOptions } from "../../Worker.js"
 import * as JobEvents from "../jobEvents.js"
 import * as Maintenance from "../maintenance.js"
+import * as Settler from "../settler.js"
 import * as Claimer from "./Claimer.js"
 import * as Config from "./Config.js"
 import * as Flusher from "./Flusher.js"
 import * as Held from "./Held.js"
 import * as Launcher from "./Launcher.js"
 import * as Leases from "./Leases.js"
-import * as Settler from "./Settler.js"
+import * as Finisher from "./Finisher.js"
 import { shutdown } from "./Shutdown.js"
 import * as Wakes from "./Wakes.js"
 import * as JobMetrics from "../../JobMetrics.js"
@@ -42,8 +44,10 @@ export interface WorkerHandle {
 
 /** The parts of one worker, each built over the ones it needs. */
 export const parts = (options: WorkerOptions) => {
-  const base = Layer.mergeAll(Wakes.layer, Held.layer, Flusher.layer).pipe(Layer.provideMerge(Config.layer(options)))
-  const keeping = Layer.mergeAll(Settler.layer, Leases.layer).pipe(Layer.provideMerge(base))
+  const base = Layer.mergeAll(Wakes.layer, Held.layer, Flusher.layer, Settler.layer).pipe(
+    Layer.provideMerge(Config.layer(options))
+  )
+  const keeping = Layer.mergeAll(Finisher.layer, Leases.layer).pipe(Layer.provideMerge(base))
   return Claimer.layer.pipe(Layer.provideMerge(Launcher.layer.pipe(Layer.provideMerge(keeping))))
 }
 
@@ -56,7 +60,7 @@ const start = Effect.gen(function* () {
   const claimer = yield* Claimer.Claimer
   // background fibers are forked before the shutdown finalizer is added, so they outlive it (finalizers run in
   // reverse order): heartbeats, settling and flushing go on while the shutdown drains
-  yield* Effect.forkScoped((yield* Settler.Settler).run)
+  yield* Effect.forkScoped((yield* Finisher.Finisher).run)
   yield* Effect.forkScoped(flusher.run)
   yield* Effect.forkScoped((yield* Leases.Leases).run)
   yield* Effect.forkScoped(claimer.listen)

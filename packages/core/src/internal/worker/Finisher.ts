@@ -1,13 +1,11 @@
 /**
- * Settler: the group commit of settlements, and the only settle batcher (stores write what it hands them as one
- * batch). Ended attempts queue here with their verdicts; one fiber takes everything queued (up to a chunk), runs the
- * rare verdict that needs an Effect, and writes the batch in one `settle` call, with every pending log line in the
- * same transaction. While one batch is written the next fills, so a slow store gets bigger, fewer batches. After the
- * write it releases the attempts, publishes their status and progress, and wakes the claimer and callback delivery.
+ * Finisher: the worker's side of settling. Ended attempts queue here with their verdicts; one fiber takes everything
+ * queued (up to a chunk), runs the rare verdict that needs an Effect, and hands the batch, with every pending log line
+ * of the worker, to the process's `Settler` (the one group commit of the store, shared by every worker of the
+ * process). While one batch is written the next fills. After the write it releases the attempts, publishes their
+ * status and progress, and wakes the claimer and callback delivery.
  */
-import type * as Clock from "effect/Clock"
 import * as JobMetrics from "../../JobMetrics.js"
-import * as JobTracing from "../../JobTracing.js"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,8 +14,9 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type { TerminalReason } from "../../Job.js"
 import type { JobEvent } from "../../Jobs.js"
-import { JobStore, type StatusChange } from "../../JobStore.js"
+import type { StatusChange } from "../../JobStore.js"
 import { JobEvents } from "../jobEvents.js"
+import { Settler } from "../settler.js"
 import type { Decision } from "../workerOutcome.js"
 import type { Attempt } from "./Attempt.js"
 import { Config, settleChunk } from "./Config.js"
@@ -25,11 +24,11 @@ import { Flusher } from "./Flusher.js"
 import { Held } from "./Held.js"
 import { Wakes } from "./Wakes.js"
 
-/** The settle batcher of one worker. */
-export class Settler extends Context.Tag("@jobloom/core/worker/Settler")<Settler, Settler.Service>() {}
+/** The settle queue of one worker. */
+export class Finisher extends Context.Tag("@jobloom/core/worker/Finisher")<Finisher, Finisher.Service>() {}
 
-/** The types of the `Settler` service. */
-export declare namespace Settler {
+/** The types of the `Finisher` service. */
+export declare namespace Finisher {
   /** What the other parts call. */
   export interface Service {
     /** Queues an ended attempt (its verdict is set) for the next batch. */
@@ -57,15 +56,14 @@ const reasonOf = (change: StatusChange, pending: Pending): TerminalReason | null
   return settlement._tag === "Fail" && change.status === settlement.status ? pending.decision.reason : null
 }
 
-/** Builds the settler of one worker. */
+/** Builds the settle queue of one worker. */
 export const make = Effect.gen(function* () {
   const config = yield* Config
-  const store = yield* JobStore
+  const settler = yield* Settler
   const events = yield* JobEvents
   const flusher = yield* Flusher
   const held = yield* Held
   const wakes = yield* Wakes
-  const clock: Clock.Clock = yield* Effect.clock
   const { workerId } = config
   const wake = yield* Queue.dropping<void>(1)
   /** Attempts that ended and wait for the next batch. */
@@ -150,30 +148,27 @@ export const make = Effect.gen(function* () {
       ? Effect.void
       : flusher
           .withLogs((entries) =>
-            Effect.suspend(() =>
-              JobTracing.settle(
-                store.settle({
-                  workerId,
-                  now: clock.unsafeCurrentTimeMillis(),
-                  settlements: batch.map((p) => p.decision.settlement),
-                  logs: entries.length === 0 ? undefined : { entries, cap: config.logCap }
-                }),
-                { workerId, count: batch.length }
-              )
-            ).pipe(
-              Effect.retry(settleRetry),
-              Effect.tap(() => flusher.publishLogs(entries)),
-              Effect.catchAll((error) =>
-                Effect.as(
-                  Effect.logWarning(
-                    `jobloom: settling ${batch.length} jobs failed; their leases will expire` +
-                      (entries.length === 0 ? "" : ` (${entries.length} log lines dropped)`),
-                    error
-                  ),
-                  [] as ReadonlyArray<StatusChange>
+            settler
+              .settle({
+                workerId,
+                settlements: batch.map((p) => p.decision.settlement),
+                logs: entries,
+                logCap: config.logCap
+              })
+              .pipe(
+                Effect.retry(settleRetry),
+                Effect.tap(() => flusher.publishLogs(entries)),
+                Effect.catchAll((error) =>
+                  Effect.as(
+                    Effect.logWarning(
+                      `jobloom: settling ${batch.length} jobs failed; their leases will expire` +
+                        (entries.length === 0 ? "" : ` (${entries.length} log lines dropped)`),
+                      error
+                    ),
+                    [] as ReadonlyArray<StatusChange>
+                  )
                 )
               )
-            )
           )
           .pipe(Effect.flatMap((changes) => afterSettle(batch, changes)))
 
@@ -194,7 +189,7 @@ export const make = Effect.gen(function* () {
     )
   })
 
-  const service: Settler.Service = {
+  const service: Finisher.Service = {
     submit: (attempt) => {
       finished.push(attempt)
       if (!armed) {
@@ -215,8 +210,8 @@ export const make = Effect.gen(function* () {
   return service
 })
 
-/** The settler, over the worker's other parts and the store. */
-export const layer: Layer.Layer<Settler, never, Config | JobStore | Flusher | Held | Wakes> = Layer.effect(
-  Settler,
+/** The settle queue, over the worker's other parts and the process's settler of the store. */
+export const layer: Layer.Layer<Finisher, never, Config | Settler | Flusher | Held | Wakes> = Layer.effect(
+  Finisher,
   make
 )
