@@ -207,6 +207,17 @@ const countingMark = Symbol.for("@jobloom/core/JobMetrics/countStoreErrors")
  */
 export const countStoreErrors = <S extends object>(store: S): S => {
   if (!recording || (store as { readonly [countingMark]?: boolean })[countingMark] === true) return store
+  // one counting view per store: the process's one Settler per store is found by the store it is given
+  const known = countingViews.get(store)
+  if (known !== undefined) return known as S
+  const view = makeCounting(store)
+  countingViews.set(store, view)
+  return view
+}
+
+const countingViews = new WeakMap<object, object>()
+
+const makeCounting = <S extends object>(store: S): S => {
   const wrapped = new Map<string, { readonly member: unknown; readonly counted: unknown }>()
   return new Proxy(store, {
     get(target, key) {
