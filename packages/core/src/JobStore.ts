@@ -10,6 +10,13 @@
  * - **Callbacks are durable.** Any write that moves a job with a non-null `callbackUrl` into a terminal status
  *   (`update`, `settle`, `rescue`, `expire`) inserts a pending callback in the same transaction.
  * - **Deletes cascade.** Deleting a job deletes its logs, its result, its items and its pending callbacks.
+ * - **Dependencies are released in the same transaction.** Any write that moves a job into a terminal status (every
+ *   method above, and a cascade) updates the jobs that depend on it (`JobRow.waitingOn`): a dependency SUCCEEDED, or
+ *   terminal for a `run` dependent, counts as done; a dependency FAILED, CANCELLED or TIMED_OUT ends a `fail`
+ *   dependent that still waits (CREATED, QUEUED or PAUSED) FAILED (`dependency_failed`, `lastError` naming it,
+ *   `finishedAt` = the write's now, its callback row), and so on down the chain. Each dependency counts once per
+ *   dependent (a retried dependency ending again changes nothing). Released jobs publish `Enqueued`, failed ones
+ *   `Changed` with `reason` `dependency_failed`. A QUEUED job with `waitingOn` > 0 is never claimed.
  * - **Signals are hints.** `subscribe` may drop or merge signals; workers also poll. A store says with
  *   `crossProcessSignals` whether writes made by other processes reach its subscribers.
  *
@@ -78,11 +85,38 @@ export interface JobRow {
    * it never changes.
    */
   readonly scheduleKey?: string | null
+  // --- dependencies (see `Job.DependencyPolicy`); absent reads as none, `fail`, 0 -----------------------------------
+  /**
+   * The ids of the jobs this job waits on, without duplicates. Written at insert, never changed. Each must exist at
+   * insert (core checks; a store treats one missing at insert as failed).
+   */
+  readonly dependsOn?: ReadonlyArray<string>
+  /** What the job does when a dependency ends FAILED, CANCELLED or TIMED_OUT. */
+  readonly dependencyPolicy?: "fail" | "run"
+  /**
+   * How many dependencies are not done: not SUCCEEDED, or with `run` not terminal. Core inserts the number of
+   * dependencies; the store counts those already done at insert, and every later end of a dependency, in the same
+   * transaction. A QUEUED job with `waitingOn` > 0 is not claimable.
+   */
+  readonly waitingOn?: number
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
 export type JobPatch = Partial<
-  Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext">
+  Omit<
+    JobRow,
+    | "id"
+    | "number"
+    | "type"
+    | "createdAt"
+    | "updatedAt"
+    | "batchId"
+    | "scheduleKey"
+    | "traceContext"
+    | "dependsOn"
+    | "dependencyPolicy"
+    | "waitingOn"
+  >
 >
 
 /** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */
@@ -255,8 +289,11 @@ export interface StatsRow {
 export type StoreSignal =
   /** Jobs may have become claimable in this queue (insert, run, resume, retry, release, rescue). */
   | { readonly _tag: "Enqueued"; readonly queue: string }
-  /** A job's status was changed by `update`, `expire` or `rescue` (not by `claim` or `settle`). */
-  | { readonly _tag: "Changed"; readonly id: string; readonly status: JobStatus }
+  /**
+   * A job's status was changed by `update`, `expire` or `rescue` (not by `claim` or `settle`), or by a dependency's
+   * end (`reason` `dependency_failed`: whatever write ended the dependency, `settle` included).
+   */
+  | { readonly _tag: "Changed"; readonly id: string; readonly status: JobStatus; readonly reason?: TerminalReason }
 
 /** The store's single infrastructure error; `SqlError` never leaves a store package. */
 export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStoreError", {

@@ -51,7 +51,9 @@ const recorder = () => {
       error: (m) => write("error", m),
       write
     },
-    heartbeat: Effect.void
+    heartbeat: Effect.void,
+    spawn: () => Effect.succeed([]),
+    awaitJobs: () => Effect.succeed([])
   }
   return { context, progress, statuses, logs }
 }

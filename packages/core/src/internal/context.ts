@@ -17,6 +17,7 @@ import * as Job from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 import type * as JobType from "../JobType.js"
 import { AttemptItems, type ItemsHost } from "./attemptItems.js"
+import * as Children from "./children.js"
 import { closeStages } from "./stages.js"
 import { toJob } from "./jobRow.js"
 
@@ -362,6 +363,15 @@ class AttemptContext<Owner> implements JobType.JobContext {
       }
     }
     return this.cachedLog
+  }
+
+  // built when a handler asks for them: most never do, and the hot path allocates nothing for them
+  get spawn(): JobType.JobContext["spawn"] {
+    return (inputs, options) => Children.spawn(this.job, inputs, options)
+  }
+
+  get awaitJobs(): JobType.JobContext["awaitJobs"] {
+    return Children.awaitJobs
   }
 
   get heartbeat(): Effect.Effect<void> {

@@ -51,7 +51,10 @@ export const Row = Schema.Struct({
   leaseOwner: StringOrNull,
   leaseExpiresAt: MillisOrNull,
   leaseToken: StringOrNull,
-  scheduleKey: Schema.optional(StringOrNull)
+  scheduleKey: Schema.optional(StringOrNull),
+  dependsOn: Schema.optional(Schema.Array(Schema.String)),
+  dependencyPolicy: Schema.optional(Job.DependencyPolicy),
+  waitingOn: Schema.optional(Schema.Number)
 })
 
 // the Schema names every column of the port's row: a column added to `JobStore.JobRow` must be added here too
@@ -122,7 +125,10 @@ export const toJob = (row: JobRow): Job.Job => {
       row.leaseOwner !== null && row.leaseExpiresAt !== null
         ? { workerId: row.leaseOwner, expiresAt: formatTime(row.leaseExpiresAt) }
         : null,
-    scheduleKey: row.scheduleKey ?? null
+    scheduleKey: row.scheduleKey ?? null,
+    dependsOn: row.dependsOn ?? [],
+    waitingOn: row.waitingOn ?? 0,
+    dependencyPolicy: row.dependencyPolicy ?? "fail"
   }
 }
 

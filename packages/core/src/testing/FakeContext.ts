@@ -60,7 +60,10 @@ const job = (type: JobType.Any): Job.Job => ({
   lastError: null,
   resultId: null,
   lease: null,
-  scheduleKey: null
+  scheduleKey: null,
+  dependsOn: [],
+  waitingOn: 0,
+  dependencyPolicy: "fail"
 })
 
 /** A fake context for one job of `type`, with its declared stages PENDING, and what it records. */
@@ -164,7 +167,10 @@ export const make = (type: JobType.Any): { readonly context: JobType.JobContext;
       error: (message) => write("error", message),
       write
     },
-    heartbeat: Effect.void
+    heartbeat: Effect.void,
+    // no engine here: a handler that spawns is tested through an engine (testing/engine.ts)
+    spawn: () => Effect.dieMessage("FakeContext: spawn needs an engine"),
+    awaitJobs: () => Effect.dieMessage("FakeContext: awaitJobs needs an engine")
   }
   return { context, recorded }
 }

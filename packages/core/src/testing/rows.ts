@@ -49,5 +49,8 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   leaseToken: null,
   scheduleKey: null,
   traceContext: null,
+  dependsOn: [],
+  dependencyPolicy: "fail",
+  waitingOn: 0,
   ...overrides
 })
