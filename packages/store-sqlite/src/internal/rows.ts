@@ -40,7 +40,10 @@ export const jobColumns = [
   "lease_token",
   "number",
   "schedule_key",
-  "trace_context"
+  "trace_context",
+  "depends_on",
+  "dependency_policy",
+  "waiting_on"
 ] as const
 
 /** `jobColumns` as a select list. */
@@ -113,8 +116,27 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   leaseToken: textOrNull(v[29]),
   number: int(v[30]),
   scheduleKey: textOrNull(v[31]),
-  traceContext: textOrNull(v[32])
+  traceContext: textOrNull(v[32]),
+  ...dependencyFields(v[33], v[34], v[35])
 })
+
+/** The dependency fields of a row from their columns (NULL `depends_on`: none; NULL policy: `fail`). */
+export const dependencyFields = (
+  dependsOn: unknown,
+  policy: unknown,
+  waitingOn: unknown
+): Pick<JobRow, "dependsOn" | "dependencyPolicy" | "waitingOn"> => ({
+  dependsOn: parseTags(dependsOn),
+  dependencyPolicy: policy === "run" ? "run" : "fail",
+  waitingOn: int(waitingOn)
+})
+
+/** The dependency columns of a row to insert, in `jobColumns` order. */
+export const dependencyValues = (job: JobRow): ReadonlyArray<unknown> => [
+  job.dependsOn === undefined || job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn),
+  job.dependencyPolicy === "run" ? "run" : null,
+  job.waitingOn ?? 0
+]
 
 /** An `[id, status, …]` row read as a status change. */
 export const statusChange = (row: ReadonlyArray<unknown>): JobStore.StatusChange => ({
@@ -135,7 +157,9 @@ const rareColumns = [
   "last_error",
   "result_id",
   "schedule_key",
-  "trace_context"
+  "trace_context",
+  "depends_on",
+  "dependency_policy"
 ] as const
 
 /**
@@ -222,7 +246,9 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     leaseToken: write.token,
     number: int(v[15]),
     scheduleKey: textOrNull(rare[10]),
-    traceContext: textOrNull(rare[11])
+    traceContext: textOrNull(rare[11]),
+    // a claimed job waits on nothing
+    ...dependencyFields(rare[12] ?? null, rare[13] ?? null, 0)
   }
 }
 
@@ -260,7 +286,8 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.leaseToken,
   job.number,
   job.scheduleKey ?? null,
-  job.traceContext ?? null
+  job.traceContext ?? null,
+  ...dependencyValues(job)
 ]
 
 /** The column of each field `update` may set. */
