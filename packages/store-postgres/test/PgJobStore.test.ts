@@ -71,7 +71,8 @@ describe("PgJobStore", () => {
         { migration_id: 2, name: "items" },
         { migration_id: 3, name: "trace" },
         { migration_id: 4, name: "schedules" },
-        { migration_id: 5, name: "scale" }
+        { migration_id: 5, name: "scale" },
+        { migration_id: 7, name: "dependencies" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)
@@ -92,6 +93,7 @@ describe("PgJobStore", () => {
       )
       expect(tables.map((t) => t.table_name)).toEqual([
         "a_callbacks",
+        "a_dependencies",
         "a_items",
         "a_jobs",
         "a_logs",
@@ -99,6 +101,7 @@ describe("PgJobStore", () => {
         "a_results",
         "a_schedules",
         "b_callbacks",
+        "b_dependencies",
         "b_items",
         "b_jobs",
         "b_logs",
