@@ -28,7 +28,7 @@ export interface Finished {
 export type SpawnError = UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
 
 // a function, not a constant: `Jobs.ts` is still loading when this module is (Jobs → engine → context → here)
-const engine = (): Effect.Effect<Jobs.Jobs> =>
+const engine = (): Effect.Effect<Jobs.Jobs.Service> =>
   Effect.flatMap(Effect.serviceOption(Jobs.Jobs), (jobs) =>
     Option.isSome(jobs)
       ? Effect.succeed(jobs.value)

@@ -109,7 +109,7 @@ export const make = ({ callbacks, dependencies, fn, jobs: jobsTable, signals, sq
     jobs.some((job) => (job.dependsOn?.length ?? 0) > 0) ? insertWithDependencies(jobs) : insertJobs(jobs)
 
   /** `JobStore.insert`: a job's items are inserted in the job's transaction, and only for the jobs inserted. */
-  const insert = (options: Parameters<JobStore.JobStore["insert"]>[0]) =>
+  const insert = (options: Parameters<JobStore.JobStore.Service["insert"]>[0]) =>
     options.items === undefined || options.items.length === 0
       ? insertAny(options.jobs)
       : sql.withTransaction(

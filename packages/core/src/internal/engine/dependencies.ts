@@ -24,7 +24,7 @@ export const fields = (
  * the path of that job in the request. Each distinct id is read once.
  */
 export const check = (
-  store: JobStore,
+  store: JobStore.Service,
   scope: JobScope.JobScope | undefined,
   entries: ReadonlyArray<{ readonly prefix: string; readonly sent: ReadonlyArray<string> | undefined }>
 ): Effect.Effect<ReadonlyArray<Issue>, JobStoreError> =>

@@ -43,7 +43,7 @@ export const make = ({ bus, store }: Shared) => {
     Stream.merge(Stream.fromQueue(events), cascaded(signals))
   )
 
-  const service: Pick<Jobs.Jobs, "events" | "subscribe"> = {
+  const service: Pick<Jobs.Jobs.Service, "events" | "subscribe"> = {
     events: (options) => forJob(options)(Stream.unwrapScoped(both)),
     subscribe: (options) => Effect.map(both, forJob(options))
   }
