@@ -388,7 +388,9 @@ BEGIN
       array_agg((extract(epoch FROM clock_timestamp()) * 1000)::bigint))
     FROM old_rows o WHERE o.status NOT IN ${terminal}
     HAVING count(*) > 0;
-    DELETE FROM ${dependencies} WHERE job_id IN (SELECT id FROM old_rows) OR depends_on IN (SELECT id FROM old_rows);
+    -- two statements, so each walks its index (the key, and the dependency's)
+    DELETE FROM ${dependencies} WHERE job_id IN (SELECT id FROM old_rows);
+    DELETE FROM ${dependencies} WHERE depends_on IN (SELECT id FROM old_rows);
   END IF;
   RETURN NULL;
 END

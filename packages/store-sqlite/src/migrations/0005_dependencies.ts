@@ -85,7 +85,8 @@ export default (t: Tables) =>
           "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
           `OLD.status NOT IN ${terminal}`
         )}
-        DELETE FROM "${t.dependencies}" WHERE job_id = OLD.id OR depends_on = OLD.id;
+        DELETE FROM "${t.dependencies}" WHERE job_id = OLD.id;
+        DELETE FROM "${t.dependencies}" WHERE depends_on = OLD.id;
       END`)
     // what every terminal job gets, for the ones the cascade failed: a callback row, and a signal
     yield* sql.unsafe(`CREATE TRIGGER "${t.prefix}jobs_dependency_failed" AFTER UPDATE OF status ON "${t.jobs}"

@@ -196,7 +196,8 @@ CREATE TRIGGER "jobloom_jobs_dependency_delete" AFTER DELETE ON "jobloom_jobs"
       updated_at = CASE WHEN status IN ('CREATED', 'QUEUED', 'PAUSED') THEN CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) ELSE updated_at END
     WHERE OLD.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') AND id IN (SELECT job_id FROM "jobloom_dependencies" WHERE depends_on = OLD.id AND done = 0);
     UPDATE "jobloom_dependencies" SET done = 1 WHERE depends_on = OLD.id AND done = 0;
-        DELETE FROM "jobloom_dependencies" WHERE job_id = OLD.id OR depends_on = OLD.id;
+        DELETE FROM "jobloom_dependencies" WHERE job_id = OLD.id;
+        DELETE FROM "jobloom_dependencies" WHERE depends_on = OLD.id;
       END;
 
 -- trigger jobloom_jobs_dependency_end

@@ -5,8 +5,9 @@
  * Each edge (dependent, dependency) is counted once: the first end of the dependency marks it done and lowers the
  * dependent's `waitingOn`; a retried dependency that ends again changes nothing (a dependent it failed stays FAILED).
  */
+import { dependencyError } from "../../JobDependencies.js"
 import type { JobRow, StoreSignal } from "../../JobStore.js"
-import { isTerminal } from "../../Job.js"
+import { isTerminal, type JobStatus } from "../../Job.js"
 import { waitingStatuses } from "../jobFilter.js"
 
 /** The dependency edges of one memory store. */
@@ -55,14 +56,6 @@ export interface DependencyHost {
   readonly pending: Array<StoreSignal>
 }
 
-/** The `lastError` of a job failed by its dependency. */
-export const dependencyError = (dependency: string, status: string, now: number): string =>
-  JSON.stringify({
-    message: `dependency ${dependency} ended ${status}`,
-    tag: "DependencyFailed",
-    at: new Date(now).toISOString()
-  })
-
 /**
  * Counts one end of `dependency` (its status `status`; a job deleted before it ended counts as FAILED) for one
  * dependent: `waitingOn` − 1; a `fail` dependent that still waits ends FAILED when the dependency did not succeed;
@@ -81,7 +74,7 @@ const countEnd = (host: DependencyHost, dependency: string, status: string, depe
         waitingOn,
         status: "FAILED",
         terminalReason: "dependency_failed",
-        lastError: dependencyError(dependency, status, now),
+        lastError: dependencyError(dependency, status as JobStatus, now),
         finishedAt: now,
         updatedAt: now
       },
