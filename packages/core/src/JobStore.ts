@@ -30,10 +30,11 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { JobStatus, LogLevel, TerminalReason } from "./Job.js"
 import type { JobFilter, SortKey } from "./internal/jobFilter.js"
+import type { DependencyColumns } from "./internal/storeDependencies.js"
 import type { ItemRow, ItemStore } from "./internal/storeItems.js"
 
 /** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
-export interface JobRow {
+export interface JobRow extends DependencyColumns {
   readonly id: string
   /** Assigned by the store at insert (1, 2, 3, …): unique per store, increasing, never reused (compat routers' ids). */
   readonly number: number
@@ -85,39 +86,13 @@ export interface JobRow {
    * it never changes.
    */
   readonly scheduleKey?: string | null
-  // --- dependencies (see `Job.DependencyPolicy`); absent reads as none, `fail`, 0 -----------------------------------
-  /**
-   * The ids of the jobs this job waits on, without duplicates. Written at insert, never changed. Each must exist at
-   * insert (core checks; a store treats one missing at insert as failed).
-   */
-  readonly dependsOn?: ReadonlyArray<string>
-  /** What the job does when a dependency ends FAILED, CANCELLED or TIMED_OUT. */
-  readonly dependencyPolicy?: "fail" | "run"
-  /**
-   * How many dependencies are not done: not SUCCEEDED, or with `run` not terminal. Core inserts the number of
-   * dependencies; the store counts those already done at insert, and every later end of a dependency, in the same
-   * transaction. A QUEUED job with `waitingOn` > 0 is not claimable.
-   */
-  readonly waitingOn?: number
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
-export type JobPatch = Partial<
-  Omit<
-    JobRow,
-    | "id"
-    | "number"
-    | "type"
-    | "createdAt"
-    | "updatedAt"
-    | "batchId"
-    | "scheduleKey"
-    | "traceContext"
-    | "dependsOn"
-    | "dependencyPolicy"
-    | "waitingOn"
-  >
->
+export type JobPatch = Partial<Omit<JobRow, FixedColumn | keyof DependencyColumns>>
+
+/** The columns written at insert that no `update` changes. */
+type FixedColumn = "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext"
 
 /** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */
 export type NewJobRow = Omit<JobRow, "number">
@@ -302,6 +277,9 @@ export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStore
   /** The failure underneath (a store's `SqlError`, a driver error), kept for logs and traces; never shown to clients. */
   cause: Schema.optional(Schema.Defect)
 }) {}
+
+/** The dependency columns of a job row (`internal/storeDependencies.ts`). */
+export type { DependencyColumns } from "./internal/storeDependencies.js"
 
 /** The item part of the port and its rows (`internal/storeItems.ts`, one block so the item operations read together). */
 export type { ItemCursor, ItemRow, ItemStatusCounts, ItemStore } from "./internal/storeItems.js"

@@ -91,24 +91,8 @@ describe("PgJobStore", () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
         [schema]
       )
-      expect(tables.map((t) => t.table_name)).toEqual([
-        "a_callbacks",
-        "a_dependencies",
-        "a_items",
-        "a_jobs",
-        "a_logs",
-        "a_migrations",
-        "a_results",
-        "a_schedules",
-        "b_callbacks",
-        "b_dependencies",
-        "b_items",
-        "b_jobs",
-        "b_logs",
-        "b_migrations",
-        "b_results",
-        "b_schedules"
-      ])
+      const names = ["callbacks", "dependencies", "items", "jobs", "logs", "migrations", "results", "schedules"]
+      expect(tables.map((t) => t.table_name)).toEqual(["a_", "b_"].flatMap((prefix) => names.map((n) => prefix + n)))
     }).pipe(Effect.scoped)
   )
 
