@@ -21,6 +21,7 @@ import { serve } from "./HttpServer.js"
 import { serveUntilSignal } from "./Process.js"
 import * as DataStorageSync from "./jobs/DataStorageSync.js"
 import * as MlPipeline from "./jobs/MlPipeline.js"
+import * as MlReport from "./jobs/MlReport.js"
 import * as WordCount from "./jobs/WordCount.js"
 import * as ItemRouters from "./ItemRouters.js"
 import * as ProcessingService from "./ProcessingService.js"
@@ -92,7 +93,8 @@ export const config: Config.Config<QuickstartConfig> = Config.all({
 export const jobTypes: ReadonlyArray<JobType.Any> = [
   MlPipeline.MlPipeline,
   DataStorageSync.DataStorageSync,
-  WordCount.WordCount
+  WordCount.WordCount,
+  MlReport.MlReport
 ]
 
 /** The handlers of the quickstart's job types but those in `remote` (served by remote workers only). */
@@ -102,7 +104,8 @@ export const handlersExcept = (remote: ReadonlyArray<string>): Layer.Layer<never
     ...[
       [MlPipeline.MlPipeline.key, MlPipeline.layer],
       [WordCount.WordCount.key, WordCount.layer],
-      [DataStorageSync.DataStorageSync.key, DataStorageSync.layer()]
+      [DataStorageSync.DataStorageSync.key, DataStorageSync.layer()],
+      [MlReport.MlReport.key, MlReport.layer]
     ].flatMap(([key, layer]) => (remote.includes(key as string) ? [] : [layer as typeof MlPipeline.layer]))
   ).pipe(Layer.provide(ProcessingService.layer()))
 

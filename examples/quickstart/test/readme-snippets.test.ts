@@ -53,6 +53,19 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
   Schedules: { before: "", after: `\nawait jobloom.close()\n` },
   // the block closes the engine itself once the paused job, resumed, has succeeded
   "Pausing and checkpoints": { before: "", after: "" },
+  // the parent finishes before the host closes: its children run on the facade's worker
+  Dependencies: {
+    before: "",
+    after: `\nfor (;;) {
+  const job = await jobloom.get(after.id)
+  if (job.status === "SUCCEEDED") break
+  if (job.status !== "QUEUED" && job.status !== "RUNNING") throw new Error(\`square after the parent: \${job.status}\`)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+}
+if ((await jobloom.result(parent.id)).value !== 14) throw new Error("sum of squares up to 3 is 14")
+await jobloom.close()
+`
+  },
   Retention: { before: "", after: `\nawait jobloom.close()\n` },
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,

@@ -49,7 +49,7 @@ describe("quickstart server", () => {
     expect(server.output()).toMatch(/listening on every interface, port \d+/)
   })
 
-  it("serves the docs and lists the three job types", async () => {
+  it("serves the docs and lists the job types", async () => {
     const response = await fetch(`${api}/docs`)
     expect(response.status).toBe(200)
     const types = await request(`${api}/job-types`)
@@ -57,8 +57,26 @@ describe("quickstart server", () => {
       "data_storage_sync",
       "delay",
       "ml",
+      "ml_report",
       "wordcount"
     ])
+  })
+
+  it("runs an ml_report after the ml jobs it depends on, summing their results", async () => {
+    const ml = async () =>
+      (await request(`${api}/jobs?startNow=true`, { method: "POST", body: { type: "ml", params: { failureRate: 0 } } }))
+        .id as string
+    const ids = [await ml(), await ml()]
+    const report = await request(`${api}/jobs?startNow=true`, {
+      method: "POST",
+      body: { type: "ml_report", dependsOn: ids }
+    })
+    expect(report).toMatchObject({ status: "QUEUED", dependsOn: ids })
+    const done = await follow(api, report.id)
+    expect(done).toMatchObject({ status: "SUCCEEDED", waitingOn: 0 })
+    for (const id of ids) expect((await request(`${api}/jobs/${id}`)).status).toBe("SUCCEEDED")
+    const result = await request(`${api}/jobs/${report.id}/result`)
+    expect(result.value).toMatchObject({ jobs: 2, captures: 40 })
   })
 
   it("runs an ml job created with startNow to SUCCEEDED, with Antenna's stages and params", async () => {

@@ -42,7 +42,15 @@ export const isTerminal = (status: JobStatus): boolean =>
   status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED" || status === "TIMED_OUT"
 
 /** Why a terminal status was reached. */
-export const TerminalReason = Schema.Literal("error", "timeout", "expired", "stalled", "user", "threshold")
+export const TerminalReason = Schema.Literal(
+  "error",
+  "timeout",
+  "expired",
+  "stalled",
+  "user",
+  "threshold",
+  "dependency_failed"
+)
 /** Why a terminal status was reached. */
 export type TerminalReason = typeof TerminalReason.Type
 
@@ -123,6 +131,31 @@ export type JobError = typeof JobError.Type
 /** The lease a worker holds on a running job; read-only. */
 export const Lease = Schema.Struct({ workerId: Schema.String, expiresAt: Timestamp })
 
+// --- dependencies (one block, so the fields of jobs that wait on other jobs read together) ----------------------
+
+/**
+ * What a job does when one of its dependencies ends FAILED, CANCELLED or TIMED_OUT: `fail` (it ends FAILED with
+ * `terminalReason` `dependency_failed`, and so on down the chain) or `run` (it runs once every dependency is terminal,
+ * whatever the outcome: MCRIT's behaviour).
+ */
+export const DependencyPolicy = Schema.Literal("fail", "run").annotations({
+  identifier: "DependencyPolicy",
+  description: "fail: end FAILED (dependency_failed) when a dependency fails; run: run once all are terminal"
+})
+/** What a job does when one of its dependencies fails. */
+export type DependencyPolicy = typeof DependencyPolicy.Type
+
+/** The dependency fields of a job. */
+const DependencyFields = {
+  dependsOn: Schema.Array(Schema.String).annotations({
+    description: "The ids of the jobs this job waits on (it is not claimable before they are done)"
+  }),
+  waitingOn: Schema.Int.annotations({
+    description: "How many dependencies are not done yet (not SUCCEEDED; with dependencyPolicy run, not terminal)"
+  }),
+  dependencyPolicy: DependencyPolicy
+}
+
 /** A job as the engine returns it. */
 export const Job = Schema.Struct({
   id: Schema.String,
@@ -166,7 +199,8 @@ export const Job = Schema.Struct({
     description:
       "The last checkpoint a handler saved (encoded by the type's checkpoint Schema), handed to the next attempt " +
       "(after a pause, a retryable failure or a crash); null when none. A retry of a finished job clears it"
-  })
+  }),
+  ...DependencyFields
 }).annotations({ identifier: "Job" })
 /** A job as the engine returns it. */
 export type Job = typeof Job.Type

@@ -51,6 +51,17 @@ export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("
   }
 }
 
+/** A delete of a job that non-terminal jobs depend on, without `force` (HTTP 409). */
+export class JobHasDependents extends Schema.TaggedError<JobHasDependents>()("JobHasDependents", {
+  jobId: Schema.String,
+  /** How many non-terminal jobs depend on it. */
+  dependents: Schema.Number
+}) {
+  override get message() {
+    return `cannot delete job ${this.jobId}: ${this.dependents} unfinished job(s) depend on it (force=true deletes it; they then see it as failed)`
+  }
+}
+
 /** No job type is registered under this key. */
 export class UnknownJobType extends Schema.TaggedError<UnknownJobType>()("UnknownJobType", {
   type: Schema.String

@@ -10,6 +10,13 @@
  * - **Callbacks are durable.** Any write that moves a job with a non-null `callbackUrl` into a terminal status
  *   (`update`, `settle`, `rescue`, `expire`) inserts a pending callback in the same transaction.
  * - **Deletes cascade.** Deleting a job deletes its logs, its result, its items and its pending callbacks.
+ * - **Dependencies are released in the same transaction.** Any write that moves a job into a terminal status (every
+ *   method above, and a cascade) updates the jobs that depend on it (`JobRow.waitingOn`): a dependency SUCCEEDED, or
+ *   terminal for a `run` dependent, counts as done; a dependency FAILED, CANCELLED or TIMED_OUT ends a `fail`
+ *   dependent that still waits (CREATED, QUEUED or PAUSED) FAILED (`dependency_failed`, `lastError` naming it,
+ *   `finishedAt` = the write's now, its callback row), and so on down the chain. Each dependency counts once per
+ *   dependent (a retried dependency ending again changes nothing). Released jobs publish `Enqueued`, failed ones
+ *   `Changed` with `reason` `dependency_failed`. A QUEUED job with `waitingOn` > 0 is never claimed.
  * - **Signals are hints.** `subscribe` may drop or merge signals; workers also poll. A store says with
  *   `crossProcessSignals` whether writes made by other processes reach its subscribers.
  *
@@ -84,6 +91,9 @@ export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStore
   /** The failure underneath (a store's `SqlError`, a driver error), kept for logs and traces; never shown to clients. */
   cause: Schema.optional(Schema.Defect)
 }) {}
+
+/** The dependency columns of a job row (`internal/storeDependencies.ts`). */
+export type { DependencyColumns } from "./internal/storeDependencies.js"
 
 /** The item part of the port and its rows (`internal/storeItems.ts`, one block so the item operations read together). */
 export type { ItemCursor, ItemRow, ItemStatusCounts, ItemStore } from "./internal/storeItems.js"

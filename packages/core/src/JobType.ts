@@ -15,6 +15,12 @@ import { errorMessage, rejections, toPromiseContext } from "./internal/handlerFa
 import { fromAbortable } from "./internal/promiseHandler.js"
 import type { ItemCounts, Job, LogLevel, StageStatus } from "./Job.js"
 import type { JobStoreError } from "./JobStore.js"
+import type * as Children from "./internal/children.js"
+import type { JobNotFound } from "./JobError.js"
+import type { CreateJob } from "./Jobs.js"
+
+/** What `JobContext.spawn` can fail with. */
+export type SpawnError = Children.SpawnError
 
 /** A value a stage reports, declared up front so a new job already shows it. */
 export interface StageParamSpec {
@@ -220,7 +226,27 @@ export interface JobContext<C = unknown> {
    * type's Schema; None when there is none, or when it no longer decodes (the attempt then starts afresh).
    */
   readonly lastCheckpoint: Option.Option<C>
+  // --- children (dependencies) ---
+  /**
+   * Creates child jobs in one batch, QUEUED unless `startNow` is false: each gets `metadata.parentId` = this job's id
+   * and, unless it names one, this job's owner. List them with `GET /jobs?dependsOn=` when they depend on a job, or
+   * by `metadata`; wait for them with `awaitJobs`.
+   */
+  readonly spawn: (
+    inputs: ReadonlyArray<CreateJob>,
+    options?: { readonly startNow?: boolean }
+  ) => Effect.Effect<ReadonlyArray<Job>, SpawnError>
+  /**
+   * Waits until every given job is terminal (on the engine's events, not a poll; interruptible) and returns them in
+   * the order given, each with its result (null when it stored none).
+   */
+  readonly awaitJobs: (
+    ids: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<FinishedJob>, JobNotFound | JobStoreError>
 }
+
+/** A finished job and its result, as `JobContext.awaitJobs` returns it. */
+export type FinishedJob = Children.Finished
 
 /** A handler failure that says whether to retry and which terminal reason to record. */
 export class JobFailure extends Schema.TaggedError<JobFailure>()("JobFailure", {
@@ -265,6 +291,13 @@ export interface PromiseJobContext<C = unknown> {
     readonly warn: (m: string) => void
     readonly error: (m: string) => void
   }
+  /** `JobContext.spawn`; rejects with the engine's error. */
+  readonly spawn: (
+    inputs: ReadonlyArray<CreateJob>,
+    options?: { readonly startNow?: boolean }
+  ) => Promise<ReadonlyArray<Job>>
+  /** `JobContext.awaitJobs`; rejects with the engine's error. */
+  readonly awaitJobs: (ids: ReadonlyArray<string>) => Promise<ReadonlyArray<FinishedJob>>
 }
 
 /** A registered handler, with its requirements already provided. */
@@ -330,14 +363,16 @@ export const toLayerPromise = <P, PI, R, RI, C = unknown, CI = unknown>(
   handler: (params: P, context: PromiseJobContext<C>) => Promise<R>
 ): Layer.Layer<never, never, JobRegistry> =>
   toLayer(type, (params, context) =>
-    fromAbortable(
-      (signal) => handler(params, toPromiseContext(context as JobContext, signal) as PromiseJobContext<C>),
-      (cause) => {
-        if (cause instanceof JobFailure) return cause
-        const failure = new JobFailure({ message: errorMessage(cause), retryable: true })
-        // the rejection's own stack, for `lastError.stack` (a JobFailure built here would point at this line)
-        if (cause instanceof Error) rejections.set(failure, cause)
-        return failure
-      }
+    Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+      fromAbortable(
+        (signal) => handler(params, toPromiseContext(context as JobContext, signal, runtime) as PromiseJobContext<C>),
+        (cause) => {
+          if (cause instanceof JobFailure) return cause
+          const failure = new JobFailure({ message: errorMessage(cause), retryable: true })
+          // the rejection's own stack, for `lastError.stack` (a JobFailure built here would point at this line)
+          if (cause instanceof Error) rejections.set(failure, cause)
+          return failure
+        }
+      )
     )
   )

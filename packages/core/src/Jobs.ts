@@ -13,13 +13,14 @@ import type * as Stream from "effect/Stream"
 import type * as Option from "effect/Option"
 import type { Job, JobResult, LogEntry, LogLevel, Progress, TerminalReason } from "./Job.js"
 import { type ItemPage, type ItemStatus, type JobItem, type NewItem, NewItems } from "./JobItem.js"
-import { JobStatus } from "./Job.js"
+import { DependencyPolicy, JobStatus } from "./Job.js"
 import type {
   BatchNotFound,
   IdempotencyKeyHeld,
   InvalidInput,
   InvalidParams,
   InvalidTransition,
+  JobHasDependents,
   JobNotFound,
   ResultNotFound,
   UnknownJobType
@@ -71,7 +72,15 @@ export const CreateJob = Schema.Struct({
   maxAttempts: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
   callbackUrl: Schema.optional(Schema.NullOr(CallbackUrl)),
   idempotencyKey: Schema.optional(Schema.NullOr(NonEmpty)),
-  items: Schema.optional(NewItems.annotations({ description: "Per-input items, each PENDING with its key and input" }))
+  items: Schema.optional(NewItems.annotations({ description: "Per-input items, each PENDING with its key and input" })),
+  // --- dependencies ---
+  dependsOn: Schema.optional(
+    Schema.Array(NonEmpty).pipe(Schema.maxItems(1000)).annotations({
+      description:
+        "Ids of existing jobs this job waits on: it is not claimable until each has SUCCEEDED (duplicates collapse)"
+    })
+  ),
+  dependencyPolicy: Schema.optional(DependencyPolicy)
 }).annotations({ identifier: "CreateJob" })
 /** The body that creates one job. */
 export type CreateJob = typeof CreateJob.Type
@@ -139,7 +148,10 @@ export interface LogPage {
 export const JobStats = Schema.Struct({
   total: Schema.Number,
   byStatus: Schema.Record({ key: JobStatus, value: Schema.Number }),
-  byType: Schema.Record({ key: Schema.String, value: Schema.Record({ key: JobStatus, value: Schema.Number }) })
+  byType: Schema.Record({ key: Schema.String, value: Schema.Record({ key: JobStatus, value: Schema.Number }) }),
+  waiting: Schema.Number.annotations({
+    description: "QUEUED jobs waiting on dependencies (counted in byStatus.QUEUED too, but not due)"
+  })
 }).annotations({ identifier: "JobStats" })
 /** Counts of jobs. */
 export type JobStats = typeof JobStats.Type
@@ -265,9 +277,19 @@ export declare namespace Jobs {
     /** Queues a PAUSED job again, its `runAt` kept. */
     readonly resume: (id: string) => Effect.Effect<Job, ActionError>
     readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>
-    /** Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. */
-    readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
-    /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
+    /**
+     * Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. A job that
+     * non-terminal jobs depend on is a `JobHasDependents` unless `force` (those still waiting on it then see it as
+     * failed, by their `dependencyPolicy`).
+     */
+    readonly delete: (
+      id: string,
+      options?: { readonly force?: boolean }
+    ) => Effect.Effect<void, ActionError | JobHasDependents>
+    /**
+     * Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. Jobs
+     * that non-terminal jobs depend on are skipped (delete them one by one with `force`).
+     */
     readonly deleteMany: (
       query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore" | "scope"> & {
         readonly all?: boolean

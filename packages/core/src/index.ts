@@ -63,3 +63,6 @@ export * as JobMetrics from "./JobMetrics.js"
 
 /** jobloom's spans through Effect's tracer, and the trace context stored with each job. */
 export * as JobTracing from "./JobTracing.js"
+
+/** The dependency rules stores apply at insert. */
+export * as JobDependencies from "./JobDependencies.js"

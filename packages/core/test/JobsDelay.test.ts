@@ -54,7 +54,9 @@ const recorder = () => {
     },
     heartbeat: Effect.void,
     checkpoint: () => Effect.void,
-    lastCheckpoint: Option.none()
+    lastCheckpoint: Option.none(),
+    spawn: () => Effect.succeed([]),
+    awaitJobs: () => Effect.succeed([])
   }
   return { context, progress, statuses, logs }
 }

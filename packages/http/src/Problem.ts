@@ -29,6 +29,9 @@ export const Problem = Schema.Struct({
   jobId: Schema.optional(Schema.String),
   currentStatus: Schema.optional(Job.JobStatus.annotations({ description: "the job's status a 409 refused" })),
   action: Schema.optional(Schema.String),
+  dependents: Schema.optional(
+    Schema.Number.annotations({ description: "how many unfinished jobs depend on the job a delete refused" })
+  ),
   resultId: Schema.optional(Schema.String),
   batchId: Schema.optional(Schema.String),
   jobType: Schema.optional(Schema.String),
@@ -43,6 +46,7 @@ export type EngineError =
   | JobError.ResultNotFound
   | JobError.BatchNotFound
   | JobError.InvalidTransition
+  | JobError.JobHasDependents
   | JobError.UnknownJobType
   | JobError.InvalidParams
   | JobError.InvalidInput
@@ -56,6 +60,7 @@ const engineTags: ReadonlySet<string> = new Set<EngineError["_tag"]>([
   "ResultNotFound",
   "BatchNotFound",
   "InvalidTransition",
+  "JobHasDependents",
   "UnknownJobType",
   "InvalidParams",
   "InvalidInput",
@@ -108,6 +113,16 @@ export const fromError = (error: EngineError): Problem => {
         jobId: error.jobId,
         currentStatus: error.from,
         action: error.action
+      }
+    case "JobHasDependents":
+      return {
+        type: typeUri("job-has-dependents"),
+        title: "Job has dependents",
+        status: 409,
+        detail: error.message,
+        jobId: error.jobId,
+        dependents: error.dependents,
+        action: "delete"
       }
     case "UnknownJobType":
       return {

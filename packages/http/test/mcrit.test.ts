@@ -215,6 +215,16 @@ describe("MCRIT: results", () => {
     }))
 })
 
+describe("MCRIT: dependencies", () => {
+  it("a job document shows the dependencies it waits on and how many are unfinished", () =>
+    withCompat(async ({ app, run }) => {
+      const first = await enqueue(run, { type: "three-stages", params: { items: 1 } }, false)
+      const second = await enqueue(run, { type: "three-stages", params: { items: 1 }, dependsOn: [first.id] })
+      const doc = (await data(await call(app, `/mcrit/jobs/${hex(second.number)}`))) as Doc
+      expect(doc).toMatchObject({ all_dependencies: [first.id], unfinished_dependencies: 1, required_by: [] })
+    }))
+})
+
 describe("MCRIT: permissions, scope, OpenAPI", () => {
   it("refuses what authorize refuses (403, failed) and hides jobs outside the scope", () =>
     withCompat(

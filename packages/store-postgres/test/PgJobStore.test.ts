@@ -73,6 +73,7 @@ describe("PgJobStore", () => {
         { migration_id: 4, name: "schedules" },
         { migration_id: 5, name: "scale" },
         { migration_id: 6, name: "trace_insert" },
+        { migration_id: 7, name: "dependencies" },
         { migration_id: 8, name: "pause" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
@@ -92,22 +93,8 @@ describe("PgJobStore", () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
         [schema]
       )
-      expect(tables.map((t) => t.table_name)).toEqual([
-        "a_callbacks",
-        "a_items",
-        "a_jobs",
-        "a_logs",
-        "a_migrations",
-        "a_results",
-        "a_schedules",
-        "b_callbacks",
-        "b_items",
-        "b_jobs",
-        "b_logs",
-        "b_migrations",
-        "b_results",
-        "b_schedules"
-      ])
+      const names = ["callbacks", "dependencies", "items", "jobs", "logs", "migrations", "results", "schedules"]
+      expect(tables.map((t) => t.table_name)).toEqual(["a_", "b_"].flatMap((prefix) => names.map((n) => prefix + n)))
     }).pipe(Effect.scoped)
   )
 

@@ -98,6 +98,8 @@ export const make = (
   Effect.gen(function* () {
     if (options.migrate !== false) yield* migrate(options)
     const client = yield* SqlClient.SqlClient
+    // the dependency cascade runs down a chain: a trigger's update fires the same trigger (migration 5)
+    yield* Errors.refail(client`PRAGMA recursive_triggers = ON`)
     // the host's SqliteClient names its file, so stores of this process on that file share wake-ups
     const sqlite = yield* Effect.serviceOption(SqliteClient.SqliteClient)
     const filename = Option.getOrUndefined(Option.map(sqlite, (c) => c.config.filename))
@@ -154,6 +156,8 @@ export const layerWith = (options: LayerWithOptions): Layer.Layer<JobStore.JobSt
           yield* client.unsafe(`PRAGMA busy_timeout = ${busyMs}`)
           yield* client.unsafe(`PRAGMA cache_size = ${-Math.max(1, Math.floor(options.cacheSizeKiB ?? 2000))}`)
           yield* client`PRAGMA foreign_keys = ON`
+          // the dependency cascade runs down a chain: a trigger's update fires the same trigger (migration 5)
+          yield* client`PRAGMA recursive_triggers = ON`
         })
       )
       const withClient = Effect.provideService(SqlClient.SqlClient, client)

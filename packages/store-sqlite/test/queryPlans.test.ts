@@ -90,7 +90,7 @@ describe.each([
     Effect.gen(function* () {
       const found = yield* plans(
         (store) => store.claim({ ...claimOptions, typeLimits: { conformance: 5 } }),
-        /status = 'QUEUED' AND queue IN/
+        /status = 'QUEUED' AND waiting_on = 0 AND queue IN/
       )
       expect(found.join("\n")).toMatch(/INDEX jobloom_jobs_due/)
     })

@@ -19,6 +19,7 @@ import type * as JobType from "../JobType.js"
 import { AttemptItems, type ItemsHost } from "./attemptItems.js"
 import * as Checkpoint from "./checkpoint.js"
 import type * as Option from "effect/Option"
+import * as Children from "./children.js"
 import { closeStages } from "./stages.js"
 import { toJob } from "./jobRow.js"
 
@@ -392,6 +393,15 @@ class AttemptContext<Owner> implements JobType.JobContext {
       }
     }
     return this.cachedLog
+  }
+
+  // built when a handler asks for them: most never do, and the hot path allocates nothing for them
+  get spawn(): JobType.JobContext["spawn"] {
+    return (inputs, options) => Children.spawn(this.job, inputs, options)
+  }
+
+  get awaitJobs(): JobType.JobContext["awaitJobs"] {
+    return Children.awaitJobs
   }
 
   get heartbeat(): Effect.Effect<void> {

@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type { TerminalReason } from "../Job.js"
 import { JobFailure, type JobContext, type PromiseJobContext } from "../JobType.js"
 
@@ -17,7 +18,12 @@ export const errorMessage = (cause: unknown): string => (cause instanceof Error 
 export const rejections = new WeakMap<JobFailure, Error>()
 
 /** Wraps an Effect context into the Promise-side one. */
-export const toPromiseContext = (context: JobContext, signal: AbortSignal): PromiseJobContext => ({
+export const toPromiseContext = (
+  context: JobContext,
+  signal: AbortSignal,
+  /** The handler's runtime: spawn and awaitJobs reach the engine through its services. */
+  runtime: Runtime.Runtime<never> = Runtime.defaultRuntime
+): PromiseJobContext => ({
   job: context.job,
   signal,
   checkpoint: (value) => Effect.runSync(context.checkpoint(value)),
@@ -50,7 +56,9 @@ export const toPromiseContext = (context: JobContext, signal: AbortSignal): Prom
     info: (m) => Effect.runSync(context.log.info(m)),
     warn: (m) => Effect.runSync(context.log.warn(m)),
     error: (m) => Effect.runSync(context.log.error(m))
-  }
+  },
+  spawn: (inputs, options) => Runtime.runPromise(runtime)(context.spawn(inputs, options), { signal }),
+  awaitJobs: (ids) => Runtime.runPromise(runtime)(context.awaitJobs(ids), { signal })
 })
 
 /** The failure reason a handler error maps to. */

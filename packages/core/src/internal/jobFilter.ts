@@ -31,6 +31,18 @@ export interface JobFilter {
   readonly createdBefore?: number
   /** `finishedAt < finishedBefore` (jobs with no `finishedAt` never match). */
   readonly finishedBefore?: number
+  // --- dependencies -------------------------------------------------------------------------------------------------
+  /**
+   * true: jobs still waiting on dependencies (`waitingOn` > 0, status CREATED, QUEUED or PAUSED); false: all others.
+   */
+  readonly waiting?: boolean
+  /** The jobs that depend on this job (a parent's children, a step's successors). */
+  readonly dependsOn?: string
+  /**
+   * false: only jobs no non-terminal job depends on (what bulk delete may remove); true: only jobs one depends on.
+   * Store-only.
+   */
+  readonly required?: boolean
 }
 
 /** The columns a list may sort by, in the order error messages name them. */
@@ -43,13 +55,22 @@ export type SortKey = (typeof sortKeys)[number]
 export type TimeField = "createdAfter" | "createdBefore" | "finishedBefore"
 
 /** Store-only fields: a client reaches them through its scope or through `get`, never as a query field. */
-export type StoreOnlyField = "ids" | "owners" | "idempotencyKey"
+export type StoreOnlyField = "ids" | "owners" | "idempotencyKey" | "required"
 
 /** A client's filter, derived from `JobFilter`: the same fields but the store-only ones, times as text. */
 export type FilterQuery = Omit<JobFilter, StoreOnlyField | TimeField> & { readonly [K in TimeField]?: string }
 
-/** Whether a row matches every given field of the filter. */
-export const matches = (filter: JobFilter, row: JobRow): boolean => {
+/** The statuses in which a job may wait on dependencies. */
+export const waitingStatuses: ReadonlyArray<JobStatus> = ["CREATED", "QUEUED", "PAUSED"]
+
+/** Whether a job still waits on dependencies. */
+export const isWaiting = (row: JobRow): boolean => (row.waitingOn ?? 0) > 0 && waitingStatuses.includes(row.status)
+
+/**
+ * Whether a row matches every given field of the filter. `required` needs the store's knowledge of dependents: a
+ * reader that has it passes `isRequired`; without it the field is ignored.
+ */
+export const matches = (filter: JobFilter, row: JobRow, isRequired?: (id: string) => boolean): boolean => {
   if (filter.ids !== undefined && !filter.ids.includes(row.id)) return false
   if (filter.numbers !== undefined && !filter.numbers.includes(row.number)) return false
   if (filter.statuses !== undefined && !filter.statuses.includes(row.status)) return false
@@ -69,6 +90,9 @@ export const matches = (filter: JobFilter, row: JobRow): boolean => {
   if (filter.finishedBefore !== undefined && !(row.finishedAt !== null && row.finishedAt < filter.finishedBefore)) {
     return false
   }
+  if (filter.waiting !== undefined && isWaiting(row) !== filter.waiting) return false
+  if (filter.dependsOn !== undefined && !(row.dependsOn ?? []).includes(filter.dependsOn)) return false
+  if (filter.required !== undefined && isRequired !== undefined && isRequired(row.id) !== filter.required) return false
   return true
 }
 

@@ -53,7 +53,10 @@ export const Row = Schema.Struct({
   leaseToken: StringOrNull,
   scheduleKey: Schema.optional(StringOrNull),
   // --- pausing and checkpoints ---
-  checkpoint: Schema.optional(Schema.NullOr(JsonText))
+  checkpoint: Schema.optional(Schema.NullOr(JsonText)),
+  dependsOn: Schema.optional(Schema.Array(Schema.String)),
+  dependencyPolicy: Schema.optional(Job.DependencyPolicy),
+  waitingOn: Schema.optional(Schema.Number)
 })
 
 // the Schema names every column of the port's row: a column added to `JobStore.JobRow` must be added here too
@@ -126,7 +129,10 @@ export const toJob = (row: JobRow): Job.Job => {
         : null,
     scheduleKey: row.scheduleKey ?? null,
     // --- pausing and checkpoints ---
-    checkpoint: parseJson(row.checkpoint ?? null, null)
+    checkpoint: parseJson(row.checkpoint ?? null, null),
+    dependsOn: row.dependsOn ?? [],
+    waitingOn: row.waitingOn ?? 0,
+    dependencyPolicy: row.dependencyPolicy ?? "fail"
   }
 }
 

@@ -2,11 +2,12 @@
  * The rows, options and signals of the job operations of the store port (`JobStore.Service`). `JobStore` re-exports
  * every name, so hosts and stores read them as `JobStore.JobRow` and so on.
  */
+import type { DependencyColumns } from "./storeDependencies.js"
 import type { JobStatus, LogLevel, TerminalReason } from "../Job.js"
 import type { JobFilter, SortKey } from "./jobFilter.js"
 
 /** A job as stored. JSON-valued fields are JSON text; times are epoch milliseconds. */
-export interface JobRow {
+export interface JobRow extends DependencyColumns {
   readonly id: string
   /** Assigned by the store at insert (1, 2, 3, …): unique per store, increasing, never reused (compat routers' ids). */
   readonly number: number
@@ -68,9 +69,10 @@ export interface JobRow {
 }
 
 /** The fields of a job that `update` may set. `updatedAt` is always set by the store to `now`. */
-export type JobPatch = Partial<
-  Omit<JobRow, "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext">
->
+export type JobPatch = Partial<Omit<JobRow, FixedColumn | keyof DependencyColumns>>
+
+/** The columns written at insert that no `update` changes. */
+type FixedColumn = "id" | "number" | "type" | "createdAt" | "updatedAt" | "batchId" | "scheduleKey" | "traceContext"
 
 /** A job to insert: every field but the `number` the store assigns (a `number` given anyway is ignored). */
 export type NewJobRow = Omit<JobRow, "number">
@@ -266,5 +268,8 @@ export interface StatsRow {
 export type StoreSignal =
   /** Jobs may have become claimable in this queue (insert, run, resume, retry, release, rescue). */
   | { readonly _tag: "Enqueued"; readonly queue: string }
-  /** A job's status was changed by `update`, `expire` or `rescue` (not by `claim` or `settle`). */
-  | { readonly _tag: "Changed"; readonly id: string; readonly status: JobStatus }
+  /**
+   * A job's status was changed by `update`, `expire` or `rescue` (not by `claim` or `settle`), or by a dependency's
+   * end (`reason` `dependency_failed`: whatever write ended the dependency, `settle` included).
+   */
+  | { readonly _tag: "Changed"; readonly id: string; readonly status: JobStatus; readonly reason?: TerminalReason }

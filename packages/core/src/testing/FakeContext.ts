@@ -64,7 +64,10 @@ const job = (type: JobType.Any): Job.Job => ({
   resultId: null,
   lease: null,
   scheduleKey: null,
-  checkpoint: null
+  checkpoint: null,
+  dependsOn: [],
+  waitingOn: 0,
+  dependencyPolicy: "fail"
 })
 
 /**
@@ -178,7 +181,10 @@ export const make = <C = unknown>(
     },
     heartbeat: Effect.void,
     checkpoint: (value) => Effect.sync(() => void recorded.checkpoints.push(value)),
-    lastCheckpoint: "lastCheckpoint" in options ? Option.some(options.lastCheckpoint as C) : Option.none()
+    lastCheckpoint: "lastCheckpoint" in options ? Option.some(options.lastCheckpoint as C) : Option.none(),
+    // no engine here: a handler that spawns is tested through an engine (testing/engine.ts)
+    spawn: () => Effect.dieMessage("FakeContext: spawn needs an engine"),
+    awaitJobs: () => Effect.dieMessage("FakeContext: awaitJobs needs an engine")
   }
   return { context, recorded }
 }

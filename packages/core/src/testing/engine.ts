@@ -24,6 +24,7 @@ import { JobStore, type StoreSignal } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
+import { engineDependencyTests } from "./engineDependencies.js"
 import { engineItemsConformance } from "./engineItems.js"
 import { fleetTests } from "./fleet.js"
 
@@ -87,6 +88,7 @@ const awaitFlag = (check: () => boolean, what: string, seconds = 15) =>
 export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobStore, unknown>): void =>
   layer(storeLayer, { excludeTestServices: true, timeout: 60_000 })(`${name} engine`, (it) => {
     fleetTests(it)
+    engineDependencyTests(it)
 
     it.effect("runs jobs to SUCCEEDED and stores their results", () => {
       const queue = unique("q")

@@ -19,6 +19,7 @@ import type { JobStore } from "../JobStore.js"
 import { callbackTests } from "./callbacks.js"
 import { claimTests } from "./claim.js"
 import { deleteTests } from "./delete.js"
+import { dependencyTests } from "./dependencies.js"
 import { insertTests } from "./insert.js"
 import { itemsConformance } from "./items.js"
 import { leaseTests } from "./leases.js"
@@ -63,6 +64,7 @@ export const runStoreConformance = (name: string, storeLayer: Layer.Layer<JobSto
     scopeConformance(it)
     schedulesConformance(it)
     pruneConformance(it)
+    dependencyTests(it)
   })
 
 /** The engine conformance suite (engine and worker end to end over a real store). */

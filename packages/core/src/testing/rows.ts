@@ -50,5 +50,8 @@ export const makeRow = (overrides: Partial<JobRow> = {}): JobRow => ({
   scheduleKey: null,
   traceContext: null,
   checkpoint: null,
+  dependsOn: [],
+  dependencyPolicy: "fail",
+  waitingOn: 0,
   ...overrides
 })

@@ -41,7 +41,7 @@ const problemDescriptions: Record<number, string> = {
   400: "invalid request: `errors` names each bad field",
   403: "the authorize hook refused",
   404: "unknown job, result or batch",
-  409: "not allowed from the job's status: `currentStatus` names it",
+  409: "not allowed from the job's status (`currentStatus` names it), or a delete of a job others depend on (`dependents`)",
   413: "body over the limit; the connection is closed",
   415: "a body with a content type other than JSON"
 }

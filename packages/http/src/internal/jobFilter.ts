@@ -89,6 +89,8 @@ export const ListQuery = Schema.Struct({
   createdAfter: optional(Time("created after this time")),
   createdBefore: optional(Time("created before this time")),
   finishedBefore: optional(Time("finished before this time")),
+  waiting: optional(BooleanText("true: jobs waiting on dependencies (waitingOn > 0, not yet finished); false: others")),
+  dependsOn: optional(Text("the jobs that depend on this job id (a parent's children)")),
   sort: optional(oneOf(sortKeys, "the sort key; default createdAt")),
   order: optional(oneOf(["asc", "desc"], "default desc")),
   limit: optional(IntegerText(1, 1000, "page size, 1 to 1000; default 50")),
@@ -119,7 +121,7 @@ export const DeleteManyQuery = Schema.Struct({
 
 /** The query of `GET /events`: the list's filters, and how the snapshot's page is read. */
 export const EventsQuery = Schema.Struct({
-  ...ListQuery.omit("cursor", "withTotal").fields,
+  ...ListQuery.omit("cursor", "withTotal", "waiting", "dependsOn").fields,
   limit: optional(IntegerText(1, 1000, "jobs in the snapshot, 1 to 1000; default 50")),
   logs: optional(BooleanText("stream the matching jobs' log lines too; default false"))
 }).annotations({ identifier: "EventsQuery" })
@@ -139,7 +141,9 @@ const fieldOf = {
   q: "q",
   createdAfter: "createdAfter",
   createdBefore: "createdBefore",
-  finishedBefore: "finishedBefore"
+  finishedBefore: "finishedBefore",
+  waiting: "waiting",
+  dependsOn: "dependsOn"
 } as const satisfies Record<string, keyof Jobs.JobQuery>
 
 /** The engine's filter from a decoded query: every given parameter, and the request's scope. */

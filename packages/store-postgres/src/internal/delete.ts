@@ -11,7 +11,7 @@ import type { Row } from "./rows.js"
 import type { Shared } from "./shared.js"
 
 /** The delete statements of one store. */
-export const make = ({ callbacks, jobs, logs, results, sql }: Shared) => {
+export const make = ({ callbacks, dependencies, jobs, logs, results, sql }: Shared) => {
   /** Deletes the jobs matched by `where`, and everything that belongs to them; answers how many jobs went. */
   const deleteWhere = (where: Fragment) =>
     Effect.map(
@@ -30,7 +30,7 @@ export const make = ({ callbacks, jobs, logs, results, sql }: Shared) => {
 
   /** `JobStore.deleteMany`: every job the filter matches. */
   const deleteMany = (options: { readonly filter: JobStore.JobFilter }) =>
-    deleteWhere(Filter.where(sql, options.filter))
+    deleteWhere(Filter.where(sql, options.filter, { jobs, dependencies }))
 
   return { deleteOne, deleteMany }
 }

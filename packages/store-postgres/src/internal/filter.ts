@@ -4,11 +4,11 @@
  * statement's text, and its cached plan, does not depend on how many values a filter lists.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { Fragment } from "@effect/sql/Statement"
+import type { Fragment, Identifier } from "@effect/sql/Statement"
 import type { JobStore } from "@jobloom/core"
 
 /** The conditions of a filter, to be joined with AND (none: every job). */
-export const clauses = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter): Array<Fragment> => {
+export const clauses = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter, tables: Tables): Array<Fragment> => {
   const out: Array<Fragment> = []
   if (filter.ids !== undefined) out.push(sql`id = ANY(${filter.ids}::text[])`)
   if (filter.numbers !== undefined) out.push(sql`number = ANY(${filter.numbers}::int8[])`)
@@ -34,8 +34,29 @@ export const clauses = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter): A
   if (filter.createdAfter !== undefined) out.push(sql`created_at > ${filter.createdAfter}::int8`)
   if (filter.createdBefore !== undefined) out.push(sql`created_at < ${filter.createdBefore}::int8`)
   if (filter.finishedBefore !== undefined) out.push(sql`finished_at < ${filter.finishedBefore}::int8`)
+  if (filter.waiting !== undefined) {
+    const waiting = sql.literal("(waiting_on > 0 AND status IN ('CREATED', 'QUEUED', 'PAUSED'))")
+    out.push(filter.waiting ? waiting : sql`NOT ${waiting}`)
+  }
+  if (filter.dependsOn !== undefined) {
+    out.push(sql`id IN (SELECT job_id FROM ${tables.dependencies} WHERE depends_on = ${filter.dependsOn}::text)`)
+  }
+  if (filter.required !== undefined) {
+    // a non-terminal job depends on it (it may not be bulk-deleted)
+    const required = sql`EXISTS (SELECT 1 FROM ${tables.dependencies} d JOIN ${tables.jobs} dependent
+      ON dependent.id = d.job_id WHERE d.depends_on = ${tables.jobs}.id
+        AND dependent.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'))`
+    out.push(filter.required ? required : sql`NOT ${required}`)
+  }
   return out
 }
 
+/** The tables the dependency terms read. */
+export interface Tables {
+  readonly jobs: Identifier
+  readonly dependencies: Identifier
+}
+
 /** The filter as one condition (`sql.and` of no clauses is `1=1`). */
-export const where = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter): Fragment => sql.and(clauses(sql, filter))
+export const where = (sql: SqlClient.SqlClient, filter: JobStore.JobFilter, tables: Tables): Fragment =>
+  sql.and(clauses(sql, filter, tables))

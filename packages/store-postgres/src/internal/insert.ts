@@ -4,7 +4,7 @@
  * travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { JobStore } from "@jobloom/core"
+import { type Job, JobDependencies, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Items } from "./items.js"
@@ -18,7 +18,7 @@ const holderRow = (holder: unknown): Row => (typeof holder === "string" ? JSON.p
 const fewer = () => new JobStore.JobStoreError({ reason: "Corrupt", message: "insert answered for fewer jobs" })
 
 /** The insert of one store. */
-export const make = ({ fn, signals, sql }: Shared, items: Items) => {
+export const make = ({ callbacks, dependencies, fn, jobs: jobsTable, signals, sql }: Shared, items: Items) => {
   /**
    * Outside a caller's transaction the insert has committed when it answers: the queues that gained a QUEUED job
    * are announced in-process at once (their NOTIFYs carry this store's origin, so the listener drops them), and an
@@ -28,7 +28,9 @@ export const make = ({ fn, signals, sql }: Shared, items: Items) => {
   const publishEnqueued = (outcomes: ReadonlyArray<JobStore.InsertOutcome>) => {
     const queues = new Set<string>()
     for (const outcome of outcomes) {
-      if (outcome.inserted && outcome.row.status === "QUEUED") queues.add(outcome.row.queue)
+      if (outcome.inserted && outcome.row.status === "QUEUED" && (outcome.row.waitingOn ?? 0) === 0) {
+        queues.add(outcome.row.queue)
+      }
     }
     signals.publish(Array.from(queues, (queue): JobStore.StoreSignal => ({ _tag: "Enqueued", queue })))
   }
@@ -64,12 +66,54 @@ export const make = ({ fn, signals, sql }: Shared, items: Items) => {
       return outcomes
     })
 
+  /**
+   * Jobs that name dependencies, in one transaction: their dependencies are locked (FOR SHARE: none can end until
+   * this commits, and one that ended before is read ended), those already ended are counted by the rules of
+   * `JobDependencies.atInsert`, the counted rows inserted, then their edges; from then on migration 7's trigger
+   * counts every later end. A job inserted FAILED by a failed dependency gets its callback row here.
+   */
+  const insertWithDependencies = (jobs: ReadonlyArray<JobStore.NewJobRow>) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const ids = Array.from(new Set(jobs.flatMap((job) => job.dependsOn ?? [])))
+        const found = yield* sql<Row>`SELECT id, status FROM ${jobsTable}
+          WHERE id = ANY(${ids}::text[]) ORDER BY id FOR SHARE`
+        const statuses = new Map(found.map((r) => [r.id as string, r.status as Job.JobStatus]))
+        const counted = jobs.map((job) => JobDependencies.atInsert(job, (id) => statuses.get(id)))
+        const outcomes = yield* insertJobs(counted.map((c) => c.row))
+        const edges = outcomes.flatMap((outcome, i) =>
+          outcome.inserted
+            ? counted[i].edges.map((edge) => ({ job_id: outcome.row.id, depends_on: edge.dependsOn, done: edge.done }))
+            : []
+        )
+        if (edges.length > 0) {
+          yield* sql`INSERT INTO ${dependencies} (job_id, depends_on, done)
+            SELECT job_id, depends_on, done
+            FROM json_to_recordset(${JSON.stringify(edges)}::json) AS e(job_id text, depends_on text, done boolean)`
+        }
+        const owed = outcomes.flatMap((o) =>
+          o.inserted && o.row.terminalReason === "dependency_failed" && o.row.callbackUrl !== null ? [o.row.id] : []
+        )
+        if (owed.length > 0) {
+          yield* sql`INSERT INTO ${callbacks}
+            (id, job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
+            SELECT gen_random_uuid()::text, id, callback_url, status, terminal_reason, result_id, finished_at, 0,
+              created_at
+            FROM ${jobsTable} WHERE id = ANY(${owed}::text[])`
+        }
+        return outcomes
+      })
+    )
+
+  const insertAny = (jobs: ReadonlyArray<JobStore.NewJobRow>) =>
+    jobs.some((job) => (job.dependsOn?.length ?? 0) > 0) ? insertWithDependencies(jobs) : insertJobs(jobs)
+
   /** `JobStore.insert`: a job's items are inserted in the job's transaction, and only for the jobs inserted. */
   const insert = (options: Parameters<JobStore.JobStore.Service["insert"]>[0]) =>
     options.items === undefined || options.items.length === 0
-      ? insertJobs(options.jobs)
+      ? insertAny(options.jobs)
       : sql.withTransaction(
-          Effect.tap(insertJobs(options.jobs), (outcomes) => {
+          Effect.tap(insertAny(options.jobs), (outcomes) => {
             const inserted = new Set(outcomes.flatMap((o) => (o.inserted ? [o.row.id] : [])))
             return items.upsert(options.items!.filter((item) => inserted.has(item.jobId)))
           })

@@ -17,6 +17,7 @@ import * as Trace from "../migrations/0003_trace.js"
 import * as Schedules from "../migrations/0004_schedules.js"
 import * as Scale from "../migrations/0005_scale.js"
 import * as TraceInsert from "../migrations/0006_trace_insert.js"
+import * as Dependencies from "../migrations/0007_dependencies.js"
 import * as Pause from "../migrations/0008_pause.js"
 import type { Names } from "./names.js"
 
@@ -28,6 +29,8 @@ export const migrations = (names: Names) => ({
   "0004_schedules": Schedules.make(names),
   "0005_scale": Scale.make(names),
   "0006_trace_insert": TraceInsert.make(names),
+  // 0007 redefines insert and writes trace_context too
+  "0007_dependencies": Dependencies.make(names),
   "0008_pause": Pause.make(names)
 })
 

@@ -27,7 +27,7 @@ const sortColumns: Record<JobStore.SortKey, { readonly expr: string; readonly ca
 }
 
 /** The read statements of one store. */
-export const make = ({ jobs, results, sql }: Shared) => {
+export const make = ({ dependencies, jobs, results, sql }: Shared) => {
   const get = (options: { readonly id: string }) =>
     Effect.map(sql<Row>`SELECT * FROM ${jobs} WHERE id = ${options.id}`, (rows) =>
       Option.map(Option.fromNullable(rows[0]), toJobRow)
@@ -42,7 +42,7 @@ export const make = ({ jobs, results, sql }: Shared) => {
       const { cast, expr } = sortColumns[options.sort]
       const sortExpr = sql.literal(expr)
       const direction = sql.literal(options.order === "asc" ? "ASC" : "DESC")
-      const clauses = Filter.clauses(sql, options.filter)
+      const clauses = Filter.clauses(sql, options.filter, { jobs, dependencies })
       const page = [...clauses]
       if (options.cursor !== null) {
         const value = sql`${options.cursor.value}::${sql.literal(cast)}`
@@ -72,7 +72,7 @@ export const make = ({ jobs, results, sql }: Shared) => {
 
   const stats = (options: { readonly filter: JobStore.JobFilter }) =>
     Effect.map(
-      sql<Row>`SELECT type, status, count(*) AS n FROM ${jobs} WHERE ${Filter.where(sql, options.filter)}
+      sql<Row>`SELECT type, status, count(*) AS n FROM ${jobs} WHERE ${Filter.where(sql, options.filter, { jobs, dependencies })}
         GROUP BY type, status`,
       (rows): ReadonlyArray<JobStore.StatsRow> =>
         rows.map((r) => ({ type: r.type as string, status: r.status as Job.JobStatus, count: Number(r.n) }))

@@ -48,8 +48,24 @@ export const toJobRow = (r: Row): JobStore.JobRow => ({
   scheduleKey: strOrNull(r.schedule_key),
   traceContext: strOrNull(r.trace_context),
   // --- pausing and checkpoints ---
-  checkpoint: strOrNull(r.checkpoint)
+  checkpoint: strOrNull(r.checkpoint),
+  dependsOn: parseIds(r.depends_on),
+  dependencyPolicy: r.dependency_policy === "run" ? "run" : "fail",
+  waitingOn: num(r.waiting_on ?? 0)
 })
+
+const noIds: ReadonlyArray<string> = Object.freeze([])
+
+/** The `depends_on` column (JSON text of ids, or null for none). */
+const parseIds = (value: unknown): ReadonlyArray<string> => {
+  if (value === null || value === undefined) return noIds
+  try {
+    const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value
+    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === "string") : noIds
+  } catch {
+    return noIds
+  }
+}
 
 const LOG_ID_WIDTH = 16
 
@@ -116,7 +132,11 @@ export const jobColumns = [
   ["result_id", "resultId"],
   ["lease_owner", "leaseOwner"],
   ["lease_expires_at", "leaseExpiresAt"],
-  ["lease_token", "leaseToken"]
+  ["lease_token", "leaseToken"],
+  ["trace_context", "traceContext"],
+  ["depends_on", "dependsOn"],
+  ["dependency_policy", "dependencyPolicy"],
+  ["waiting_on", "waitingOn"]
 ] as const satisfies ReadonlyArray<readonly [string, keyof JobStore.NewJobRow]>
 
 /**
@@ -127,7 +147,10 @@ export const toJsonRow = (row: JobStore.NewJobRow): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const [column, field] of jobColumns) {
     const value = row[field]
-    if (value !== null) out[column] = value
+    // absent dependency fields, and their defaults, are left out too (the insert writes none, `fail`, 0)
+    if (value === null || value === undefined) continue
+    if (field === "dependsOn" && (value as ReadonlyArray<string>).length === 0) continue
+    out[column] = value
   }
   // written by the insert functions of migration 6; never updated, so not among the columns above
   if (row.traceContext !== null && row.traceContext !== undefined) out.trace_context = row.traceContext

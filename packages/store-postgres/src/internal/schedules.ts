@@ -119,7 +119,11 @@ export const make = ({ names, sql }: Shared): Omit<JobStore.ScheduleStore, "prun
           if (options.jobs.length === 0) return Option.some<ReadonlyArray<JobStore.JobRow>>([])
           const records = options.jobs.map(({ job, tick }) => {
             const record: Record<string, unknown> = { schedule_key: options.key, schedule_tick: tick }
-            for (const [column, field] of jobColumns) record[column] = field === "tags" ? [...job.tags] : job[field]
+            for (const [column, field] of jobColumns) {
+              const value = job[field]
+              // a tick's job names no dependency: the columns it leaves out take their defaults
+              if (value !== undefined) record[column] = field === "tags" ? [...job.tags] : value
+            }
             return record
           })
           const inserted = yield* sql<Row>`INSERT INTO ${jobs} ${sql.insert(records)}

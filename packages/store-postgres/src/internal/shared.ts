@@ -21,6 +21,7 @@ export interface Shared {
   readonly logs: Identifier
   readonly results: Identifier
   readonly callbacks: Identifier
+  readonly dependencies: Identifier
   /** A hot-path function of migration 1 (`insert`, `claim`, `settle`, `append_logs`, …). */
   readonly fn: (name: string) => Identifier
   /** The terminal statuses, as a parenthesised list for `IN`. */
@@ -69,6 +70,7 @@ export const make = (
       names,
       signals,
       jobs: sql(names.jobs),
+      dependencies: sql(names.dependencies),
       logs: sql(names.logs),
       results: sql(names.results),
       callbacks: sql(names.callbacks),

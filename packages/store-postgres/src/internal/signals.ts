@@ -63,7 +63,11 @@ export const decode = (payload: string, self?: string): JobStore.StoreSignal | u
     return self !== undefined && v.origin === self ? undefined : { _tag: "Enqueued", queue: v.queue }
   }
   if (v._tag === "Changed" && typeof v.id === "string" && typeof v.status === "string" && statuses.has(v.status)) {
-    return { _tag: "Changed", id: v.id, status: v.status as JobStore.StatusChange["status"] }
+    const status = v.status as JobStore.StatusChange["status"]
+    // a job a dependency's end failed (migration 7's trigger) says so
+    return v.reason === "dependency_failed"
+      ? { _tag: "Changed", id: v.id, status, reason: "dependency_failed" }
+      : { _tag: "Changed", id: v.id, status }
   }
   return undefined
 }

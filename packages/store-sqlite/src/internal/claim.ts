@@ -26,7 +26,10 @@ const claimRows = ({ claimedColumns, jobs, sql }: Env, options: JobStore.ClaimOp
     WHERE ${which} AND +status = 'QUEUED'
     RETURNING ${claimedColumns}`.values
 
-/** The due jobs of `queues` in claim order, walking the due-jobs index (`status = 'QUEUED'` selects it). */
+/**
+ * The due jobs of `queues` in claim order, walking the due-jobs index (`status = 'QUEUED' AND waiting_on = 0`, its
+ * predicate, selects it: jobs waiting on dependencies are not in it).
+ */
 const due = (
   { jobs, sql }: Env,
   options: JobStore.ClaimOptions,
@@ -36,7 +39,8 @@ const due = (
   exclude: Statement.Fragment = sql.literal("1 = 1")
 ) =>
   sql`SELECT ${select} FROM ${jobs}
-    WHERE status = 'QUEUED' AND queue IN ${sql.in(queues)} AND run_at <= ${options.now} AND ${exclude}
+    WHERE status = 'QUEUED' AND waiting_on = 0 AND queue IN ${sql.in(queues)} AND run_at <= ${options.now}
+      AND ${exclude}
       AND ${options.types === undefined ? sql.literal("1 = 1") : sql`type IN ${sql.in(options.types)}`}
     ORDER BY priority DESC, run_at, id
     LIMIT ${limit}`

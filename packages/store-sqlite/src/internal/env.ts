@@ -25,6 +25,8 @@ export interface Env {
   readonly callbacks: Statement.Identifier
   readonly counters: Statement.Identifier
   readonly items: Statement.Identifier
+  readonly dependencies: Statement.Identifier
+  readonly dependencySignals: Statement.Identifier
   /** The select list of a whole jobs row, in `rows.fromValues` order. */
   readonly columns: Statement.Fragment
   /** The select list of a claimed row, in `rows.fromClaimed` order. */
@@ -74,6 +76,8 @@ export const make = (options: Options): Effect.Effect<Env, never, SqlClient.SqlC
       callbacks: sql(tables.callbacks),
       counters: sql(tables.counters),
       items: sql(tables.items),
+      dependencies: sql(tables.dependencies),
+      dependencySignals: sql(tables.dependencySignals),
       columns: sql.literal(jobColumnList),
       claimedColumns: sql.literal(claimedColumnList),
       writeTransaction: Transaction.writeTransaction(sql),

@@ -3,6 +3,7 @@
  */
 import type * as Statement from "@effect/sql/Statement"
 import type { JobStore } from "@jobloom/core"
+import { filterTerms } from "./dependencies.js"
 import type { Env } from "./env.js"
 
 /** A scope's owners: `null` stands for jobs without an owner; an empty list matches nothing. */
@@ -55,5 +56,6 @@ export const where = (env: Env, filter: JobStore.JobFilter, byTime = false): Sta
   if (filter.createdAfter !== undefined) clauses.push(sql`created_at > ${filter.createdAfter}`)
   if (filter.createdBefore !== undefined) clauses.push(sql`created_at < ${filter.createdBefore}`)
   if (filter.finishedBefore !== undefined) clauses.push(sql`finished_at < ${filter.finishedBefore}`)
+  clauses.push(...filterTerms(env, filter))
   return clauses.length === 0 ? sql.literal("1 = 1") : sql.and(clauses)
 }

@@ -8,6 +8,7 @@ import type { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import type { Env } from "./env.js"
 import { fromValues, int, jobColumns, powerOfTwoChunks, toValues, valuesList } from "./rows.js"
+import * as Dependencies from "./dependencies.js"
 import * as Signals from "./signals.js"
 
 // 31 columns x 256 rows stays far below SQLite's parameter limit (32,766)
@@ -61,6 +62,15 @@ export const insert =
             fresh.push(row)
             outcomes.push({ row, inserted: true })
           }
+          // dependencies already ended count now: the rows inserted (and the outcomes) are the counted ones
+          const counted = yield* Dependencies.count(env, fresh)
+          for (let i = 0, j = 0; i < outcomes.length; i++) {
+            if (outcomes[i].inserted) {
+              const { edges: _, ...row } = counted[j++]
+              outcomes[i] = { row, inserted: true }
+            }
+          }
+          fresh.splice(0, fresh.length, ...outcomes.flatMap((o) => (o.inserted ? [o.row] : [])))
           if (fresh.length < input.length) {
             yield* sql`UPDATE ${counters} SET value = ${number} WHERE name = 'jobs'`
           }
@@ -69,6 +79,7 @@ export const insert =
             yield* sql`INSERT INTO ${jobs} (${columns})
               ${valuesList(chunk.map(toValues), jobColumns.length, { pad: false })}`
           }
+          yield* Dependencies.link(env, counted)
           if (itemRows !== undefined && itemRows.length > 0) {
             const inserted = new Set(fresh.map((row) => row.id))
             yield* upsertItems(itemRows.filter((item) => inserted.has(item.jobId)))
@@ -79,7 +90,11 @@ export const insert =
     ).pipe(
       // published once committed, so a woken worker finds the jobs
       Effect.tap(({ fresh }) =>
-        env.signals.publish(Signals.enqueued(fresh.filter((row) => row.status === "QUEUED").map((row) => row.queue)))
+        env.signals.publish(
+          Signals.enqueued(
+            fresh.filter((row) => row.status === "QUEUED" && (row.waitingOn ?? 0) === 0).map((row) => row.queue)
+          )
+        )
       ),
       Effect.map(({ outcomes }) => outcomes)
     )

@@ -10,6 +10,7 @@ import init from "../migrations/0001_init.js"
 import items from "../migrations/0002_items.js"
 import trace from "../migrations/0003_trace.js"
 import schedules from "../migrations/0004_schedules.js"
+import dependencies from "../migrations/0005_dependencies.js"
 import pause from "../migrations/0006_pause.js"
 import type { Tables } from "./tables.js"
 
@@ -19,6 +20,7 @@ export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknow
   "0002_items": items(t),
   "0003_trace": trace(t),
   "0004_schedules": schedules(t),
+  "0005_dependencies": dependencies(t),
   "0006_pause": pause(t)
 })
 

@@ -41,6 +41,9 @@ export const jobColumns = [
   "number",
   "schedule_key",
   "trace_context",
+  "depends_on",
+  "dependency_policy",
+  "waiting_on",
   // --- pausing and checkpoints ---
   "checkpoint"
 ] as const
@@ -116,8 +119,27 @@ export const fromValues = (v: ReadonlyArray<unknown>): JobRow => ({
   number: int(v[30]),
   scheduleKey: textOrNull(v[31]),
   traceContext: textOrNull(v[32]),
-  checkpoint: textOrNull(v[33])
+  ...dependencyFields(v[33], v[34], v[35]),
+  checkpoint: textOrNull(v[36])
 })
+
+/** The dependency fields of a row from their columns (NULL `depends_on`: none; NULL policy: `fail`). */
+export const dependencyFields = (
+  dependsOn: unknown,
+  policy: unknown,
+  waitingOn: unknown
+): Pick<JobRow, "dependsOn" | "dependencyPolicy" | "waitingOn"> => ({
+  dependsOn: parseTags(dependsOn),
+  dependencyPolicy: policy === "run" ? "run" : "fail",
+  waitingOn: int(waitingOn)
+})
+
+/** The dependency columns of a row to insert, in `jobColumns` order. */
+export const dependencyValues = (job: JobRow): ReadonlyArray<unknown> => [
+  job.dependsOn === undefined || job.dependsOn.length === 0 ? null : JSON.stringify(job.dependsOn),
+  job.dependencyPolicy === "run" ? "run" : null,
+  job.waitingOn ?? 0
+]
 
 /** An `[id, status, …]` row read as a status change. */
 export const statusChange = (row: ReadonlyArray<unknown>): JobStore.StatusChange => ({
@@ -139,6 +161,8 @@ const rareColumns = [
   "result_id",
   "schedule_key",
   "trace_context",
+  "depends_on",
+  "dependency_policy",
   // the next attempt reads the checkpoint the last one saved
   "checkpoint"
 ] as const
@@ -228,7 +252,9 @@ export const fromClaimed = (v: ReadonlyArray<unknown>, write: ClaimWrite): JobRo
     number: int(v[15]),
     scheduleKey: textOrNull(rare[10]),
     traceContext: textOrNull(rare[11]),
-    checkpoint: textOrNull(rare[12])
+    // a claimed job waits on nothing
+    ...dependencyFields(rare[12] ?? null, rare[13] ?? null, 0),
+    checkpoint: textOrNull(rare[14])
   }
 }
 
@@ -267,6 +293,7 @@ export const toValues = (job: JobRow): ReadonlyArray<unknown> => [
   job.number,
   job.scheduleKey ?? null,
   job.traceContext ?? null,
+  ...dependencyValues(job),
   job.checkpoint ?? null
 ]
 

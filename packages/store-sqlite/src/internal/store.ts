@@ -30,6 +30,7 @@ import * as Callbacks from "./callbacks.js"
 import * as Check from "./check.js"
 import * as Claim from "./claim.js"
 import * as Delete from "./delete.js"
+import * as Dependencies from "./dependencies.js"
 import * as Env from "./env.js"
 import * as Insert from "./insert.js"
 import * as Items from "./items.js"
@@ -52,25 +53,28 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore.Service,
   Effect.map(Env.make(options), (env) => {
     const items = Items.make(env)
     const schedules = Schedules.make({ ...env, enqueued: (queues) => env.signals.publish(Signals.enqueued(queues)) })
+    // the writes that may end a job: what their triggers released or failed is published once they committed
+    const drained = <A, R>(effect: Effect.Effect<A, JobStore.JobStoreError, R>) =>
+      Effect.tap(effect, () => env.run(Dependencies.drain(env)))
     return {
       crossProcessSignals: false,
       insert: Insert.insert(env, items.upsert),
       get: Read.get(env),
       list: Read.list(env),
-      update: Update.update(env),
+      update: (options) => drained(Update.update(env)(options)),
       claim: Claim.claim(env),
       heartbeat: Leases.heartbeat(env),
       statuses: Leases.statuses(env),
-      settle: Settle.settle(env),
+      settle: (options) => drained(Settle.settle(env)(options)),
       saveProgress: Leases.saveProgress(env),
       appendLogs: Logs.appendLogs(env),
       logs: Logs.page(env),
       getResult: Read.getResult(env),
       stats: Read.stats(env),
-      delete: Delete.deleteOne(env),
-      deleteMany: Delete.deleteMany(env),
-      rescue: Maintenance.rescue(env),
-      expire: Maintenance.expire(env),
+      delete: (options) => drained(Delete.deleteOne(env)(options)),
+      deleteMany: (options) => drained(Delete.deleteMany(env)(options)),
+      rescue: (options) => drained(Maintenance.rescue(env)(options)),
+      expire: (options) => drained(Maintenance.expire(env)(options)),
       claimCallbacks: Callbacks.claimCallbacks(env),
       settleCallback: Callbacks.settleCallback(env),
       ...items.port,

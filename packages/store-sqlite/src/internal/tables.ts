@@ -13,6 +13,10 @@ export interface Tables {
   /** Named counters (one row each): `jobs` is the last job number handed out. */
   readonly counters: string
   readonly items: string
+  /** Dependency edges: (dependent, dependency, counted). */
+  readonly dependencies: string
+  /** Signals the dependency triggers leave for the store to publish. */
+  readonly dependencySignals: string
   /** jobloom's own migrations table: never the host's default one. */
   readonly migrations: string
 }
@@ -26,5 +30,7 @@ export const make = (prefix: string): Tables => ({
   callbacks: `${prefix}callbacks`,
   counters: `${prefix}counters`,
   items: `${prefix}items`,
+  dependencies: `${prefix}dependencies`,
+  dependencySignals: `${prefix}dependency_signals`,
   migrations: `${prefix}migrations`
 })

@@ -4,6 +4,9 @@ CREATE INDEX "jobloom_callbacks_due" ON "jobloom_callbacks" (due_at, id);
 -- index jobloom_callbacks_job
 CREATE INDEX "jobloom_callbacks_job" ON "jobloom_callbacks" (job_id);
 
+-- index jobloom_dependencies_on
+CREATE INDEX "jobloom_dependencies_on" ON "jobloom_dependencies" (depends_on, done);
+
 -- index jobloom_items_order
 CREATE INDEX "jobloom_items_order" ON "jobloom_items" (job_id, position, key, status);
 
@@ -19,7 +22,7 @@ CREATE INDEX "jobloom_jobs_deadline" ON "jobloom_jobs" (deadline)
 
 -- index jobloom_jobs_due
 CREATE INDEX "jobloom_jobs_due" ON "jobloom_jobs" (queue, priority DESC, run_at, id)
-      WHERE status = 'QUEUED';
+      WHERE status = 'QUEUED' AND waiting_on = 0;
 
 -- index jobloom_jobs_finished
 CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
@@ -71,6 +74,22 @@ CREATE TABLE "jobloom_callbacks" (
 -- table jobloom_counters
 CREATE TABLE "jobloom_counters" (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
 
+-- table jobloom_dependencies
+CREATE TABLE "jobloom_dependencies" (
+      job_id TEXT NOT NULL,
+      depends_on TEXT NOT NULL,
+      done INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (job_id, depends_on)
+    ) WITHOUT ROWID;
+
+-- table jobloom_dependency_signals
+CREATE TABLE "jobloom_dependency_signals" (
+      id INTEGER PRIMARY KEY,
+      job_id TEXT NOT NULL,
+      queue TEXT NOT NULL,
+      status TEXT NOT NULL
+    );
+
 -- table jobloom_items
 CREATE TABLE "jobloom_items" (
       job_id TEXT NOT NULL,
@@ -120,7 +139,7 @@ CREATE TABLE "jobloom_jobs" (
       -- the claim that holds the lease: every worker write is guarded by it (see the port's ClaimOptions.token)
       lease_token TEXT,
       number INTEGER NOT NULL
-    , trace_context TEXT, schedule_key TEXT, schedule_tick INTEGER, checkpoint TEXT);
+    , trace_context TEXT, schedule_key TEXT, schedule_tick INTEGER, depends_on TEXT, dependency_policy TEXT, waiting_on INTEGER NOT NULL DEFAULT 0, checkpoint TEXT);
 
 -- table jobloom_logs
 CREATE TABLE "jobloom_logs" (
@@ -161,3 +180,56 @@ CREATE TABLE "jobloom_schedules" (
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;
+
+-- trigger jobloom_jobs_dependency_delete
+CREATE TRIGGER "jobloom_jobs_dependency_delete" AFTER DELETE ON "jobloom_jobs"
+      BEGIN
+        
+    UPDATE "jobloom_jobs" SET
+      waiting_on = max(waiting_on - 1, 0),
+      status = CASE WHEN ((CASE WHEN OLD.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') THEN OLD.status ELSE 'FAILED' END) <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN 'FAILED' ELSE status END,
+      terminal_reason = CASE WHEN ((CASE WHEN OLD.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') THEN OLD.status ELSE 'FAILED' END) <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN 'dependency_failed' ELSE terminal_reason END,
+      last_error = CASE WHEN ((CASE WHEN OLD.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') THEN OLD.status ELSE 'FAILED' END) <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN json_object(
+        'message', 'dependency ' || OLD.id || ' ended ' || (CASE WHEN OLD.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') THEN OLD.status ELSE 'FAILED' END), 'tag', 'DependencyFailed', 'at', strftime('%Y-%m-%dT%H:%M:%S', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) / 1000, 'unixepoch') || '.' || printf('%03d', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) % 1000) || 'Z'
+      ) ELSE last_error END,
+      finished_at = CASE WHEN ((CASE WHEN OLD.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') THEN OLD.status ELSE 'FAILED' END) <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) ELSE finished_at END,
+      updated_at = CASE WHEN status IN ('CREATED', 'QUEUED', 'PAUSED') THEN CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) ELSE updated_at END
+    WHERE OLD.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') AND id IN (SELECT job_id FROM "jobloom_dependencies" WHERE depends_on = OLD.id AND done = 0);
+    UPDATE "jobloom_dependencies" SET done = 1 WHERE depends_on = OLD.id AND done = 0;
+        DELETE FROM "jobloom_dependencies" WHERE job_id = OLD.id;
+        DELETE FROM "jobloom_dependencies" WHERE depends_on = OLD.id;
+      END;
+
+-- trigger jobloom_jobs_dependency_end
+CREATE TRIGGER "jobloom_jobs_dependency_end" AFTER UPDATE OF status ON "jobloom_jobs"
+      WHEN NEW.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') AND OLD.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+      BEGIN 
+    UPDATE "jobloom_jobs" SET
+      waiting_on = max(waiting_on - 1, 0),
+      status = CASE WHEN (NEW.status <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN 'FAILED' ELSE status END,
+      terminal_reason = CASE WHEN (NEW.status <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN 'dependency_failed' ELSE terminal_reason END,
+      last_error = CASE WHEN (NEW.status <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN json_object(
+        'message', 'dependency ' || NEW.id || ' ended ' || NEW.status, 'tag', 'DependencyFailed', 'at', strftime('%Y-%m-%dT%H:%M:%S', NEW.updated_at / 1000, 'unixepoch') || '.' || printf('%03d', NEW.updated_at % 1000) || 'Z'
+      ) ELSE last_error END,
+      finished_at = CASE WHEN (NEW.status <> 'SUCCEEDED' AND ifnull(dependency_policy, 'fail') = 'fail' AND status IN ('CREATED', 'QUEUED', 'PAUSED')) THEN NEW.updated_at ELSE finished_at END,
+      updated_at = CASE WHEN status IN ('CREATED', 'QUEUED', 'PAUSED') THEN NEW.updated_at ELSE updated_at END
+    WHERE 1 = 1 AND id IN (SELECT job_id FROM "jobloom_dependencies" WHERE depends_on = NEW.id AND done = 0);
+    UPDATE "jobloom_dependencies" SET done = 1 WHERE depends_on = NEW.id AND done = 0; END;
+
+-- trigger jobloom_jobs_dependency_failed
+CREATE TRIGGER "jobloom_jobs_dependency_failed" AFTER UPDATE OF status ON "jobloom_jobs"
+      WHEN NEW.terminal_reason = 'dependency_failed' AND NEW.status = 'FAILED' AND OLD.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+      BEGIN
+        INSERT INTO "jobloom_callbacks" (job_id, url, status, terminal_reason, result_id, finished_at, attempts, due_at)
+          SELECT NEW.id, NEW.callback_url, NEW.status, NEW.terminal_reason, NEW.result_id, NEW.finished_at, 0,
+            NEW.updated_at
+          WHERE NEW.callback_url IS NOT NULL;
+        INSERT INTO "jobloom_dependency_signals" (job_id, queue, status) VALUES (NEW.id, NEW.queue, 'FAILED');
+      END;
+
+-- trigger jobloom_jobs_dependency_released
+CREATE TRIGGER "jobloom_jobs_dependency_released" AFTER UPDATE OF waiting_on ON "jobloom_jobs"
+      WHEN NEW.waiting_on = 0 AND OLD.waiting_on > 0 AND NEW.status = 'QUEUED'
+      BEGIN
+        INSERT INTO "jobloom_dependency_signals" (job_id, queue, status) VALUES (NEW.id, NEW.queue, 'QUEUED');
+      END;

@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Job from "../../Job.js"
 import type { JobStatus } from "../../Job.js"
-import { InvalidInput, InvalidParams, InvalidTransition, type Issue } from "../../JobError.js"
+import { InvalidInput, InvalidParams, InvalidTransition, type Issue, JobHasDependents } from "../../JobError.js"
 import * as Jobs from "../../Jobs.js"
 import * as JobState from "../../JobState.js"
 import { type JobPatch, type JobRow } from "../../JobStore.js"
@@ -43,6 +43,20 @@ const resetProgress = (row: JobRow, type: JobType.Any | undefined): string => {
 /** The actions over the shared parts. */
 export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registry, store, transition }: Shared) => {
   const decodeUpdate = Schema.decodeUnknownEither(Jobs.UpdateJob, { errors: "all", onExcessProperty: "ignore" })
+
+  /** How many non-terminal jobs depend on a job (a delete of it needs `force`). */
+  const countDependents = (id: string) =>
+    Effect.map(
+      store.list({
+        filter: { dependsOn: id, statuses: Job.activeStatuses },
+        sort: "createdAt",
+        order: "asc",
+        limit: 1,
+        cursor: null,
+        withTotal: true
+      }),
+      (page) => page.total ?? page.rows.length
+    )
 
   const cancel: Jobs.Jobs.Service["cancel"] = (id) =>
     transition(
@@ -108,6 +122,10 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
     Effect.gen(function* () {
       for (let round = 0; round < raceRetries; round++) {
         const row = yield* getRow(id)
+        const dependents = yield* countDependents(id)
+        if (dependents > 0 && deleteOptions?.force !== true) {
+          return yield* new JobHasDependents({ jobId: id, dependents })
+        }
         let from: ReadonlyArray<JobStatus> = [row.status]
         if (JobState.next(row.status, "delete") === undefined) {
           if (deleteOptions?.force !== true) {
@@ -117,6 +135,11 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
           if (JobState.next(row.status, "cancel") !== undefined) {
             yield* cancel(id).pipe(Effect.catchTag("InvalidTransition", () => Effect.void))
           }
+          from = Job.statuses
+        }
+        // forced over dependents: a CREATED job is cancelled first too, so its end reaches them as any end does
+        if (dependents > 0 && row.status === "CREATED") {
+          yield* cancel(id).pipe(Effect.catchTag("InvalidTransition", () => Effect.void))
           from = Job.statuses
         }
         if (yield* store.delete({ id, from })) {
@@ -150,7 +173,8 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       if (issues.length > 0) return yield* new InvalidInput({ issues })
       // running and queued jobs are never bulk-deleted: they need a cancel first
       const statuses = (filter.statuses ?? deletable).filter((status) => deletable.includes(status))
-      return yield* deleteAll(store, { ...filter, statuses }, (ids) =>
+      // jobs that unfinished jobs depend on are skipped: deleting one needs `force`, one by one
+      return yield* deleteAll(store, { ...filter, statuses, required: false }, (ids) =>
         Effect.forEach(ids, (jobId) => publish({ _tag: "deleted", jobId }), { discard: true })
       )
     })

@@ -20,6 +20,7 @@ import * as JobTracing from "../../JobTracing.js"
 import * as EngineItems from "../engineItems.js"
 import * as TextSafety from "../textSafety.js"
 import { initialProgress } from "../context.js"
+import * as Dependencies from "./dependencies.js"
 import { issuesOf, join, toJson, checkTime } from "./query.js"
 import type { Shared } from "./shared.js"
 import { toJob } from "../jobRow.js"
@@ -124,7 +125,8 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       resultId: null,
       leaseOwner: null,
       leaseExpiresAt: null,
-      leaseToken: null
+      leaseToken: null,
+      ...Dependencies.fields(create.dependsOn, create.dependencyPolicy)
     })
   }
 
@@ -197,6 +199,10 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       const scope = createOptions?.scope
       const prepared = prepare(input, "", now, createOptions?.startNow === true, null, scope)
       if (Either.isLeft(prepared)) return yield* rejectionError([prepared.left])!
+      const missing = yield* Dependencies.check(store, scope, [
+        { prefix: "", sent: (input as Jobs.CreateJob).dependsOn }
+      ])
+      if (missing.length > 0) return yield* new InvalidInput({ issues: missing })
       const { items, row } = EngineItems.attach(prepared.right, (input as Jobs.CreateJob).items, now)
       const [outcome] = yield* insertTraced([row], scope, items)
       const job = toJob(outcome.row)
@@ -233,6 +239,12 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       })
       const rejected = rejectionError(rejections)
       if (rejected !== undefined) return yield* rejected
+      const missing = yield* Dependencies.check(
+        store,
+        createOptions?.scope,
+        inputs.map((input, index) => ({ prefix: `jobs[${index}]`, sent: input.dependsOn }))
+      )
+      if (missing.length > 0) return yield* new InvalidInput({ issues: missing })
       const outcomes = yield* insertTraced(rows, createOptions?.scope, items)
       const jobs = outcomes.map((outcome) => toJob(outcome.row))
       for (let i = 0; i < jobs.length; i++) {

@@ -150,7 +150,13 @@ export const toFilter = (query: Jobs.JobQuery, issues: Array<Issue>): JobFilter 
     const value = checkTime(issues, field, query[field])
     if (value !== undefined) filter[field] = value
   }
-  for (const field of ["types", "queues", "owner", "tag", "batchId", "q"] as const) {
+  if (query.waiting !== undefined) {
+    if (typeof query.waiting === "boolean") filter.waiting = query.waiting
+    else issues.push({ path: "waiting", message: "must be true or false" })
+  }
+  const dependsOn = checkString(issues, "dependsOn", query.dependsOn)
+  if (dependsOn !== undefined) filter.dependsOn = dependsOn
+  for (const field of ["types", "queues", "owner", "tag", "batchId", "q", "dependsOn"] as const) {
     const issue = TextSafety.inspect(filter[field], field)
     if (issue !== undefined) issues.push(issue)
   }

@@ -161,8 +161,17 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       const issues: Array<Issue> = []
       const filter = toFilter(query, issues)
       if (issues.length > 0) return yield* new InvalidInput({ issues })
-      return yield* countFilter(filter)
+      const counts = yield* countFilter(filter)
+      return { ...counts, waiting: yield* countWaiting(filter) }
     })
+
+  /** QUEUED jobs waiting on dependencies among those `filter` matches: one small query of its own. */
+  const countWaiting = (filter: JobFilter) =>
+    filter.waiting === false || (filter.statuses !== undefined && !filter.statuses.includes("QUEUED"))
+      ? Effect.succeed(0)
+      : Effect.map(store.stats({ filter: { ...filter, statuses: ["QUEUED"], waiting: true } }), (rows) =>
+          rows.reduce((n, row) => n + row.count, 0)
+        )
 
   const batch: Jobs.Jobs.Service["batch"] = (batchId, batchOptions) =>
     Effect.gen(function* () {

@@ -20,6 +20,7 @@ export const claim =
       const chosen: Array<JobRow> = []
       for (const row of state.queued.entries) {
         if (chosen.length >= options.limit) break
+        // the index holds no job that waits on a dependency (`state.ts`)
         if (!state.queued.isCurrent(row)) continue
         if (row.runAt > options.now || !options.queues.includes(row.queue)) continue
         if (types !== undefined && !types.has(row.type)) continue

@@ -1,6 +1,7 @@
 /** The memory store's insert: all or none, idempotency decided in input order, items with their jobs. */
 import * as Effect from "effect/Effect"
 import type { JobRow, JobStore } from "../../JobStore.js"
+import * as Dependencies from "./dependencies.js"
 import { conflict, enqueued, type MemoryState } from "./state.js"
 
 /** `JobStore.insert` over the state. */
@@ -19,9 +20,13 @@ export const insert =
         if (holder !== undefined) return { row: holder, inserted: false }
         const row: JobRow = { ...job, number: ++state.jobCounter, tags: [...job.tags] }
         state.put(row)
-        return { row, inserted: true }
+        // dependencies already done count at once: the outcome is the row after that
+        Dependencies.inserted(state, row)
+        return { row: state.jobs.get(row.id) ?? row, inserted: true }
       })
       state.items.insertFor(options.items, new Set(outcomes.flatMap((o) => (o.inserted ? [o.row.id] : []))))
-      const queues = outcomes.filter((o) => o.inserted && o.row.status === "QUEUED").map((o) => o.row.queue)
+      const queues = outcomes
+        .filter((o) => o.inserted && o.row.status === "QUEUED" && (o.row.waitingOn ?? 0) === 0)
+        .map((o) => o.row.queue)
       return Effect.as(state.publish(enqueued(queues)), outcomes)
     })

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { JobRow, JobStore, ListCursor, StatsRow, StatusChange } from "../../JobStore.js"
+import * as Dependencies from "./dependencies.js"
 import { comparePositions, matches, sortValue } from "./order.js"
 import type { MemoryState } from "./state.js"
 
@@ -19,9 +20,10 @@ export const list =
       const direction = options.order === "asc" ? 1 : -1
       const cursor = options.cursor
       let total = 0
+      const required = (id: string) => Dependencies.isRequired(state, id)
       const after: Array<{ readonly row: JobRow; readonly position: ListCursor }> = []
       for (const row of state.jobs.values()) {
-        if (!matches(options.filter, row)) continue
+        if (!matches(options.filter, row, required)) continue
         total++
         const position = { value: sortValue(row, options.sort), id: row.id }
         if (cursor === null || comparePositions(position, cursor) * direction > 0) after.push({ row, position })
@@ -55,8 +57,9 @@ export const stats =
   (options) =>
     Effect.sync(() => {
       const counts = new Map<string, StatsRow>()
+      const required = (id: string) => Dependencies.isRequired(state, id)
       for (const row of state.jobs.values()) {
-        if (!matches(options.filter, row)) continue
+        if (!matches(options.filter, row, required)) continue
         const key = JSON.stringify([row.type, row.status])
         const current = counts.get(key)
         counts.set(key, { type: row.type, status: row.status, count: (current?.count ?? 0) + 1 })

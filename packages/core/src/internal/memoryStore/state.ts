@@ -10,6 +10,7 @@ import type { JobStatus } from "../../Job.js"
 import { isTerminal } from "../../Job.js"
 import type { CallbackRow, JobRow, LogRow, ResultRow, StoreSignal } from "../../JobStore.js"
 import { JobStoreError } from "../../JobStore.js"
+import * as Dependencies from "./dependencies.js"
 import * as MemoryItems from "./items.js"
 import { QueuedIndex } from "./queued.js"
 
@@ -26,11 +27,14 @@ export const held = (status: JobStatus) => status === "RUNNING" || status === "P
 const keyOf = (row: { readonly owner: string | null; readonly idempotencyKey: string | null }) =>
   row.idempotencyKey === null ? null : JSON.stringify([row.owner, row.idempotencyKey])
 
+/** Whether a row is in the claim index: QUEUED and waiting on no dependency. */
+const claimable = (row: JobRow) => row.status === "QUEUED" && (row.waitingOn ?? 0) === 0
+
 /** Everything one memory store holds. */
-export class MemoryState {
+export class MemoryState implements Dependencies.DependencyHost {
   /** Every job by id: the source of truth the indexes below follow. */
   readonly jobs = new Map<string, JobRow>()
-  /** The QUEUED jobs in claim order. */
+  /** The QUEUED jobs that wait on no dependency, in claim order. */
   readonly queued = new QueuedIndex((row) => this.jobs.get(row.id) === row)
   /** The held (RUNNING, PAUSING, CANCELLING) jobs, which type and queue limits count. */
   readonly running = new Map<string, JobRow>()
@@ -45,6 +49,10 @@ export class MemoryState {
   readonly results = new Map<string, ResultRow>()
   readonly callbacks = new Map<string, PendingCallback>()
   readonly items = MemoryItems.make((id) => this.jobs.get(id))
+  /** Who waits on whom (`dependencies.ts`). */
+  readonly edges = new Dependencies.DependencyEdges()
+  /** Signals of dependents the current operation released or failed, published with the operation's own. */
+  readonly pending: Array<StoreSignal> = []
 
   constructor(
     /** The hub `subscribe` reads: signals reach only this process. */
@@ -70,8 +78,8 @@ export class MemoryState {
     const prevKey = prev === undefined ? null : keyOf(prev)
     if (prevKey !== null && this.keys.get(prevKey) === row.id) this.keys.delete(prevKey)
     this.jobs.set(row.id, row)
-    if (prev?.status === "QUEUED") this.queued.markStale()
-    if (row.status === "QUEUED") this.queued.add(row)
+    if (prev !== undefined && claimable(prev)) this.queued.markStale()
+    if (claimable(row)) this.queued.add(row)
     if (held(row.status)) this.running.set(row.id, row)
     else this.running.delete(row.id)
     const key = keyOf(row)
@@ -81,6 +89,8 @@ export class MemoryState {
   /** Writes a row; a move into a terminal status with a callbackUrl also records the pending callback. */
   write(prev: JobRow, next: JobRow, now: number): void {
     this.put(next)
+    // the dependents count the end in the same block (and so on down the chain)
+    if (isTerminal(next.status) && !isTerminal(prev.status)) Dependencies.ended(this, next.id, next.status, now)
     if (next.callbackUrl !== null && isTerminal(next.status) && next.status !== prev.status) {
       const id = uuidv7()
       this.callbacks.set(id, {
@@ -104,7 +114,10 @@ export class MemoryState {
     const key = keyOf(row)
     if (key !== null && this.keys.get(key) === id) this.keys.delete(key)
     this.jobs.delete(id)
-    if (row.status === "QUEUED") this.queued.markStale()
+    if (claimable(row)) this.queued.markStale()
+    // a job deleted before it ended is, to the jobs still waiting on it, a failed one
+    if (!isTerminal(row.status)) Dependencies.ended(this, id, "FAILED", row.updatedAt)
+    this.edges.drop(row)
     this.running.delete(id)
     this.logs.delete(id)
     this.items.drop(id)
@@ -114,7 +127,8 @@ export class MemoryState {
 
   /** Publishes signals to this process's subscribers. */
   publish(signals: ReadonlyArray<StoreSignal>): Effect.Effect<void> {
-    return signals.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(this.pubsub, signals))
+    const all = this.pending.length === 0 ? signals : [...signals, ...this.pending.splice(0)]
+    return all.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(this.pubsub, all))
   }
 }
 

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isTerminal } from "../../Job.js"
 import type { JobRow, JobStore, StoreSignal } from "../../JobStore.js"
+import * as Dependencies from "./dependencies.js"
 import { matches } from "./order.js"
 import { conflict, type MemoryState } from "./state.js"
 
@@ -40,21 +41,22 @@ export const update =
 export const deleteOne =
   (state: MemoryState): JobStore.Service["delete"] =>
   (options) =>
-    Effect.sync(() => {
+    Effect.suspend(() => {
       const row = state.jobs.get(options.id)
-      if (row === undefined || !options.from.includes(row.status)) return false
+      if (row === undefined || !options.from.includes(row.status)) return Effect.succeed(false)
       state.remove(row.id)
-      return true
+      return Effect.as(state.publish([]), true)
     })
 
 /** `JobStore.deleteMany` over the state. */
 export const deleteMany =
   (state: MemoryState): JobStore.Service["deleteMany"] =>
   (options) =>
-    Effect.sync(() => {
+    Effect.suspend(() => {
+      const required = (id: string) => Dependencies.isRequired(state, id)
       const ids = Array.from(state.jobs.values())
-        .filter((row) => matches(options.filter, row))
+        .filter((row) => matches(options.filter, row, required))
         .map((row) => row.id)
       for (const id of ids) state.remove(id)
-      return ids.length
+      return Effect.as(state.publish([]), ids.length)
     })

@@ -124,9 +124,11 @@ export const jobDocument = (job: Job.Job): Record<string, unknown> => {
     terminated: job.status === "CANCELLED" || job.status === "CANCELLING",
     progress: job.progress.summary.progress,
     result: resultId,
+    // from the job's own fields (cheap): the dependencies it waits on, by jobloom id (MCRIT's own are ObjectIds, which
+    // would cost a read per dependency here); its dependents would cost a query per job, so required_by stays empty
     required_by: [],
-    unfinished_dependencies: 0,
-    all_dependencies: [],
+    unfinished_dependencies: job.waitingOn,
+    all_dependencies: job.dependsOn,
     // seed 004's keys
     job_id: id,
     method: job.type,
