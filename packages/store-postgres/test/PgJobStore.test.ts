@@ -71,7 +71,8 @@ describe("PgJobStore", () => {
         { migration_id: 2, name: "items" },
         { migration_id: 3, name: "trace" },
         { migration_id: 4, name: "schedules" },
-        { migration_id: 5, name: "scale" }
+        { migration_id: 5, name: "scale" },
+        { migration_id: 9, name: "scale" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)

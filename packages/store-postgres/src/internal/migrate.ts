@@ -16,6 +16,7 @@ import * as Items from "../migrations/0002_items.js"
 import * as Trace from "../migrations/0003_trace.js"
 import * as Schedules from "../migrations/0004_schedules.js"
 import * as Scale from "../migrations/0005_scale.js"
+import * as ScaleCounts from "../migrations/0009_scale.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's (also read by the readiness check, `check.ts`). */
@@ -24,7 +25,8 @@ export const migrations = (names: Names) => ({
   "0002_items": Items.make(names),
   "0003_trace": Trace.make(names),
   "0004_schedules": Schedules.make(names),
-  "0005_scale": Scale.make(names)
+  "0005_scale": Scale.make(names),
+  "0009_scale": ScaleCounts.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */

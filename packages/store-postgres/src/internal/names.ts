@@ -15,6 +15,8 @@ export interface Names {
   readonly results: string
   readonly callbacks: string
   readonly items: string
+  /** Job counts by (type, queue, status), kept by triggers (migration 9). */
+  readonly counts: string
   readonly migrations: string
   /** Unqualified, prefixed name of an index (indexes live in their table's schema). */
   readonly index: (name: string) => string
@@ -52,6 +54,7 @@ export const make = (schema: string, prefix: string): Effect.Effect<Names, JobSt
     results: table("results"),
     callbacks: table("callbacks"),
     items: table("items"),
+    counts: table("counts"),
     migrations: table("migrations"),
     index: (name) => `${prefix}${name}`,
     channel,
