@@ -171,6 +171,10 @@ export const statsTests = (it: StoreIt): void => {
         "prune of the cancelled jobs"
       ).toBeGreaterThanOrEqual(3)
       yield* checkCounts(type, batchId, { QUEUED: 3, FAILED: 1, TIMED_OUT: 1 }, "prune")
+
+      // nothing left behind for the store-wide prune tests
+      expect(yield* store.deleteMany({ filter: { batchId } }), "bulk delete of the rest").toBe(5)
+      yield* checkCounts(type, batchId, {}, "bulk delete of the rest")
     })
   )
 }

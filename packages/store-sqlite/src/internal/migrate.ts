@@ -10,6 +10,7 @@ import init from "../migrations/0001_init.js"
 import items from "../migrations/0002_items.js"
 import trace from "../migrations/0003_trace.js"
 import schedules from "../migrations/0004_schedules.js"
+import scale from "../migrations/0007_scale.js"
 import type { Tables } from "./tables.js"
 
 /** The migrations by `<number>_<name>`, built for one table prefix. */
@@ -17,7 +18,8 @@ export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknow
   "0001_init": init(t),
   "0002_items": items(t),
   "0003_trace": trace(t),
-  "0004_schedules": schedules(t)
+  "0004_schedules": schedules(t),
+  "0007_scale": scale(t)
 })
 
 // No schema dump: the committed snapshot test covers review, and dumping would need the sqlite3 binary.

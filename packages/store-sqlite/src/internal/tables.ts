@@ -12,6 +12,8 @@ export interface Tables {
   readonly callbacks: string
   /** Named counters (one row each): `jobs` is the last job number handed out. */
   readonly counters: string
+  /** Job counts by (type, queue, status), kept by triggers (migration 7). */
+  readonly counts: string
   readonly items: string
   /** jobloom's own migrations table: never the host's default one. */
   readonly migrations: string
@@ -25,6 +27,7 @@ export const make = (prefix: string): Tables => ({
   results: `${prefix}results`,
   callbacks: `${prefix}callbacks`,
   counters: `${prefix}counters`,
+  counts: `${prefix}counts`,
   items: `${prefix}items`,
   migrations: `${prefix}migrations`
 })
