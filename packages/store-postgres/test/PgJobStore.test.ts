@@ -93,6 +93,7 @@ describe("PgJobStore", () => {
       )
       expect(tables.map((t) => t.table_name)).toEqual([
         "a_callbacks",
+        "a_counts",
         "a_items",
         "a_jobs",
         "a_logs",
@@ -100,6 +101,7 @@ describe("PgJobStore", () => {
         "a_results",
         "a_schedules",
         "b_callbacks",
+        "b_counts",
         "b_items",
         "b_jobs",
         "b_logs",
