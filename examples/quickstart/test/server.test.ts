@@ -15,7 +15,7 @@ const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobloom-quickstart-"))
 const db = Path.join(dir, "data", "jobloom.db")
 
 /** Opens the server's SQLite file after it has exited and reads jobs through the engine. */
-const readJobs = <A>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, unknown>) =>
+const readJobs = <A>(f: (jobs: Jobs.Jobs.Service) => Effect.Effect<A, unknown>) =>
   Effect.runPromise(
     Effect.flatMap(Jobs.Jobs, f).pipe(
       Effect.provide(Jobs.layer().pipe(Layer.provide(SqliteJobStore.layer({ filename: db })))),

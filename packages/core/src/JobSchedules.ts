@@ -21,32 +21,35 @@ import * as internal from "./internal/schedules.js"
 /** Errors of defining a schedule: a bad field (named by the issue's path), an unknown type, invalid params. */
 export type DefineError = InvalidInput | UnknownJobType | InvalidParams | JobStoreError
 
-/** The schedules service. */
-export interface JobSchedules {
-  /** Registers a schedule defined in code (created, or replaced keeping its planned ticks if its recurrence stays). */
-  readonly define: (definition: Definition) => Effect.Effect<JobScheduleView, DefineError>
-  /** Creates a schedule from an API body (`JobSchedule.ScheduleInput`); a taken key is a `ScheduleExists`. */
-  readonly create: (input: unknown) => Effect.Effect<JobScheduleView, DefineError | ScheduleExists>
-  /** Creates or replaces the schedule `key` from an API body. */
-  readonly put: (
-    key: string,
-    input: unknown
-  ) => Effect.Effect<{ readonly schedule: JobScheduleView; readonly created: boolean }, DefineError>
-  readonly get: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
-  /** Every schedule, by key. */
-  readonly list: () => Effect.Effect<ReadonlyArray<JobScheduleView>, JobStoreError>
-  /** Deletes a schedule; the jobs it created stay (with their `scheduleKey`). */
-  readonly delete: (key: string) => Effect.Effect<void, ScheduleNotFound | JobStoreError>
-  /** Stops a schedule firing until it is resumed. */
-  readonly pause: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
-  /** Lets a paused schedule fire again, from its first tick after now (the ticks of the pause are not run). */
-  readonly resume: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
-  /** One pass of the ticker: fires the due ticks of up to `limit` schedules (default 100); returns the new jobs. */
-  readonly tick: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<Job>, JobStoreError>
-}
-
 /** The schedules service Tag. */
-export const JobSchedules = Context.GenericTag<JobSchedules>("@jobloom/core/JobSchedules")
+export class JobSchedules extends Context.Tag("@jobloom/core/JobSchedules")<JobSchedules, JobSchedules.Service>() {}
+
+/** The types of the `JobSchedules` service. */
+export declare namespace JobSchedules {
+  /** The schedules service. */
+  export interface Service {
+    /** Registers a schedule defined in code (created, or replaced keeping its planned ticks if its recurrence stays). */
+    readonly define: (definition: Definition) => Effect.Effect<JobScheduleView, DefineError>
+    /** Creates a schedule from an API body (`JobSchedule.ScheduleInput`); a taken key is a `ScheduleExists`. */
+    readonly create: (input: unknown) => Effect.Effect<JobScheduleView, DefineError | ScheduleExists>
+    /** Creates or replaces the schedule `key` from an API body. */
+    readonly put: (
+      key: string,
+      input: unknown
+    ) => Effect.Effect<{ readonly schedule: JobScheduleView; readonly created: boolean }, DefineError>
+    readonly get: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
+    /** Every schedule, by key. */
+    readonly list: () => Effect.Effect<ReadonlyArray<JobScheduleView>, JobStoreError>
+    /** Deletes a schedule; the jobs it created stay (with their `scheduleKey`). */
+    readonly delete: (key: string) => Effect.Effect<void, ScheduleNotFound | JobStoreError>
+    /** Stops a schedule firing until it is resumed. */
+    readonly pause: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
+    /** Lets a paused schedule fire again, from its first tick after now (the ticks of the pause are not run). */
+    readonly resume: (key: string) => Effect.Effect<JobScheduleView, ScheduleNotFound | JobStoreError>
+    /** One pass of the ticker: fires the due ticks of up to `limit` schedules (default 100); returns the new jobs. */
+    readonly tick: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<Job>, JobStoreError>
+  }
+}
 
 /** Options of {@link layer}. */
 export interface LayerOptions {
@@ -59,7 +62,7 @@ const publishCreated = (events: JobEvents.Service) => (created: ReadonlyArray<Jo
   events.publishAll(created.map((job) => ({ _tag: "created" as const, jobId: job.id, job })))
 
 /** Builds the service over the store and registry in context (events go to the engine's bus). */
-export const make: Effect.Effect<JobSchedules, never, JobStore | JobRegistry> = Effect.gen(function* () {
+export const make: Effect.Effect<JobSchedules.Service, never, JobStore | JobRegistry> = Effect.gen(function* () {
   const store = yield* JobStore
   const registry = yield* JobRegistry
   const events = yield* JobEvents

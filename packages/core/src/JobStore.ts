@@ -382,176 +382,181 @@ export interface ScheduleStore {
   }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
 }
 
-/** The port. */
-export interface JobStore extends ItemStore, ScheduleStore {
-  /** Whether writes of other processes reach `subscribe` (Postgres: yes; SQLite, memory: no). */
-  readonly crossProcessSignals: boolean
-
-  /**
-   * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job of the
-   * same owner (in the store or earlier in the same call) is not inserted; its outcome carries the holder with
-   * `inserted: false`. Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
-   * Publishes `Enqueued` for the queues of inserted QUEUED jobs. Each inserted job gets the next `number` of the
-   * store in the same transaction, in input order; the outcome's row carries it. `items` are inserted in the same
-   * transaction for the jobs that were inserted (items of a job that was not are dropped).
-   */
-  readonly insert: (options: {
-    readonly jobs: ReadonlyArray<NewJobRow>
-    readonly items?: ReadonlyArray<ItemRow>
-  }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
-
-  /** One job by id. */
-  readonly get: (options: { readonly id: string }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
-
-  /** A page of jobs: filter first, then keyset paging by (sort value, id). */
-  readonly list: (options: ListOptions) => Effect.Effect<ListPage, JobStoreError>
-
-  /**
-   * The guarded write behind every user action (run, cancel, pause, resume, retry, edit): sets `patch` and
-   * `updatedAt = now` only when the job's status is one of `from`. Returns the row after the write, or None when
-   * the job is missing or its status is not in `from`. Publishes `Changed` when the status changed, and `Enqueued`
-   * when the job became QUEUED. A patch field given as `undefined` is not written. A write that would leave two
-   * non-terminal jobs holding one `idempotencyKey` (a retry of a job whose key was taken since) changes nothing and
-   * fails with `JobStoreError` `Conflict`.
-   */
-  readonly update: (options: {
-    readonly id: string
-    readonly from: ReadonlyArray<JobStatus>
-    readonly patch: JobPatch
-    readonly now: number
-  }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
-
-  /**
-   * Claims up to `limit` due jobs (QUEUED, `runAt` <= now, in `queues`, of `types` when given) in one transaction, ordered by priority
-   * desc, `runAt` asc, id asc, respecting `typeLimits` and `queueLimits` across all workers. Each claimed job becomes
-   * RUNNING with `attempt` + 1, `startedAt` = now, the lease (`workerId`, now + `leaseMs`, `token`), and
-   * `updatedAt` = now.
-   * No job is ever claimed by two workers.
-   */
-  readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<JobRow>, JobStoreError>
-
-  /**
-   * Extends the leases the worker still holds by these claims to now + `leaseMs`. Returns the status of each job the
-   * worker still holds by its claim (RUNNING or CANCELLING); a job missing from the answer has been lost (rescued,
-   * expired, deleted, or claimed again). `updatedAt` is not changed (a lease refresh is not a change users see).
-   */
-  readonly heartbeat: (options: {
-    readonly workerId: string
-    readonly leases: ReadonlyArray<LeaseRef>
-    readonly now: number
-    readonly leaseMs: number
-  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
-
-  /** The current status of each existing job among `ids` (read-only; the cross-process cancellation poll). */
-  readonly statuses: (options: {
-    readonly ids: ReadonlyArray<string>
-  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
-
-  /**
-   * Applies settlements in one transaction (see {@link Settlement}), in order. Returns the changes applied; a
-   * settlement whose guard failed is absent.
-   *
-   * `logs`, when given, are appended in the same transaction as the settlements, exactly as `appendLogs` would
-   * (lines of missing jobs dropped, each touched job trimmed to `cap`): the worker sends an
-   * attempt's log lines, its end line included, with its settlement, so a reader who sees a settled job sees its
-   * lines, and a no-op job costs one write, not two. The lines need not belong to the settled jobs.
-   */
-  readonly settle: (options: {
-    readonly workerId: string
-    readonly now: number
-    readonly settlements: ReadonlyArray<Settlement>
-    readonly logs?: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }
-  }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
-
-  /**
-   * Writes progress (and `updatedAt` = now) of jobs the worker holds by the update's claim (status RUNNING or
-   * CANCELLING, lease owner `workerId`, lease token `token`); others are skipped.
-   */
-  readonly saveProgress: (options: {
-    readonly workerId: string
-    readonly now: number
-    readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
-  }) => Effect.Effect<void, JobStoreError>
-
-  /**
-   * Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of missing (deleted) jobs are dropped, and
-   * so are lines whose `token` is not the job's current lease token.
-   */
-  readonly appendLogs: (options: {
-    readonly entries: ReadonlyArray<NewLog>
-    readonly cap: number
-  }) => Effect.Effect<void, JobStoreError>
-
-  /**
-   * A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. `nextCursor` is the
-   * last row's id when older lines follow, else null. Log ids are opaque to core; only the store compares them.
-   */
-  readonly logs: (options: {
-    readonly jobId: string
-    readonly limit: number
-    readonly cursor: string | null
-  }) => Effect.Effect<{ readonly rows: ReadonlyArray<LogRow>; readonly nextCursor: string | null }, JobStoreError>
-
-  /** A result by its id. */
-  readonly getResult: (options: { readonly resultId: string }) => Effect.Effect<Option.Option<ResultRow>, JobStoreError>
-
-  /** Counts by type and status over the jobs matching `filter`; combinations with no job are absent. */
-  readonly stats: (options: { readonly filter: JobFilter }) => Effect.Effect<ReadonlyArray<StatsRow>, JobStoreError>
-
-  /** Deletes one job (with its logs, result and callbacks) when its status is in `from`. True when deleted. */
-  readonly delete: (options: {
-    readonly id: string
-    readonly from: ReadonlyArray<JobStatus>
-  }) => Effect.Effect<boolean, JobStoreError>
-
-  /** Deletes every job matching `filter` (with logs, results, callbacks). Returns how many jobs. */
-  readonly deleteMany: (options: { readonly filter: JobFilter }) => Effect.Effect<number, JobStoreError>
-
-  /**
-   * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` kept: a
-   * rescued job keeps its place in the queue) when
-   * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`,
-   * `finishedAt` = now). Every change sets `updatedAt` = now and publishes `Changed`; re-queued jobs also `Enqueued`.
-   */
-  readonly rescue: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
-
-  /**
-   * QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` and
-   * `updatedAt` = now. Publishes `Changed` for each.
-   */
-  readonly expire: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
-
-  /**
-   * Takes up to `limit` pending callbacks due at `now` (oldest due first), hiding each from other takers until
-   * now + `leaseMs` (so a crashed deliverer's callbacks come back). A new callback is due at the terminal write's
-   * `now` with `attempts` 0.
-   */
-  readonly claimCallbacks: (options: {
-    readonly now: number
-    readonly limit: number
-    readonly leaseMs: number
-  }) => Effect.Effect<ReadonlyArray<CallbackRow>, JobStoreError>
-
-  /**
-   * Ends a delivery try: `retryAt` null deletes the callback (delivered or given up); else it is due again then,
-   * attempts + 1. An unknown id is ignored.
-   */
-  readonly settleCallback: (options: {
-    readonly id: string
-    readonly retryAt: number | null
-    readonly now: number
-  }) => Effect.Effect<void, JobStoreError>
-
-  /**
-   * Readiness: succeeds when the store answers and its schema is current (every migration this version knows is
-   * applied); fails with `Unavailable` when it cannot be reached, `Corrupt` when its schema is behind or ahead.
-   * Optional: without it, readiness falls back to a cheap read.
-   */
-  readonly check?: Effect.Effect<void, JobStoreError>
-
-  /** A subscription to the store's signals for the life of the scope. */
-  readonly subscribe: Effect.Effect<Queue.Dequeue<StoreSignal>, never, Scope.Scope>
-}
-
 /** The service Tag of the port. */
-export const JobStore = Context.GenericTag<JobStore>("@jobloom/core/JobStore")
+export class JobStore extends Context.Tag("@jobloom/core/JobStore")<JobStore, JobStore.Service>() {}
+
+/** The types of the `JobStore` service. */
+export declare namespace JobStore {
+  /** The port. */
+  export interface Service extends ItemStore, ScheduleStore {
+    /** Whether writes of other processes reach `subscribe` (Postgres: yes; SQLite, memory: no). */
+    readonly crossProcessSignals: boolean
+
+    /**
+     * Inserts jobs in one transaction, all or none. A job whose `idempotencyKey` is held by a non-terminal job of the
+     * same owner (in the store or earlier in the same call) is not inserted; its outcome carries the holder with
+     * `inserted: false`. Outcomes are in input order. An id that already exists fails the whole call with `JobStoreError` `Conflict`.
+     * Publishes `Enqueued` for the queues of inserted QUEUED jobs. Each inserted job gets the next `number` of the
+     * store in the same transaction, in input order; the outcome's row carries it. `items` are inserted in the same
+     * transaction for the jobs that were inserted (items of a job that was not are dropped).
+     */
+    readonly insert: (options: {
+      readonly jobs: ReadonlyArray<NewJobRow>
+      readonly items?: ReadonlyArray<ItemRow>
+    }) => Effect.Effect<ReadonlyArray<InsertOutcome>, JobStoreError>
+
+    /** One job by id. */
+    readonly get: (options: { readonly id: string }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
+
+    /** A page of jobs: filter first, then keyset paging by (sort value, id). */
+    readonly list: (options: ListOptions) => Effect.Effect<ListPage, JobStoreError>
+
+    /**
+     * The guarded write behind every user action (run, cancel, pause, resume, retry, edit): sets `patch` and
+     * `updatedAt = now` only when the job's status is one of `from`. Returns the row after the write, or None when
+     * the job is missing or its status is not in `from`. Publishes `Changed` when the status changed, and `Enqueued`
+     * when the job became QUEUED. A patch field given as `undefined` is not written. A write that would leave two
+     * non-terminal jobs holding one `idempotencyKey` (a retry of a job whose key was taken since) changes nothing and
+     * fails with `JobStoreError` `Conflict`.
+     */
+    readonly update: (options: {
+      readonly id: string
+      readonly from: ReadonlyArray<JobStatus>
+      readonly patch: JobPatch
+      readonly now: number
+    }) => Effect.Effect<Option.Option<JobRow>, JobStoreError>
+
+    /**
+     * Claims up to `limit` due jobs (QUEUED, `runAt` <= now, in `queues`, of `types` when given) in one transaction, ordered by priority
+     * desc, `runAt` asc, id asc, respecting `typeLimits` and `queueLimits` across all workers. Each claimed job becomes
+     * RUNNING with `attempt` + 1, `startedAt` = now, the lease (`workerId`, now + `leaseMs`, `token`), and
+     * `updatedAt` = now.
+     * No job is ever claimed by two workers.
+     */
+    readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<JobRow>, JobStoreError>
+
+    /**
+     * Extends the leases the worker still holds by these claims to now + `leaseMs`. Returns the status of each job the
+     * worker still holds by its claim (RUNNING or CANCELLING); a job missing from the answer has been lost (rescued,
+     * expired, deleted, or claimed again). `updatedAt` is not changed (a lease refresh is not a change users see).
+     */
+    readonly heartbeat: (options: {
+      readonly workerId: string
+      readonly leases: ReadonlyArray<LeaseRef>
+      readonly now: number
+      readonly leaseMs: number
+    }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+    /** The current status of each existing job among `ids` (read-only; the cross-process cancellation poll). */
+    readonly statuses: (options: {
+      readonly ids: ReadonlyArray<string>
+    }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+    /**
+     * Applies settlements in one transaction (see {@link Settlement}), in order. Returns the changes applied; a
+     * settlement whose guard failed is absent.
+     *
+     * `logs`, when given, are appended in the same transaction as the settlements, exactly as `appendLogs` would
+     * (lines of missing jobs dropped, each touched job trimmed to `cap`): the worker sends an
+     * attempt's log lines, its end line included, with its settlement, so a reader who sees a settled job sees its
+     * lines, and a no-op job costs one write, not two. The lines need not belong to the settled jobs.
+     */
+    readonly settle: (options: {
+      readonly workerId: string
+      readonly now: number
+      readonly settlements: ReadonlyArray<Settlement>
+      readonly logs?: { readonly entries: ReadonlyArray<NewLog>; readonly cap: number }
+    }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+    /**
+     * Writes progress (and `updatedAt` = now) of jobs the worker holds by the update's claim (status RUNNING or
+     * CANCELLING, lease owner `workerId`, lease token `token`); others are skipped.
+     */
+    readonly saveProgress: (options: {
+      readonly workerId: string
+      readonly now: number
+      readonly updates: ReadonlyArray<{ readonly id: string; readonly token: string; readonly progress: string }>
+    }) => Effect.Effect<void, JobStoreError>
+
+    /**
+     * Appends log lines, then drops a job's oldest lines beyond `cap`. Lines of missing (deleted) jobs are dropped, and
+     * so are lines whose `token` is not the job's current lease token.
+     */
+    readonly appendLogs: (options: {
+      readonly entries: ReadonlyArray<NewLog>
+      readonly cap: number
+    }) => Effect.Effect<void, JobStoreError>
+
+    /**
+     * A job's log lines newest first; `cursor` is the `id` of the last line of the previous page. `nextCursor` is the
+     * last row's id when older lines follow, else null. Log ids are opaque to core; only the store compares them.
+     */
+    readonly logs: (options: {
+      readonly jobId: string
+      readonly limit: number
+      readonly cursor: string | null
+    }) => Effect.Effect<{ readonly rows: ReadonlyArray<LogRow>; readonly nextCursor: string | null }, JobStoreError>
+
+    /** A result by its id. */
+    readonly getResult: (options: {
+      readonly resultId: string
+    }) => Effect.Effect<Option.Option<ResultRow>, JobStoreError>
+
+    /** Counts by type and status over the jobs matching `filter`; combinations with no job are absent. */
+    readonly stats: (options: { readonly filter: JobFilter }) => Effect.Effect<ReadonlyArray<StatsRow>, JobStoreError>
+
+    /** Deletes one job (with its logs, result and callbacks) when its status is in `from`. True when deleted. */
+    readonly delete: (options: {
+      readonly id: string
+      readonly from: ReadonlyArray<JobStatus>
+    }) => Effect.Effect<boolean, JobStoreError>
+
+    /** Deletes every job matching `filter` (with logs, results, callbacks). Returns how many jobs. */
+    readonly deleteMany: (options: { readonly filter: JobFilter }) => Effect.Effect<number, JobStoreError>
+
+    /**
+     * Returns jobs whose lease expired (`leaseExpiresAt` <= now): RUNNING → QUEUED (lease cleared, `runAt` kept: a
+     * rescued job keeps its place in the queue) when
+     * `attempt` < `maxAttempts`, else FAILED (`stalled`, `finishedAt` = now); CANCELLING → CANCELLED (`user`,
+     * `finishedAt` = now). Every change sets `updatedAt` = now and publishes `Changed`; re-queued jobs also `Enqueued`.
+     */
+    readonly rescue: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+    /**
+     * QUEUED, RUNNING or PAUSED jobs whose `deadline` <= now → TIMED_OUT (`expired`), lease cleared, `finishedAt` and
+     * `updatedAt` = now. Publishes `Changed` for each.
+     */
+    readonly expire: (options: { readonly now: number }) => Effect.Effect<ReadonlyArray<StatusChange>, JobStoreError>
+
+    /**
+     * Takes up to `limit` pending callbacks due at `now` (oldest due first), hiding each from other takers until
+     * now + `leaseMs` (so a crashed deliverer's callbacks come back). A new callback is due at the terminal write's
+     * `now` with `attempts` 0.
+     */
+    readonly claimCallbacks: (options: {
+      readonly now: number
+      readonly limit: number
+      readonly leaseMs: number
+    }) => Effect.Effect<ReadonlyArray<CallbackRow>, JobStoreError>
+
+    /**
+     * Ends a delivery try: `retryAt` null deletes the callback (delivered or given up); else it is due again then,
+     * attempts + 1. An unknown id is ignored.
+     */
+    readonly settleCallback: (options: {
+      readonly id: string
+      readonly retryAt: number | null
+      readonly now: number
+    }) => Effect.Effect<void, JobStoreError>
+
+    /**
+     * Readiness: succeeds when the store answers and its schema is current (every migration this version knows is
+     * applied); fails with `Unavailable` when it cannot be reached, `Corrupt` when its schema is behind or ahead.
+     * Optional: without it, readiness falls back to a cheap read.
+     */
+    readonly check?: Effect.Effect<void, JobStoreError>
+
+    /** A subscription to the store's signals for the life of the scope. */
+    readonly subscribe: Effect.Effect<Queue.Dequeue<StoreSignal>, never, Scope.Scope>
+  }
+}

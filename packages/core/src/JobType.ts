@@ -257,14 +257,17 @@ export interface Handler {
   }
 }
 
-/** The registry of job types known to this process, and of the handlers this process can run. */
-export interface JobRegistry {
-  readonly types: Map<string, Any>
-  readonly handlers: Map<string, Handler>
-}
-
 /** The registry Tag. `Jobs.layer` provides it; `toLayer` fills it. */
-export const JobRegistry = Context.GenericTag<JobRegistry>("@jobloom/core/JobRegistry")
+export class JobRegistry extends Context.Tag("@jobloom/core/JobRegistry")<JobRegistry, JobRegistry.Service>() {}
+
+/** The types of the `JobRegistry` service. */
+export declare namespace JobRegistry {
+  /** The registry of job types known to this process, and of the handlers this process can run. */
+  export interface Service {
+    readonly types: Map<string, Any>
+    readonly handlers: Map<string, Handler>
+  }
+}
 
 /** Registers type definitions without handlers (an API process that only creates jobs). */
 export const register = (...types: ReadonlyArray<Any>): Layer.Layer<never, never, JobRegistry> =>

@@ -116,7 +116,7 @@ export interface Jobloom {
   readonly resume: (id: string) => Promise<Job>
   readonly update: (id: string, patch: Jobs.UpdateJob) => Promise<Job>
   readonly delete: (id: string, options?: { readonly force?: boolean }) => Promise<void>
-  readonly deleteMany: (query: Parameters<Jobs.Jobs["deleteMany"]>[0]) => Promise<number>
+  readonly deleteMany: (query: Parameters<Jobs.Jobs.Service["deleteMany"]>[0]) => Promise<number>
   readonly logs: (id: string, options?: { readonly limit?: number; readonly cursor?: string }) => Promise<Jobs.LogPage>
   readonly result: (id: string, options?: { readonly compact?: boolean }) => Promise<JobResult>
   readonly resultById: (resultId: string, options?: { readonly compact?: boolean }) => Promise<JobResult>

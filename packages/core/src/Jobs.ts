@@ -194,115 +194,118 @@ export type JobEvent =
 /** Errors of actions on one job. */
 export type ActionError = JobNotFound | InvalidTransition | JobStoreError
 
-/** The engine service. */
-export interface Jobs {
-  /** Creates one job; `created` is false when an `idempotencyKey` returned an existing job. */
-  readonly create: (
-    input: CreateJob,
-    options?: CreateOptions
-  ) => Effect.Effect<
-    { readonly job: Job; readonly created: boolean },
-    UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
-  >
-  /**
-   * Creates many jobs atomically, sharing a new `batchId`. When every job hit a held idempotency key (nothing was
-   * inserted), `batchId` is the holders' batch when they share one (a repeated request answers the first one's
-   * batch), else null: the answer never names a batch that does not exist.
-   */
-  readonly createMany: (
-    inputs: ReadonlyArray<CreateJob>,
-    options?: CreateOptions
-  ) => Effect.Effect<
-    { readonly batchId: string | null; readonly jobs: ReadonlyArray<Job> },
-    UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
-  >
-  /** Creates one job QUEUED at once. */
-  readonly enqueue: (
-    input: CreateJob
-  ) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError>
-  /** One job; outside `scope` it is a `JobNotFound`. */
-  readonly get: (id: string, options?: ScopeOptions) => Effect.Effect<Job, JobNotFound | JobStoreError>
-  readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidInput | JobStoreError>
-  /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
-  readonly run: (id: string) => Effect.Effect<Job, ActionError>
-  readonly cancel: (id: string) => Effect.Effect<Job, ActionError>
-  /** Terminal → QUEUED; SUCCEEDED items are kept (handed to no handler) unless `full` reruns them all. */
-  readonly retry: (id: string, options?: { readonly full?: boolean }) => Effect.Effect<Job, ActionError>
-  /** A page of the job's items in order, optionally only some statuses; `limit` 1 to 1000, default 100. */
-  readonly items: (
-    id: string,
-    options?: {
-      readonly statuses?: ReadonlyArray<ItemStatus>
-      readonly limit?: number
-      readonly cursor?: string
-    }
-  ) => Effect.Effect<ItemPage, JobNotFound | InvalidInput | JobStoreError>
-  /**
-   * Sets the host's annotations of a job in any status, finished ones too (super.AI tags and reviews jobs after
-   * they ran): `tags` and `metadata` replace the job's own when given. Never changes the status.
-   */
-  readonly annotate: (
-    id: string,
-    patch: { readonly tags?: ReadonlyArray<string>; readonly metadata?: Readonly<Record<string, unknown>> }
-  ) => Effect.Effect<Job, ActionError | InvalidInput>
-  /** One item of the job by key. */
-  readonly item: (id: string, key: string) => Effect.Effect<Option.Option<JobItem>, JobNotFound | JobStoreError>
-  /**
-   * Adds items to a CREATED, QUEUED or PAUSED job (a running job's handler adds its own): new keys last, an existing
-   * key gets the new input and is PENDING again.
-   */
-  readonly addItems: (id: string, items: ReadonlyArray<NewItem>) => Effect.Effect<Job, ActionError | InvalidInput>
-  readonly pause: (id: string) => Effect.Effect<Job, ActionError>
-  readonly resume: (id: string) => Effect.Effect<Job, ActionError>
-  readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>
-  /** Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. */
-  readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
-  /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
-  readonly deleteMany: (
-    query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore" | "scope"> & {
-      readonly all?: boolean
-    }
-  ) => Effect.Effect<number, InvalidInput | JobStoreError>
-  /** Newest first; `limit` 1 to 5000, default 100. */
-  readonly logs: (
-    id: string,
-    options?: { readonly limit?: number; readonly cursor?: string }
-  ) => Effect.Effect<LogPage, JobNotFound | InvalidInput | JobStoreError>
-  readonly result: (
-    id: string,
-    options?: { readonly compact?: boolean }
-  ) => Effect.Effect<JobResult, JobNotFound | ResultNotFound | JobStoreError>
-  /** A result by its id; a result of a job outside `scope` is not found. */
-  readonly resultById: (
-    resultId: string,
-    options?: { readonly compact?: boolean; readonly scope?: JobScope }
-  ) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
-  /** The job that produced a result; outside `scope` the result is not found. */
-  readonly jobByResultId: (
-    resultId: string,
-    options?: ScopeOptions
-  ) => Effect.Effect<Job, ResultNotFound | JobStoreError>
-  readonly stats: (query?: JobQuery) => Effect.Effect<JobStats, InvalidInput | JobStoreError>
-  /** A batch's counts over the jobs inside `scope`; none there is a `BatchNotFound`. */
-  readonly batch: (
-    batchId: string,
-    options?: ScopeOptions
-  ) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
-  readonly types: () => ReadonlyArray<JobTypeInfo>
-  /**
-   * Every event from now on, optionally of one job, and only of jobs inside `scope` when given. Subscribed when the
-   * stream starts.
-   */
-  readonly events: (options?: { readonly jobId?: string; readonly scope?: JobScope }) => Stream.Stream<JobEvent>
-  /** Subscribes now (for the life of the scope) and returns the stream of events from this moment on. */
-  readonly subscribe: (options?: {
-    readonly jobId?: string
-    readonly scope?: JobScope
-  }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
-}
-
 /** The engine Tag. */
-export const Jobs = Context.GenericTag<Jobs>("@jobloom/core/Jobs")
+export class Jobs extends Context.Tag("@jobloom/core/Jobs")<Jobs, Jobs.Service>() {}
+
+/** The types of the `Jobs` service. */
+export declare namespace Jobs {
+  /** The engine service. */
+  export interface Service {
+    /** Creates one job; `created` is false when an `idempotencyKey` returned an existing job. */
+    readonly create: (
+      input: CreateJob,
+      options?: CreateOptions
+    ) => Effect.Effect<
+      { readonly job: Job; readonly created: boolean },
+      UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
+    >
+    /**
+     * Creates many jobs atomically, sharing a new `batchId`. When every job hit a held idempotency key (nothing was
+     * inserted), `batchId` is the holders' batch when they share one (a repeated request answers the first one's
+     * batch), else null: the answer never names a batch that does not exist.
+     */
+    readonly createMany: (
+      inputs: ReadonlyArray<CreateJob>,
+      options?: CreateOptions
+    ) => Effect.Effect<
+      { readonly batchId: string | null; readonly jobs: ReadonlyArray<Job> },
+      UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError
+    >
+    /** Creates one job QUEUED at once. */
+    readonly enqueue: (
+      input: CreateJob
+    ) => Effect.Effect<Job, UnknownJobType | InvalidParams | InvalidInput | IdempotencyKeyHeld | JobStoreError>
+    /** One job; outside `scope` it is a `JobNotFound`. */
+    readonly get: (id: string, options?: ScopeOptions) => Effect.Effect<Job, JobNotFound | JobStoreError>
+    readonly list: (query?: ListQuery) => Effect.Effect<JobPage, InvalidInput | JobStoreError>
+    /** CREATED → QUEUED. Queued or running is an `InvalidTransition`, never a second execution. */
+    readonly run: (id: string) => Effect.Effect<Job, ActionError>
+    readonly cancel: (id: string) => Effect.Effect<Job, ActionError>
+    /** Terminal → QUEUED; SUCCEEDED items are kept (handed to no handler) unless `full` reruns them all. */
+    readonly retry: (id: string, options?: { readonly full?: boolean }) => Effect.Effect<Job, ActionError>
+    /** A page of the job's items in order, optionally only some statuses; `limit` 1 to 1000, default 100. */
+    readonly items: (
+      id: string,
+      options?: {
+        readonly statuses?: ReadonlyArray<ItemStatus>
+        readonly limit?: number
+        readonly cursor?: string
+      }
+    ) => Effect.Effect<ItemPage, JobNotFound | InvalidInput | JobStoreError>
+    /**
+     * Sets the host's annotations of a job in any status, finished ones too (super.AI tags and reviews jobs after
+     * they ran): `tags` and `metadata` replace the job's own when given. Never changes the status.
+     */
+    readonly annotate: (
+      id: string,
+      patch: { readonly tags?: ReadonlyArray<string>; readonly metadata?: Readonly<Record<string, unknown>> }
+    ) => Effect.Effect<Job, ActionError | InvalidInput>
+    /** One item of the job by key. */
+    readonly item: (id: string, key: string) => Effect.Effect<Option.Option<JobItem>, JobNotFound | JobStoreError>
+    /**
+     * Adds items to a CREATED, QUEUED or PAUSED job (a running job's handler adds its own): new keys last, an existing
+     * key gets the new input and is PENDING again.
+     */
+    readonly addItems: (id: string, items: ReadonlyArray<NewItem>) => Effect.Effect<Job, ActionError | InvalidInput>
+    readonly pause: (id: string) => Effect.Effect<Job, ActionError>
+    readonly resume: (id: string) => Effect.Effect<Job, ActionError>
+    readonly update: (id: string, patch: UpdateJob) => Effect.Effect<Job, ActionError | InvalidParams | InvalidInput>
+    /** Deletes from CREATED or a terminal status; `force` cancels first and deletes whatever the status. */
+    readonly delete: (id: string, options?: { readonly force?: boolean }) => Effect.Effect<void, ActionError>
+    /** Deletes CREATED and terminal jobs matching every given filter; no filter at all is refused unless `all`. */
+    readonly deleteMany: (
+      query: Pick<JobQuery, "statuses" | "types" | "owner" | "createdBefore" | "finishedBefore" | "scope"> & {
+        readonly all?: boolean
+      }
+    ) => Effect.Effect<number, InvalidInput | JobStoreError>
+    /** Newest first; `limit` 1 to 5000, default 100. */
+    readonly logs: (
+      id: string,
+      options?: { readonly limit?: number; readonly cursor?: string }
+    ) => Effect.Effect<LogPage, JobNotFound | InvalidInput | JobStoreError>
+    readonly result: (
+      id: string,
+      options?: { readonly compact?: boolean }
+    ) => Effect.Effect<JobResult, JobNotFound | ResultNotFound | JobStoreError>
+    /** A result by its id; a result of a job outside `scope` is not found. */
+    readonly resultById: (
+      resultId: string,
+      options?: { readonly compact?: boolean; readonly scope?: JobScope }
+    ) => Effect.Effect<JobResult, ResultNotFound | JobStoreError>
+    /** The job that produced a result; outside `scope` the result is not found. */
+    readonly jobByResultId: (
+      resultId: string,
+      options?: ScopeOptions
+    ) => Effect.Effect<Job, ResultNotFound | JobStoreError>
+    readonly stats: (query?: JobQuery) => Effect.Effect<JobStats, InvalidInput | JobStoreError>
+    /** A batch's counts over the jobs inside `scope`; none there is a `BatchNotFound`. */
+    readonly batch: (
+      batchId: string,
+      options?: ScopeOptions
+    ) => Effect.Effect<BatchSummary, BatchNotFound | JobStoreError>
+    readonly types: () => ReadonlyArray<JobTypeInfo>
+    /**
+     * Every event from now on, optionally of one job, and only of jobs inside `scope` when given. Subscribed when the
+     * stream starts.
+     */
+    readonly events: (options?: { readonly jobId?: string; readonly scope?: JobScope }) => Stream.Stream<JobEvent>
+    /** Subscribes now (for the life of the scope) and returns the stream of events from this moment on. */
+    readonly subscribe: (options?: {
+      readonly jobId?: string
+      readonly scope?: JobScope
+    }) => Effect.Effect<Stream.Stream<JobEvent>, never, Scope.Scope>
+  }
+}
 
 /** Options of {@link layer}. */
 export interface LayerOptions {

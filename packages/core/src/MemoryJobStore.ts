@@ -10,7 +10,7 @@ import * as internal from "./internal/memoryStore.js"
 import { JobStore } from "./JobStore.js"
 
 /** A fresh, empty in-memory store. */
-export const make: Effect.Effect<JobStore> = internal.make
+export const make: Effect.Effect<JobStore.Service> = internal.make
 
 /** A fresh, empty in-memory store as a layer. */
 export const layer: Layer.Layer<JobStore> = Layer.effect(JobStore, make)

@@ -146,31 +146,38 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
 /** Errors of the calls about one claimed job. */
 export type AttemptError = JobNotFound | LeaseLost | JobStoreError
 
-/** The remote-worker service. */
-export interface RemoteWorker {
-  /** Claims due jobs of the served types, waiting up to `waitMs` for one when none is due. */
-  readonly claim: (
-    request: ClaimRequest
-  ) => Effect.Effect<ReadonlyArray<Claimed>, InvalidInput | UnknownJobType | JobStoreError>
-  /** Renews the lease; answers whether to stop. */
-  readonly heartbeat: (id: string, token: string) => Effect.Effect<HeartbeatAnswer, AttemptError>
-  /** Reports stage progress and params, and bare item counters (coalesced). */
-  readonly progress: (id: string, token: string, report: ProgressReport) => Effect.Effect<void, AttemptError>
-  /** Reports named items (coalesced; an item output is encoded by the type's `items.output` Schema). */
-  readonly items: (id: string, token: string, items: ReadonlyArray<ItemReport>) => Effect.Effect<void, AttemptError>
-  /** Appends log lines (coalesced). */
-  readonly log: (id: string, token: string, lines: ReadonlyArray<LogLine>) => Effect.Effect<void, AttemptError>
-  /**
-   * Settles the attempt as succeeded with `result` (the encoded form of the type's result Schema; undefined stores
-   * no result). A result the Schema refuses is an `InvalidInput` naming `result`, and nothing is settled.
-   */
-  readonly succeed: (id: string, token: string, result?: unknown) => Effect.Effect<Settled, AttemptError | InvalidInput>
-  /** Settles the attempt as failed: retried with backoff while attempts are left, unless not `retryable`. */
-  readonly fail: (id: string, token: string, failure: Failure) => Effect.Effect<Settled, AttemptError>
-}
-
 /** The service Tag. */
-export const RemoteWorker = Context.GenericTag<RemoteWorker>("@jobloom/core/RemoteWorker")
+export class RemoteWorker extends Context.Tag("@jobloom/core/RemoteWorker")<RemoteWorker, RemoteWorker.Service>() {}
+
+/** The types of the `RemoteWorker` service. */
+export declare namespace RemoteWorker {
+  /** The remote-worker service. */
+  export interface Service {
+    /** Claims due jobs of the served types, waiting up to `waitMs` for one when none is due. */
+    readonly claim: (
+      request: ClaimRequest
+    ) => Effect.Effect<ReadonlyArray<Claimed>, InvalidInput | UnknownJobType | JobStoreError>
+    /** Renews the lease; answers whether to stop. */
+    readonly heartbeat: (id: string, token: string) => Effect.Effect<HeartbeatAnswer, AttemptError>
+    /** Reports stage progress and params, and bare item counters (coalesced). */
+    readonly progress: (id: string, token: string, report: ProgressReport) => Effect.Effect<void, AttemptError>
+    /** Reports named items (coalesced; an item output is encoded by the type's `items.output` Schema). */
+    readonly items: (id: string, token: string, items: ReadonlyArray<ItemReport>) => Effect.Effect<void, AttemptError>
+    /** Appends log lines (coalesced). */
+    readonly log: (id: string, token: string, lines: ReadonlyArray<LogLine>) => Effect.Effect<void, AttemptError>
+    /**
+     * Settles the attempt as succeeded with `result` (the encoded form of the type's result Schema; undefined stores
+     * no result). A result the Schema refuses is an `InvalidInput` naming `result`, and nothing is settled.
+     */
+    readonly succeed: (
+      id: string,
+      token: string,
+      result?: unknown
+    ) => Effect.Effect<Settled, AttemptError | InvalidInput>
+    /** Settles the attempt as failed: retried with backoff while attempts are left, unless not `retryable`. */
+    readonly fail: (id: string, token: string, failure: Failure) => Effect.Effect<Settled, AttemptError>
+  }
+}
 
 /** The service for the life of the layer (its flusher and rescuer run in the layer's scope). */
 export const layer = (options?: RemoteWorkerOptions): Layer.Layer<RemoteWorker, never, Jobs | JobRegistry | JobStore> =>

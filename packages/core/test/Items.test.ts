@@ -12,7 +12,7 @@ const countingStore = (counts: { calls: number; rows: number }) =>
     JobStore.JobStore,
     Effect.map(MemoryJobStore.make, (store) => ({
       ...store,
-      saveItems: (options: Parameters<JobStore.JobStore["saveItems"]>[0]) =>
+      saveItems: (options: Parameters<JobStore.JobStore.Service["saveItems"]>[0]) =>
         Effect.suspend(() => {
           counts.calls++
           counts.rows += options.items.length

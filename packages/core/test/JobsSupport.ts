@@ -116,4 +116,4 @@ export const jobIn = (status: Job.JobStatus) =>
 export const userActions = ["run", "cancel", "retry", "pause", "resume"] as const
 
 /** Takes a user action on a job by id. */
-export const act = (jobs: Jobs.Jobs, action: (typeof userActions)[number], id: string) => jobs[action](id)
+export const act = (jobs: Jobs.Jobs.Service, action: (typeof userActions)[number], id: string) => jobs[action](id)

@@ -152,7 +152,7 @@ describe("Jobs", () => {
             Layer.provideMerge(
               Layer.effect(
                 JobStore.JobStore,
-                Effect.map(MemoryJobStore.make, (store): JobStore.JobStore => {
+                Effect.map(MemoryJobStore.make, (store): JobStore.JobStore.Service => {
                   let raced = false
                   return {
                     ...store,

@@ -24,7 +24,7 @@ const claimOptions = (limit: number, now = 100): ClaimOptions => ({
   queueLimits: {}
 })
 
-const claimIds = (store: JobStore, limit: number, now?: number) =>
+const claimIds = (store: JobStore.Service, limit: number, now?: number) =>
   Effect.map(store.claim(claimOptions(limit, now)), (rows) => rows.map((r) => r.id))
 
 describe("MemoryJobStore claim order", () => {

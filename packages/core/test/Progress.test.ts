@@ -13,7 +13,7 @@ const countingStore = (counts: { calls: number; updates: number }) =>
     JobStore.JobStore,
     Effect.map(MemoryJobStore.make, (store) => ({
       ...store,
-      saveProgress: (options: Parameters<JobStore.JobStore["saveProgress"]>[0]) =>
+      saveProgress: (options: Parameters<JobStore.JobStore.Service["saveProgress"]>[0]) =>
         Effect.suspend(() => {
           counts.calls++
           counts.updates += options.updates.length

@@ -98,7 +98,7 @@ describe("Worker hot path", () => {
   it.effect("a job cancelled during its handler's first synchronous steps is interrupted and ends CANCELLED", () => {
     const Selfish = JobType.make({ key: "selfish" })
     let interrupted = false
-    let engineOfTest: Jobs.Jobs | undefined
+    let engineOfTest: Jobs.Jobs.Service | undefined
     const handler = JobType.toLayer(Selfish, (_, context) =>
       Effect.gen(function* () {
         const jobs = engineOfTest!

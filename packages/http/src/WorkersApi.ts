@@ -144,7 +144,7 @@ export const make = <E extends Env = any>(options: Options<E>): Hono<E> => {
   /** Runs a service call; a failure becomes its problem. */
   const exec = async <A, Err>(
     c: Context,
-    f: (service: RemoteWorker.RemoteWorker) => Effect.Effect<A, Err>
+    f: (service: RemoteWorker.RemoteWorker.Service) => Effect.Effect<A, Err>
   ): Promise<A> => {
     // the request's signal ends a long-poll whose client went away
     const exit = await run(Effect.flatMap(RemoteWorker.RemoteWorker, f), c.req.raw.signal)

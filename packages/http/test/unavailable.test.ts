@@ -20,7 +20,7 @@ const downStore = Layer.map(MemoryJobStore.layer, (context) => {
   })
   const failing = Object.fromEntries(
     Object.entries(store).map(([key, value]) => [key, typeof value === "function" ? () => Effect.fail(error) : value])
-  ) as unknown as JobStore.JobStore
+  ) as unknown as JobStore.JobStore.Service
   return Context.make(JobStore.JobStore, failing)
 })
 

@@ -64,7 +64,7 @@ export interface LayerWithOptions extends StoreOptions {
  */
 export const make = (
   options: StoreOptions = {}
-): Effect.Effect<JobStore.JobStore, JobStore.JobStoreError, PgClient.PgClient | Scope.Scope> =>
+): Effect.Effect<JobStore.JobStore.Service, JobStore.JobStoreError, PgClient.PgClient | Scope.Scope> =>
   Effect.gen(function* () {
     const pg = yield* PgClient.PgClient
     const names = yield* Names.make(options.schema ?? "public", options.tablePrefix ?? "jobloom_")

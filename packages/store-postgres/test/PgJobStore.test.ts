@@ -27,7 +27,7 @@ const row = (overrides: Partial<JobStore.JobRow> = {}): JobStore.JobRow => makeR
 const storeIn = (
   schema: string,
   options: Omit<PgJobStore.LayerOptions, "url" | "schema"> = {}
-): Effect.Effect<JobStore.JobStore, JobStore.JobStoreError, Scope.Scope> =>
+): Effect.Effect<JobStore.JobStore.Service, JobStore.JobStoreError, Scope.Scope> =>
   Effect.map(Layer.build(PgJobStore.layer({ url: databaseUrl, schema, ...options })), (context) =>
     Context.get(context, JobStore.JobStore)
   )
@@ -272,7 +272,7 @@ describe("PgJobStore", () => {
       })
       const options = { now: T0, leaseMs: 60_000, typeLimits: { limited: 3 }, queueLimits: { narrow: 2 } }
       // 4 pools × 4 claimers, each claiming until a claim returns nothing; half of them serve other queues
-      const claimer = (store: JobStore.JobStore, k: number) =>
+      const claimer = (store: JobStore.JobStore.Service, k: number) =>
         Effect.gen(function* () {
           const queues = k % 2 === 0 ? ["default", "narrow"] : ["other", "narrow"]
           let total = 0

@@ -31,7 +31,7 @@ const setup = Effect.gen(function* () {
   }
 })
 
-const enqueue = (jobs: Jobs.Jobs, inputs: ReadonlyArray<Jobs.CreateJob>, chunk = 500) =>
+const enqueue = (jobs: Jobs.Jobs.Service, inputs: ReadonlyArray<Jobs.CreateJob>, chunk = 500) =>
   Effect.forEach(
     Array.from({ length: Math.ceil(inputs.length / chunk) }, (_, i) => inputs.slice(i * chunk, (i + 1) * chunk)),
     (batch) => jobs.createMany(batch, { startNow: true }),
@@ -39,7 +39,7 @@ const enqueue = (jobs: Jobs.Jobs, inputs: ReadonlyArray<Jobs.CreateJob>, chunk =
   )
 
 /** Waits until every job of the schema is SUCCEEDED; fails at once if any reached another terminal status. */
-const awaitAllSucceeded = (store: JobStore.JobStore, total: number) =>
+const awaitAllSucceeded = (store: JobStore.JobStore.Service, total: number) =>
   Effect.gen(function* () {
     while (true) {
       const stats = yield* store.stats({ filter: {} })

@@ -94,7 +94,7 @@ export const migrate = (
  */
 export const make = (
   options: StoreOptions = {}
-): Effect.Effect<JobStore.JobStore, JobStore.JobStoreError, SqlClient.SqlClient> =>
+): Effect.Effect<JobStore.JobStore.Service, JobStore.JobStoreError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     if (options.migrate !== false) yield* migrate(options)
     const client = yield* SqlClient.SqlClient

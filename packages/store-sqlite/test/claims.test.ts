@@ -18,7 +18,7 @@ describe("claims", () => {
       const queue = "claim-race"
       const rows = Array.from({ length: 300 }, (_, i) => makeRow({ queue, type: i % 2 === 0 ? "even" : "odd" }))
       yield* first.insert({ jobs: rows })
-      const claimer = (store: JobStore.JobStore, index: number) =>
+      const claimer = (store: JobStore.JobStore.Service, index: number) =>
         Effect.gen(function* () {
           const mine: Array<string> = []
           while (true) {

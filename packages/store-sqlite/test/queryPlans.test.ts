@@ -15,7 +15,7 @@ const TOKEN = "test-claim"
  * statements are captured, then each captured statement matching `pick` is explained with the same parameters.
  */
 const plansOf = <A, E>(
-  call: (store: JobStore.JobStore) => Effect.Effect<A, E>,
+  call: (store: JobStore.JobStore.Service) => Effect.Effect<A, E>,
   pick: RegExp
 ): Effect.Effect<ReadonlyArray<string>, E | unknown, SqlClient.SqlClient> =>
   Effect.gen(function* () {
@@ -71,7 +71,7 @@ describe.each([
   ["query plans", false],
   ["query plans after ANALYZE", true]
 ])("%s", (_, analyze) => {
-  const plans = <A, E>(call: (store: JobStore.JobStore) => Effect.Effect<A, E>, pick: RegExp) =>
+  const plans = <A, E>(call: (store: JobStore.JobStore.Service) => Effect.Effect<A, E>, pick: RegExp) =>
     seed.pipe(
       Effect.zipRight(analyze ? Effect.flatMap(SqlClient.SqlClient, (sql) => sql`ANALYZE`) : Effect.void),
       Effect.zipRight(plansOf(call, pick)),

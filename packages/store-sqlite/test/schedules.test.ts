@@ -40,7 +40,7 @@ it.live("two stores on one file (as two processes would be) firing the same tick
     })
     let wins = 0
     for (let tick = 1; tick <= 20; tick++) {
-      const fire = (store: JobStore.JobStore) =>
+      const fire = (store: JobStore.JobStore.Service) =>
         store.fireSchedule({
           key,
           expectedNextRunAt: T0 + tick * 1000,

@@ -12,7 +12,7 @@ const PAGE = 1000
 
 /** Deletes every job matching `filter`, calling `deleted` with the ids of each page deleted; answers how many. */
 export const deleteAll = (
-  store: JobStore,
+  store: JobStore.Service,
   filter: JobFilter,
   deleted: (ids: ReadonlyArray<string>) => Effect.Effect<void>
 ): Effect.Effect<number, JobStoreError> =>

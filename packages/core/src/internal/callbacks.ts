@@ -148,7 +148,7 @@ export const post = (row: CallbackRow, options: Pick<CallbackOptions, "secret" |
 }
 
 /** Delivers one claimed callback and settles it. Never fails. */
-export const deliver = (store: JobStore, row: CallbackRow, options: CallbackOptions): Effect.Effect<void> =>
+export const deliver = (store: JobStore.Service, row: CallbackRow, options: CallbackOptions): Effect.Effect<void> =>
   Effect.gen(function* () {
     const outcome = yield* Effect.either(post(row, options))
     const now = yield* Clock.currentTimeMillis
@@ -177,7 +177,11 @@ export const deliver = (store: JobStore, row: CallbackRow, options: CallbackOpti
  * The delivery loop, forever (fork it): claims due callbacks, delivers them concurrently, and waits for `wake` (a
  * job became terminal here) or the next due retry or the poll interval, whichever comes first.
  */
-export const loop = (store: JobStore, wake: Queue.Dequeue<void>, options: CallbackOptions): Effect.Effect<never> => {
+export const loop = (
+  store: JobStore.Service,
+  wake: Queue.Dequeue<void>,
+  options: CallbackOptions
+): Effect.Effect<never> => {
   // the lease hides a callback from other deliverers while this one tries it
   const leaseMs = Duration.toMillis(options.timeout) * 2 + 5_000
   const pollMs = Duration.toMillis(options.pollInterval)

@@ -21,11 +21,11 @@ import { attach, layer as JobEventsLayer } from "./jobEvents.js"
 export type Options = Shared.Options
 
 /** The `Jobs` service, assembled from the engine's modules over their shared parts. */
-export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, JobStore | JobType.JobRegistry> =>
+export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs.Service, never, JobStore | JobType.JobRegistry> =>
   Effect.gen(function* () {
     const shared = yield* Shared.make(options)
     const { create, createMany } = Create.make(shared)
-    const service: Jobs.Jobs = {
+    const service: Jobs.Jobs.Service = {
       create,
       createMany,
       enqueue: (input) => Effect.map(create(input, { startNow: true }), (outcome) => outcome.job),
@@ -43,7 +43,7 @@ export const make = (options: Options = {}): Effect.Effect<Jobs.Jobs, never, Job
  */
 export const layer = (options: Options = {}): Layer.Layer<Jobs.Jobs | JobType.JobRegistry, never, JobStore> => {
   const registry = Layer.sync(JobType.JobRegistry, () => {
-    const registry: JobType.JobRegistry = { types: new Map(), handlers: new Map() }
+    const registry: JobType.JobRegistry.Service = { types: new Map(), handlers: new Map() }
     for (const type of options.types ?? []) registry.types.set(type.key, type)
     return registry
   })

@@ -107,7 +107,10 @@ export interface ListOptions {
 const decodeNew = Schema.decodeUnknownEither(JobItem.NewItems, { errors: "all" })
 
 /** Builds the engine's item operations over the store. */
-export const make = (store: JobStore, getRow: (id: string) => Effect.Effect<JobRow, JobNotFound | JobStoreError>) => {
+export const make = (
+  store: JobStore.Service,
+  getRow: (id: string) => Effect.Effect<JobRow, JobNotFound | JobStoreError>
+) => {
   /** Writes the job's counters into its progress, guarded on the status it was read in. */
   const writeCounters = (row: JobRow) =>
     Effect.gen(function* () {

@@ -12,12 +12,12 @@ import type { AttemptItems, ItemsHost } from "./attemptItems.js"
 const loadPage = 1000
 
 /** Every item of a job, in order. */
-export const loadAll = (store: JobStore, jobId: string) =>
+export const loadAll = (store: JobStore.Service, jobId: string) =>
   Effect.gen(function* () {
     const rows: Array<ItemRow> = []
     let cursor: { readonly position: number; readonly key: string } | null = null
     for (;;) {
-      const page: Effect.Effect.Success<ReturnType<JobStore["listItems"]>> = yield* store.listItems({
+      const page: Effect.Effect.Success<ReturnType<JobStore.Service["listItems"]>> = yield* store.listItems({
         jobId,
         limit: loadPage,
         cursor
@@ -36,7 +36,7 @@ export interface ItemsFlusher {
 }
 
 /** Builds the items writer of a worker. */
-export const make = (store: JobStore, workerId: string): Effect.Effect<ItemsFlusher> =>
+export const make = (store: JobStore.Service, workerId: string): Effect.Effect<ItemsFlusher> =>
   Effect.map(Effect.makeSemaphore(1), (lock) => {
     // each attempt's items with the token of its claim
     const dirty = new Map<AttemptItems, string>()

@@ -78,7 +78,7 @@ const busKey = Symbol.for("@jobloom/core/JobEvents/bus")
 export const attach = <A extends object>(jobs: A, bus: JobEvents.Service): A => Object.assign(jobs, { [busKey]: bus })
 
 /** The bus of this engine; an engine built without `attach` (a test double) gets the one in context. */
-export const ofJobs = (jobs: Jobs): Effect.Effect<JobEvents.Service> => {
+export const ofJobs = (jobs: Jobs.Service): Effect.Effect<JobEvents.Service> => {
   const bus = (jobs as { readonly [busKey]?: JobEvents.Service })[busKey]
   return bus === undefined ? JobEvents : Effect.succeed(bus)
 }

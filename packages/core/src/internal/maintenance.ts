@@ -83,7 +83,10 @@ const hasTerminal = (changes: ReadonlyArray<StatusChange>) => changes.some((c) =
  * Closes the open stages of jobs the store just made terminal (DESIGN §4.4): the store wrote the status without
  * reading the progress, so core rewrites it, guarded by that status (a retry meanwhile wins).
  */
-const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): Effect.Effect<void, JobStoreError> =>
+const closeStagesOf = (
+  store: JobStore.Service,
+  changes: ReadonlyArray<StatusChange>
+): Effect.Effect<void, JobStoreError> =>
   Effect.forEach(
     changes.filter((c) => c.status !== "QUEUED"),
     (change) =>
@@ -99,7 +102,7 @@ const closeStagesOf = (store: JobStore, changes: ReadonlyArray<StatusChange>): E
   )
 
 /** One pass of the rescuer; store failures are logged, never raised. */
-export const rescue = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
+export const rescue = (store: JobStore.Service, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.rescue({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
@@ -110,7 +113,7 @@ export const rescue = (store: JobStore, events: JobEvents.Service, onTerminal: E
   )
 
 /** One pass of the expirer; store failures are logged, never raised. */
-export const expire = (store: JobStore, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
+export const expire = (store: JobStore.Service, events: JobEvents.Service, onTerminal: Effect.Effect<void>) =>
   Clock.currentTimeMillis.pipe(
     Effect.flatMap((now) => store.expire({ now })),
     Effect.tap((changes) => closeStagesOf(store, changes)),
@@ -132,7 +135,7 @@ export interface Hooks {
 }
 
 /** Hooks of maintenance that runs on its own: its own wake-up, and log lines written at once. */
-const ownHooks = (store: JobStore, events: JobEvents.Service, logCap: number): Effect.Effect<Hooks> =>
+const ownHooks = (store: JobStore.Service, events: JobEvents.Service, logCap: number): Effect.Effect<Hooks> =>
   Effect.map(Queue.dropping<void>(1), (callbackWake) => ({
     callbackWake,
     log: (jobId, at, level, message) =>

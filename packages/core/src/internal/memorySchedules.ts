@@ -9,7 +9,7 @@ import { terminalStatuses } from "../Job.js"
 import type { JobRow, JobStore, ScheduleRow, ScheduleStore, StatusChange } from "../JobStore.js"
 
 /** The job operations the schedules need from the store they join. */
-export type Base = Pick<JobStore, "insert" | "list" | "delete">
+export type Base = Pick<JobStore.Service, "insert" | "list" | "delete">
 
 /** Schedule operations over `base`, with state of their own. */
 export const make = (base: Base): ScheduleStore => {

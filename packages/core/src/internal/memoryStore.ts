@@ -18,7 +18,7 @@ import * as MemorySchedules from "./memorySchedules.js"
 import { deleteMany, deleteOne, update } from "./memoryStore/update.js"
 
 /** Builds a store over a fresh, empty state. */
-export const make: Effect.Effect<JobStore> = Effect.map(MemoryState.make, (state): JobStore => {
+export const make: Effect.Effect<JobStore.Service> = Effect.map(MemoryState.make, (state): JobStore.Service => {
   const base = {
     crossProcessSignals: false,
     insert: insert(state),

@@ -154,8 +154,8 @@ const jobOf = (template: Template, tick: number, now: number): NewJobRow => ({
 
 /** What the schedule operations need. */
 export interface Context {
-  readonly store: JobStore
-  readonly registry: JobType.JobRegistry
+  readonly store: JobStore.Service
+  readonly registry: JobType.JobRegistry.Service
   /** Tells subscribers about jobs a tick created. */
   readonly created: (jobs: ReadonlyArray<Job.Job>) => Effect.Effect<void>
 }
@@ -306,7 +306,11 @@ export const make = ({ created, registry, store }: Context) => {
 }
 
 /** Fires one due schedule: the jobs it created (none when another process fired it first). */
-const fire = (store: JobStore, row: ScheduleRow, now: number): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
+const fire = (
+  store: JobStore.Service,
+  row: ScheduleRow,
+  now: number
+): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>
   Effect.gen(function* () {
     const template = parseTemplate(row.template)
     const due = Ticks.due(specOf(row), row.nextRunAt, now, row.backfill)
@@ -328,7 +332,7 @@ const fire = (store: JobStore, row: ScheduleRow, now: number): Effect.Effect<Rea
  * created. A schedule that fails is logged and left for the next pass; the others still fire.
  */
 export const fireDueIn = (
-  store: JobStore,
+  store: JobStore.Service,
   created: (jobs: ReadonlyArray<Job.Job>) => Effect.Effect<void>,
   options?: { readonly limit?: number }
 ): Effect.Effect<ReadonlyArray<Job.Job>, JobStoreError> =>

@@ -14,7 +14,7 @@ const remembered = 10_000
 
 /** Keeps the events of jobs inside `scope`; every event when the scope sees every job. */
 export const filter =
-  (store: JobStore, scope: JobScope.JobScope | undefined) =>
+  (store: JobStore.Service, scope: JobScope.JobScope | undefined) =>
   (stream: Stream.Stream<Jobs.JobEvent>): Stream.Stream<Jobs.JobEvent> => {
     if (scope?.owners === undefined) return stream
     return Stream.suspend(() => {

@@ -163,7 +163,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
       return Effect.gen(function* () {
         const store = yield* JobStore
         // a worker that never hears of the cancel: no signals, no status poll, a long heartbeat
-        const deaf: JobStore = {
+        const deaf: JobStore.Service = {
           ...store,
           crossProcessSignals: true,
           subscribe: Effect.acquireRelease(Queue.unbounded<StoreSignal>(), Queue.shutdown)

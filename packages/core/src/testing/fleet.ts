@@ -30,7 +30,7 @@ const fast = (queue: string): Worker.WorkerOptions => ({
 })
 
 /** Polls (live time) until every job is terminal; dies naming a job still open after `seconds`. */
-const awaitTerminal = (jobs: Jobs.Jobs, ids: ReadonlyArray<string>, seconds = 30) =>
+const awaitTerminal = (jobs: Jobs.Jobs.Service, ids: ReadonlyArray<string>, seconds = 30) =>
   Effect.gen(function* () {
     const end = (yield* Clock.currentTimeMillis) + seconds * 1000
     const done = new Map<string, Job.Job>()

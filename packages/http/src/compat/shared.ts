@@ -44,7 +44,7 @@ export class EngineFailure extends Error {
 
 /** Runs engine calls for a router: a failure is thrown as an {@link EngineFailure}; defects are logged. */
 export interface Engine {
-  readonly exec: <A, E>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, E>) => Promise<A>
+  readonly exec: <A, E>(f: (jobs: Jobs.Jobs.Service) => Effect.Effect<A, E>) => Promise<A>
   /** Logs an unexpected failure through the engine's runtime (its logger). */
   readonly logFailure: (message: string, cause: unknown) => void
 }

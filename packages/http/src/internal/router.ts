@@ -39,7 +39,7 @@ export interface Router<E extends Env> {
   /** How often an event stream polls its job (or its filter) for other processes' changes. */
   readonly pollInterval: Duration.Duration
   /** Runs an engine call; its failure is thrown as the mapped problem. */
-  readonly exec: <A, Err>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, Err>) => Promise<A>
+  readonly exec: <A, Err>(f: (jobs: Jobs.Jobs.Service) => Effect.Effect<A, Err>) => Promise<A>
   /** The problem a failed engine call answers with (logged when it is the server's fault). */
   readonly toProblemError: (cause: Cause.Cause<unknown>) => ProblemError
   /** The request's scope, asked of the host once per request. Every route that reads jobs passes it to the engine. */
@@ -129,7 +129,7 @@ export const make = <E extends Env>(options: JobsApi.Options<E>): Router<E> => {
     return new ProblemError(Problem.internal())
   }
 
-  const exec = async <A, Err>(f: (jobs: Jobs.Jobs) => Effect.Effect<A, Err>): Promise<A> => {
+  const exec = async <A, Err>(f: (jobs: Jobs.Jobs.Service) => Effect.Effect<A, Err>): Promise<A> => {
     const exit = await runner.runExit(Effect.flatMap(Jobs.Jobs, f))
     if (Exit.isSuccess(exit)) return exit.value
     throw toProblemError(exit.cause)

@@ -21,8 +21,8 @@ export interface Opened<A> {
 /** Subscribes with `subscribe`, then runs `read`; a failed read leaves the scope open for the caller to close. */
 export const open = async <A, E>(
   runner: Runner,
-  subscribe: (jobs: Jobs.Jobs) => ReturnType<Jobs.Jobs["subscribe"]>,
-  read: (jobs: Jobs.Jobs) => Effect.Effect<A, E>
+  subscribe: (jobs: Jobs.Jobs.Service) => ReturnType<Jobs.Jobs.Service["subscribe"]>,
+  read: (jobs: Jobs.Jobs.Service) => Effect.Effect<A, E>
 ): Promise<Opened<A>> => {
   const scopeExit = await runner.runExit(Scope.make())
   if (Exit.isFailure(scopeExit)) throw new Error("could not open a scope")

@@ -65,7 +65,7 @@ export const make = ({ fn, signals, sql }: Shared, items: Items) => {
     })
 
   /** `JobStore.insert`: a job's items are inserted in the job's transaction, and only for the jobs inserted. */
-  const insert = (options: Parameters<JobStore.JobStore["insert"]>[0]) =>
+  const insert = (options: Parameters<JobStore.JobStore.Service["insert"]>[0]) =>
     options.items === undefined || options.items.length === 0
       ? insertJobs(options.jobs)
       : sql.withTransaction(

@@ -62,7 +62,7 @@ export const make = ({ asyncCommitNow, fn, sql }: Shared, limited: Limited, appe
     )`
 
   /** `JobStore.settle`: one statement per round (see {@link roundsOf}), the log lines with the first. */
-  return (options: Parameters<JobStore.JobStore["settle"]>[0]) =>
+  return (options: Parameters<JobStore.JobStore.Service["settle"]>[0]) =>
     Effect.gen(function* () {
       const logs = options.logs
       if (options.settlements.length === 0) {

@@ -33,7 +33,7 @@ export const make = (
   names: Names,
   signals: Signals,
   options: Shared.Options
-): Effect.Effect<JobStore.JobStore, never, SqlClient.SqlClient> =>
+): Effect.Effect<JobStore.JobStore.Service, never, SqlClient.SqlClient> =>
   Shared.make(names, signals, options).pipe(
     Effect.map((shared) => {
       const limited = Claim.makeLimited()
@@ -78,6 +78,6 @@ export const make = (
         prune: Prune.make(shared),
         check: refail(Check.make(shared.sql, names, Check.latestOf(Migrate.migrations(names)))),
         subscribe: signals.subscribe
-      } satisfies JobStore.JobStore
+      } satisfies JobStore.JobStore.Service
     })
   )

@@ -27,7 +27,7 @@ export const owing = (rows: ReadonlyArray<ReadonlyArray<unknown>>, urlAt: number
 
 /** `JobStore.claimCallbacks`: the due callbacks, oldest first, each leased by moving its due time past the lease. */
 export const claimCallbacks =
-  (env: Env): JobStore.JobStore["claimCallbacks"] =>
+  (env: Env): JobStore.JobStore.Service["claimCallbacks"] =>
   ({ leaseMs, limit, now }) => {
     const { callbacks, inList, run, sql, writeTransaction } = env
     if (limit <= 0) return Effect.succeed([])
@@ -57,7 +57,7 @@ export const claimCallbacks =
 
 /** `JobStore.settleCallback`: a delivered callback goes; a failed one waits until `retryAt`, one attempt more. */
 export const settleCallback =
-  ({ callbacks, run, sql }: Env): JobStore.JobStore["settleCallback"] =>
+  ({ callbacks, run, sql }: Env): JobStore.JobStore.Service["settleCallback"] =>
   ({ id, retryAt }) => {
     // callback ids are integers; any other id cannot be one of ours
     if (!/^\d{1,15}$/.test(id)) return Effect.void

@@ -100,7 +100,7 @@ const claimLimited = (env: Env, options: JobStore.ClaimOptions) =>
 
 /** `JobStore.claim`. */
 export const claim =
-  (env: Env): JobStore.JobStore["claim"] =>
+  (env: Env): JobStore.JobStore.Service["claim"] =>
   (options) => {
     if (options.limit <= 0 || options.queues.length === 0 || options.types?.length === 0) return Effect.succeed([])
     const { run, sql, writeTransaction } = env

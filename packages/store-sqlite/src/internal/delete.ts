@@ -10,7 +10,7 @@ import { int } from "./rows.js"
 
 /** `JobStore.delete`: the job, if its status is one of `from`, and its children, in one write transaction. */
 export const deleteOne =
-  ({ callbacks, jobs, logs, results, items, run, sql, writeTransaction }: Env): JobStore.JobStore["delete"] =>
+  ({ callbacks, jobs, logs, results, items, run, sql, writeTransaction }: Env): JobStore.JobStore.Service["delete"] =>
   ({ from, id }) =>
     from.length === 0
       ? Effect.succeed(false)
@@ -33,7 +33,7 @@ export const deleteOne =
 
 /** `JobStore.deleteMany`: every job the filter selects, children first, in one write transaction. */
 export const deleteMany =
-  (env: Env): JobStore.JobStore["deleteMany"] =>
+  (env: Env): JobStore.JobStore.Service["deleteMany"] =>
   ({ filter }) => {
     const { callbacks, items, jobs, logs, results, run, sql, writeTransaction } = env
     return run(

@@ -18,7 +18,7 @@ export const insert =
   (
     env: Env,
     upsertItems: (rows: ReadonlyArray<JobStore.ItemRow>) => Effect.Effect<void, SqlError>
-  ): JobStore.JobStore["insert"] =>
+  ): JobStore.JobStore.Service["insert"] =>
   ({ items: itemRows, jobs: input }) => {
     const { columns, counters, inList, jobs, run, sql, tables, writeTransaction } = env
     if (input.length === 0) return Effect.succeed([])

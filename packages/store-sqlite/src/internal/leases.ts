@@ -11,7 +11,7 @@ import { chunksOf, maxBatch, statusChange, valuesList } from "./rows.js"
 
 /** `JobStore.heartbeat`: extends the leases still held; returns their statuses (a CANCELLING one is a cancel). */
 export const heartbeat =
-  ({ jobs, run, sql, writeTransaction }: Env): JobStore.JobStore["heartbeat"] =>
+  ({ jobs, run, sql, writeTransaction }: Env): JobStore.JobStore.Service["heartbeat"] =>
   (options) => {
     const leases = Array.from(new Map(options.leases.map((l) => [l.id, l.token])))
     if (leases.length === 0) return Effect.succeed([])
@@ -33,7 +33,7 @@ export const heartbeat =
 
 /** `JobStore.statuses`: the statuses of jobs by id, as one JSON parameter (one statement text for any number). */
 export const statuses =
-  ({ inList, jobs, run, sql }: Env): JobStore.JobStore["statuses"] =>
+  ({ inList, jobs, run, sql }: Env): JobStore.JobStore.Service["statuses"] =>
   ({ ids }) =>
     ids.length === 0
       ? Effect.succeed([])
@@ -43,7 +43,7 @@ export const statuses =
 
 /** `JobStore.saveProgress`: the latest progress of each job still held by the claim that reports it. */
 export const saveProgress =
-  ({ jobs, run, sql, writeTransaction }: Env): JobStore.JobStore["saveProgress"] =>
+  ({ jobs, run, sql, writeTransaction }: Env): JobStore.JobStore.Service["saveProgress"] =>
   (options) => {
     // the last update of a job wins, as if applied in order
     const latest = Array.from(

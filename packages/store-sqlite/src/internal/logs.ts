@@ -66,13 +66,13 @@ export const appendLines = (
 
 /** `JobStore.appendLogs`: one write transaction for the batch. */
 export const appendLogs =
-  (env: Env): JobStore.JobStore["appendLogs"] =>
+  (env: Env): JobStore.JobStore.Service["appendLogs"] =>
   ({ cap, entries }) =>
     entries.length === 0 ? Effect.void : env.run(env.writeTransaction(appendLines(env, entries, cap)))
 
 /** `JobStore.logs`: a job's lines newest first, by id (the insertion order), one page past the cursor. */
 export const page =
-  ({ logs, run, sql }: Env): JobStore.JobStore["logs"] =>
+  ({ logs, run, sql }: Env): JobStore.JobStore.Service["logs"] =>
   ({ cursor, jobId, limit }) => {
     // log ids are integers; a cursor that is not one cannot come from this store, so nothing follows it
     if (cursor !== null && !/^\d{1,15}$/.test(cursor)) return Effect.succeed({ rows: [], nextCursor: null })

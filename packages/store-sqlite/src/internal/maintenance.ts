@@ -14,7 +14,7 @@ import * as Signals from "./signals.js"
  * otherwise); a lapsed CANCELLING one ends CANCELLED.
  */
 export const rescue =
-  (env: Env): JobStore.JobStore["rescue"] =>
+  (env: Env): JobStore.JobStore.Service["rescue"] =>
   ({ now }) => {
     const { jobs, run, sql, writeTransaction } = env
     return run(
@@ -48,7 +48,7 @@ export const rescue =
 
 /** `JobStore.expire`: a QUEUED, RUNNING or PAUSED job past its deadline ends TIMED_OUT (`expired`). */
 export const expire =
-  (env: Env): JobStore.JobStore["expire"] =>
+  (env: Env): JobStore.JobStore.Service["expire"] =>
   ({ now }) => {
     const { jobs, run, sql, tables, writeTransaction } = env
     return run(

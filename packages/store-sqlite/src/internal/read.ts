@@ -11,7 +11,7 @@ import { fromValues, int, sortExpressions, sortValue, text } from "./rows.js"
 
 /** `JobStore.get`: by primary key. */
 export const get =
-  ({ columns, jobs, run, sql }: Env): JobStore.JobStore["get"] =>
+  ({ columns, jobs, run, sql }: Env): JobStore.JobStore.Service["get"] =>
   ({ id }) =>
     run(sql`SELECT ${columns} FROM ${jobs} WHERE id = ${id}`.values).pipe(
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), fromValues))
@@ -22,7 +22,7 @@ export const get =
  * written meanwhile never shift a page; the total, when asked for, is a second count over the same filter.
  */
 export const list =
-  (env: Env): JobStore.JobStore["list"] =>
+  (env: Env): JobStore.JobStore.Service["list"] =>
   (options) => {
     const { columns, jobs, run, sql } = env
     return run(
@@ -81,7 +81,7 @@ const counts = (env: Env) => env.sql(env.tables.counts)
  * transaction), else grouped status first, so the status index (which carries type) answers it without reading a row.
  */
 export const stats =
-  (env: Env): JobStore.JobStore["stats"] =>
+  (env: Env): JobStore.JobStore.Service["stats"] =>
   ({ filter }) =>
     env
       .run(
@@ -99,7 +99,7 @@ export const stats =
 
 /** `JobStore.getResult`: by primary key. */
 export const getResult =
-  ({ results, run, sql }: Env): JobStore.JobStore["getResult"] =>
+  ({ results, run, sql }: Env): JobStore.JobStore.Service["getResult"] =>
   ({ resultId }) =>
     run(sql`SELECT id, job_id, value, created_at FROM ${results} WHERE id = ${resultId}`.values).pipe(
       Effect.map((rows) =>

@@ -166,7 +166,7 @@ const settleChunk = (
 }
 
 /** `JobStore.settle`: the settlements, then their log lines, results and callbacks, in one write transaction. */
-export const settle = (env: Env): JobStore.JobStore["settle"] => {
+export const settle = (env: Env): JobStore.JobStore.Service["settle"] => {
   const { results, run, sql, writeTransaction } = env
   const appendLogs = Logs.appendLogs(env)
   return (options) => {

@@ -62,7 +62,7 @@ export interface Signals {
   /** Publishes to every subscriber of the database's hub (nothing when the list is empty). */
   readonly publish: (signals: ReadonlyArray<StoreSignal>) => Effect.Effect<void>
   /** Subscribes (see `JobStore.subscribe`). */
-  readonly subscribe: JobStore.JobStore["subscribe"]
+  readonly subscribe: JobStore.JobStore.Service["subscribe"]
 }
 
 /** The signals of a store whose database has this hub. */

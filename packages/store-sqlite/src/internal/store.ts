@@ -48,7 +48,7 @@ import * as Update from "./update.js"
 export type Options = Env.Options
 
 /** Builds the store over the `SqlClient` in context. */
-export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, SqlClient.SqlClient> =>
+export const make = (options: Options): Effect.Effect<JobStore.JobStore.Service, never, SqlClient.SqlClient> =>
   Effect.map(Env.make(options), (env) => {
     const items = Items.make(env)
     const schedules = Schedules.make({ ...env, enqueued: (queues) => env.signals.publish(Signals.enqueued(queues)) })
@@ -78,5 +78,5 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore, never, 
       prune: Prune.make(env),
       check: env.run(Check.make(env.sql, env.tables, Check.latestOf(Migrate.migrations(env.tables)))),
       subscribe: env.signals.subscribe
-    } satisfies JobStore.JobStore
+    } satisfies JobStore.JobStore.Service
   })

@@ -13,7 +13,7 @@ import { fromValues, patchColumns, text } from "./rows.js"
 
 /** `JobStore.update`: applies `patch` only while the job's status is one of `from`. */
 export const update =
-  (env: Env): JobStore.JobStore["update"] =>
+  (env: Env): JobStore.JobStore.Service["update"] =>
   (options) => {
     const { columns, jobs, run, sql, writeTransaction } = env
     if (options.from.length === 0) return Effect.succeed(Option.none())

@@ -44,7 +44,7 @@ const resetProgress = (row: JobRow, type: JobType.Any | undefined): string => {
 export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registry, store, transition }: Shared) => {
   const decodeUpdate = Schema.decodeUnknownEither(Jobs.UpdateJob, { errors: "all", onExcessProperty: "ignore" })
 
-  const cancel: Jobs.Jobs["cancel"] = (id) =>
+  const cancel: Jobs.Jobs.Service["cancel"] = (id) =>
     transition(
       id,
       "cancel",
@@ -63,7 +63,7 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       (row) => (row.status === "CANCELLING" ? "cancel requested" : "cancelled")
     )
 
-  const update: Jobs.Jobs["update"] = (id, input) =>
+  const update: Jobs.Jobs.Service["update"] = (id, input) =>
     Effect.gen(function* () {
       const unsafe = TextSafety.inspect(input, "")
       if (unsafe !== undefined) return yield* new InvalidInput({ issues: [unsafe] })
@@ -104,7 +104,7 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       })
     })
 
-  const remove: Jobs.Jobs["delete"] = (id, deleteOptions) =>
+  const remove: Jobs.Jobs.Service["delete"] = (id, deleteOptions) =>
     Effect.gen(function* () {
       for (let round = 0; round < raceRetries; round++) {
         const row = yield* getRow(id)
@@ -127,7 +127,7 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
       return yield* conflict(id, "delete")
     })
 
-  const deleteMany: Jobs.Jobs["deleteMany"] = (query) =>
+  const deleteMany: Jobs.Jobs.Service["deleteMany"] = (query) =>
     Effect.gen(function* () {
       const issues: Array<Issue> = []
       const filter = toFilter(
@@ -156,7 +156,7 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
     })
 
   const service: Pick<
-    Jobs.Jobs,
+    Jobs.Jobs.Service,
     "run" | "cancel" | "retry" | "annotate" | "pause" | "resume" | "update" | "delete" | "deleteMany"
   > = {
     delete: remove,

@@ -191,7 +191,7 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       { count: rows.length, type: rows[0]?.type, queue: rows[0]?.queue }
     )
 
-  const create: Jobs.Jobs["create"] = (input, createOptions) =>
+  const create: Jobs.Jobs.Service["create"] = (input, createOptions) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const scope = createOptions?.scope
@@ -204,7 +204,7 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
       return { job, created: outcome.inserted }
     })
 
-  const createMany: Jobs.Jobs["createMany"] = (inputs, createOptions) =>
+  const createMany: Jobs.Jobs.Service["createMany"] = (inputs, createOptions) =>
     Effect.gen(function* () {
       if (!Array.isArray(inputs) || inputs.length === 0) {
         return yield* new InvalidInput({ issues: [{ path: "jobs", message: "must list at least one job" }] })

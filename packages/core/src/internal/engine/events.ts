@@ -18,7 +18,7 @@ export const make = ({ bus, store }: Shared) => {
         options?.scope
       )(options?.jobId === undefined ? stream : Stream.filter(stream, (event) => event.jobId === options.jobId))
 
-  const service: Pick<Jobs.Jobs, "events" | "subscribe"> = {
+  const service: Pick<Jobs.Jobs.Service, "events" | "subscribe"> = {
     events: (options) =>
       forJob(options)(Stream.flatMap(Stream.scoped(bus.subscribe), (queue) => Stream.fromQueue(queue))),
     subscribe: (options) => Effect.map(bus.subscribe, (queue) => forJob(options)(Stream.fromQueue(queue)))

@@ -24,7 +24,7 @@ import { toJob } from "../jobRow.js"
 export const make = ({ getRow, itemOps, registry, store }: Shared) => {
   const jsonSchemas = new WeakMap<JobType.Any, unknown>()
 
-  const list: Jobs.Jobs["list"] = (query = {}) =>
+  const list: Jobs.Jobs.Service["list"] = (query = {}) =>
     Effect.gen(function* () {
       const issues: Array<Issue> = []
       const limit = checkLimit(issues, query.limit, 50, 1000)
@@ -48,7 +48,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       }
     })
 
-  const logs: Jobs.Jobs["logs"] = (id, logOptions = {}) =>
+  const logs: Jobs.Jobs.Service["logs"] = (id, logOptions = {}) =>
     Effect.gen(function* () {
       const issues: Array<Issue> = []
       const limit = checkLimit(issues, logOptions.limit, 100, 5000)
@@ -99,7 +99,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
           Option.isSome(row) ? Effect.succeed(row.value) : Effect.fail(new ResultNotFound({ resultId, jobId }))
         )
 
-  const result: Jobs.Jobs["result"] = (id, resultOptions) =>
+  const result: Jobs.Jobs.Service["result"] = (id, resultOptions) =>
     Effect.gen(function* () {
       const row = yield* getRow(id)
       if (row.resultId === null) return yield* new ResultNotFound({ resultId: null, jobId: id })
@@ -125,14 +125,14 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       return { stored, job }
     })
 
-  const resultById: Jobs.Jobs["resultById"] = (resultId, resultOptions) =>
+  const resultById: Jobs.Jobs.Service["resultById"] = (resultId, resultOptions) =>
     Effect.gen(function* () {
       const { job, stored } = yield* scopedResult(resultId, resultOptions?.scope)
       const type = Option.isSome(job) ? job.value.type : undefined
       return presentResult(stored, type, resultOptions?.compact === true)
     })
 
-  const jobByResultId: Jobs.Jobs["jobByResultId"] = (resultId, resultOptions) =>
+  const jobByResultId: Jobs.Jobs.Service["jobByResultId"] = (resultId, resultOptions) =>
     Effect.gen(function* () {
       const { job, stored } = yield* scopedResult(resultId, resultOptions?.scope)
       if (Option.isNone(job)) return yield* new ResultNotFound({ resultId, jobId: stored.jobId })
@@ -156,7 +156,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       return { total, byStatus, byType }
     })
 
-  const stats: Jobs.Jobs["stats"] = (query = {}) =>
+  const stats: Jobs.Jobs.Service["stats"] = (query = {}) =>
     Effect.gen(function* () {
       const issues: Array<Issue> = []
       const filter = toFilter(query, issues)
@@ -164,7 +164,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       return yield* countFilter(filter)
     })
 
-  const batch: Jobs.Jobs["batch"] = (batchId, batchOptions) =>
+  const batch: Jobs.Jobs.Service["batch"] = (batchId, batchOptions) =>
     Effect.gen(function* () {
       if (TextSafety.isUnsafeText(batchId) || batchId.length > 1000) return yield* new BatchNotFound({ batchId })
       const { byStatus, total } = yield* countFilter({ batchId, ...JobScope.toFilter(batchOptions?.scope) })
@@ -202,7 +202,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
     return jsonSchemas.get(type)
   }
 
-  const types: Jobs.Jobs["types"] = () =>
+  const types: Jobs.Jobs.Service["types"] = () =>
     Array.from(registry.types.values(), (type) => ({
       key: type.key,
       name: type.name,
@@ -215,7 +215,7 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
       paramsSchema: paramsSchema(type)
     }))
   const service: Pick<
-    Jobs.Jobs,
+    Jobs.Jobs.Service,
     | "get"
     | "list"
     | "logs"

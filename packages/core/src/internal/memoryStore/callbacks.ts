@@ -6,7 +6,7 @@ import type { MemoryState } from "./state.js"
 
 /** `JobStore.claimCallbacks` over the state: the oldest due first; a taken callback hides for `leaseMs`. */
 export const claimCallbacks =
-  (state: MemoryState): JobStore["claimCallbacks"] =>
+  (state: MemoryState): JobStore.Service["claimCallbacks"] =>
   (options) =>
     Effect.sync(() => {
       const due = Array.from(state.callbacks.values())
@@ -21,7 +21,7 @@ export const claimCallbacks =
 
 /** `JobStore.settleCallback` over the state: delivered (no retryAt) deletes it; a retry makes it due again then. */
 export const settleCallback =
-  (state: MemoryState): JobStore["settleCallback"] =>
+  (state: MemoryState): JobStore.Service["settleCallback"] =>
   (options) =>
     Effect.sync(() => {
       const callback = state.callbacks.get(options.id)

@@ -5,7 +5,7 @@ import type { MemoryState } from "./state.js"
 
 /** `JobStore.claim` over the state: walks the QUEUED jobs in claim order, counting held jobs against the limits. */
 export const claim =
-  (state: MemoryState): JobStore["claim"] =>
+  (state: MemoryState): JobStore.Service["claim"] =>
   (options) =>
     Effect.sync(() => {
       if (options.limit <= 0 || options.queues.length === 0 || options.types?.length === 0) return []
@@ -53,7 +53,7 @@ export const claim =
 
 /** `JobStore.heartbeat` over the state: extends the leases the worker still holds and reports those. */
 export const heartbeat =
-  (state: MemoryState): JobStore["heartbeat"] =>
+  (state: MemoryState): JobStore.Service["heartbeat"] =>
   (options) =>
     Effect.sync(() => {
       const changes: Array<StatusChange> = []
@@ -71,7 +71,7 @@ export const heartbeat =
 
 /** `JobStore.saveProgress` over the state: writes only jobs the worker holds by the given claims. */
 export const saveProgress =
-  (state: MemoryState): JobStore["saveProgress"] =>
+  (state: MemoryState): JobStore.Service["saveProgress"] =>
   (options) =>
     Effect.sync(() => {
       for (const { id, progress, token } of options.updates) {

@@ -5,7 +5,7 @@ import { conflict, enqueued, type MemoryState } from "./state.js"
 
 /** `JobStore.insert` over the state. */
 export const insert =
-  (state: MemoryState): JobStore["insert"] =>
+  (state: MemoryState): JobStore.Service["insert"] =>
   (options) =>
     Effect.suspend(() => {
       const seen = new Set<string>()

@@ -32,13 +32,13 @@ export const appendLines = (
 
 /** `JobStore.appendLogs` over the state. */
 export const appendLogs =
-  (state: MemoryState): JobStore["appendLogs"] =>
+  (state: MemoryState): JobStore.Service["appendLogs"] =>
   (options) =>
     Effect.sync(() => appendLines(state, options))
 
 /** `JobStore.logs` over the state: newest first, the cursor is the last line's id. */
 export const readLogs =
-  (state: MemoryState): JobStore["logs"] =>
+  (state: MemoryState): JobStore.Service["logs"] =>
   (options) =>
     Effect.sync(() => {
       const lines = state.logs.get(options.jobId) ?? []

@@ -6,7 +6,7 @@ import { enqueued, held, type MemoryState } from "./state.js"
 
 /** `JobStore.rescue` over the state: every held job whose lease expired by `now` ends by the ladder. */
 export const rescue =
-  (state: MemoryState): JobStore["rescue"] =>
+  (state: MemoryState): JobStore.Service["rescue"] =>
   (options) =>
     Effect.suspend(() => {
       const now = options.now
@@ -25,7 +25,7 @@ export const rescue =
 
 /** `JobStore.expire` over the state: QUEUED, RUNNING and PAUSED jobs with `deadline <= now` time out. */
 export const expire =
-  (state: MemoryState): JobStore["expire"] =>
+  (state: MemoryState): JobStore.Service["expire"] =>
   (options) =>
     Effect.suspend(() => {
       const now = options.now

@@ -7,13 +7,13 @@ import type { MemoryState } from "./state.js"
 
 /** `JobStore.get` over the state. */
 export const get =
-  (state: MemoryState): JobStore["get"] =>
+  (state: MemoryState): JobStore.Service["get"] =>
   (options) =>
     Effect.sync(() => Option.fromNullable(state.jobs.get(options.id)))
 
 /** `JobStore.list` over the state: filter, then keyset paging by (sort value, id). */
 export const list =
-  (state: MemoryState): JobStore["list"] =>
+  (state: MemoryState): JobStore.Service["list"] =>
   (options) =>
     Effect.sync(() => {
       const direction = options.order === "asc" ? 1 : -1
@@ -38,7 +38,7 @@ export const list =
 
 /** `JobStore.statuses` over the state. */
 export const statuses =
-  (state: MemoryState): JobStore["statuses"] =>
+  (state: MemoryState): JobStore.Service["statuses"] =>
   (options) =>
     Effect.sync(() => {
       const changes: Array<StatusChange> = []
@@ -51,7 +51,7 @@ export const statuses =
 
 /** `JobStore.stats` over the state. */
 export const stats =
-  (state: MemoryState): JobStore["stats"] =>
+  (state: MemoryState): JobStore.Service["stats"] =>
   (options) =>
     Effect.sync(() => {
       const counts = new Map<string, StatsRow>()
@@ -66,6 +66,6 @@ export const stats =
 
 /** `JobStore.getResult` over the state. */
 export const getResult =
-  (state: MemoryState): JobStore["getResult"] =>
+  (state: MemoryState): JobStore.Service["getResult"] =>
   (options) =>
     Effect.sync(() => Option.fromNullable(state.results.get(options.resultId)))

@@ -29,7 +29,7 @@ const settleOne = (state: MemoryState, workerId: string, now: number, settlement
 
 /** `JobStore.settle` over the state: reports the settlements that applied. */
 export const settle =
-  (state: MemoryState): JobStore["settle"] =>
+  (state: MemoryState): JobStore.Service["settle"] =>
   (options) =>
     Effect.suspend(() => {
       if (options.logs !== undefined) appendLines(state, options.logs)

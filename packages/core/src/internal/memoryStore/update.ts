@@ -8,7 +8,7 @@ import { conflict, type MemoryState } from "./state.js"
 
 /** `JobStore.update` over the state: the patch applies only from the given statuses. */
 export const update =
-  (state: MemoryState): JobStore["update"] =>
+  (state: MemoryState): JobStore.Service["update"] =>
   (options) =>
     Effect.suspend(() => {
       const prev = state.jobs.get(options.id)
@@ -38,7 +38,7 @@ export const update =
 
 /** `JobStore.delete` over the state: only from the given statuses. */
 export const deleteOne =
-  (state: MemoryState): JobStore["delete"] =>
+  (state: MemoryState): JobStore.Service["delete"] =>
   (options) =>
     Effect.sync(() => {
       const row = state.jobs.get(options.id)
@@ -49,7 +49,7 @@ export const deleteOne =
 
 /** `JobStore.deleteMany` over the state. */
 export const deleteMany =
-  (state: MemoryState): JobStore["deleteMany"] =>
+  (state: MemoryState): JobStore.Service["deleteMany"] =>
   (options) =>
     Effect.sync(() => {
       const ids = Array.from(state.jobs.values())

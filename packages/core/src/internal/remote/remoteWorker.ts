@@ -91,7 +91,7 @@ type Checked<A> = { readonly ok: true; readonly value: A } | { readonly ok: fals
 /** Builds the service in the current scope. */
 export const make = (
   options: RemoteWorker.RemoteWorkerOptions
-): Effect.Effect<RemoteWorker.RemoteWorker, never, Scope.Scope | Jobs | JobType.JobRegistry | JobStore> =>
+): Effect.Effect<RemoteWorker.RemoteWorker.Service, never, Scope.Scope | Jobs | JobType.JobRegistry | JobStore> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const registry = yield* JobType.JobRegistry
@@ -181,7 +181,7 @@ export const make = (
 
     // --- the operations -------------------------------------------------------------------------------------------
 
-    const claim: RemoteWorker.RemoteWorker["claim"] = (request) =>
+    const claim: RemoteWorker.RemoteWorker.Service["claim"] = (request) =>
       Effect.gen(function* () {
         const issues = validateClaim(request)
         if (issues.length > 0) return yield* new InvalidInput({ issues })
@@ -256,7 +256,7 @@ export const make = (
         return Effect.as(Reports.publishAll(bus, events), claimed)
       })
 
-    const heartbeat: RemoteWorker.RemoteWorker["heartbeat"] = (id, token) =>
+    const heartbeat: RemoteWorker.RemoteWorker.Service["heartbeat"] = (id, token) =>
       Effect.gen(function* () {
         const attempt = yield* attemptFor(id, token)
         const now = yield* Clock.currentTimeMillis
@@ -276,7 +276,7 @@ export const make = (
         return { status, stop: attempt.stop, leaseExpiresAt: Job.formatTime(now + leaseMs) }
       })
 
-    const progress: RemoteWorker.RemoteWorker["progress"] = (id, token, report) =>
+    const progress: RemoteWorker.RemoteWorker.Service["progress"] = (id, token, report) =>
       Effect.map(liveAttempt(id, token), (attempt) => {
         const progress = attempt.progress
         for (const stage of report.stages ?? []) {
@@ -317,7 +317,7 @@ export const make = (
       return attempt.items
     }
 
-    const items: RemoteWorker.RemoteWorker["items"] = (id, token, reports) =>
+    const items: RemoteWorker.RemoteWorker.Service["items"] = (id, token, reports) =>
       Effect.flatMap(liveAttempt(id, token), (attempt) => {
         const named = itemsOf(attempt)
         return Effect.forEach(
@@ -338,14 +338,14 @@ export const make = (
         )
       })
 
-    const log: RemoteWorker.RemoteWorker["log"] = (id, token, lines) =>
+    const log: RemoteWorker.RemoteWorker.Service["log"] = (id, token, lines) =>
       Effect.flatMap(liveAttempt(id, token), () =>
         Effect.map(Clock.currentTimeMillis, (at) => {
           for (const line of lines) reports.log({ jobId: id, at, level: line.level, message: line.message, token })
         })
       )
 
-    const succeed: RemoteWorker.RemoteWorker["succeed"] = (id, token, result) =>
+    const succeed: RemoteWorker.RemoteWorker.Service["succeed"] = (id, token, result) =>
       Effect.flatMap(
         liveAttempt(id, token),
         (attempt): Effect.Effect<RemoteWorker.Settled, RemoteWorker.AttemptError | InvalidInput> => {
@@ -363,7 +363,7 @@ export const make = (
         }
       )
 
-    const fail: RemoteWorker.RemoteWorker["fail"] = (id, token, failure) =>
+    const fail: RemoteWorker.RemoteWorker.Service["fail"] = (id, token, failure) =>
       Effect.flatMap(liveAttempt(id, token), (attempt) => {
         const stop = stopOf(attempt)
         // after a cancel the failure is the worker stopping as told: settled as the stop, not as an error

@@ -53,7 +53,7 @@ export const logEvents = (entries: ReadonlyArray<NewLog>): Array<JobEvent> =>
 
 /** Builds the reports of a remote-worker service, with their flusher in the current scope. */
 export const make = (
-  store: JobStore,
+  store: JobStore.Service,
   bus: JobEvents.Service,
   options: { readonly flushInterval: Duration.Duration; readonly logCap: number }
 ): Effect.Effect<Reports, never, Scope.Scope> =>

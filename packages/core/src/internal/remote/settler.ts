@@ -30,7 +30,7 @@ export type Settle = (
 
 /** What the settler needs from the service. */
 export interface SettlerHost {
-  readonly store: JobStore
+  readonly store: JobStore.Service
   readonly bus: JobEvents.Service
   readonly reports: Reports.Reports
   readonly logCap: number

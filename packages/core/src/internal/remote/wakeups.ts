@@ -16,7 +16,7 @@ import type { JobStore } from "../../JobStore.js"
 export type Wakeups = () => Deferred.Deferred<void>
 
 /** Subscribes for the life of the scope. */
-export const make = (store: JobStore): Effect.Effect<Wakeups, never, Scope.Scope> =>
+export const make = (store: JobStore.Service): Effect.Effect<Wakeups, never, Scope.Scope> =>
   Effect.gen(function* () {
     let wake = Deferred.unsafeMake<void>(FiberId.none)
     const signals = yield* store.subscribe

@@ -57,7 +57,7 @@ export declare namespace Config {
 export const settleChunk = 500
 
 /** Resolves the options against the registered handlers. */
-export const resolve = (options: WorkerOptions, registry: JobRegistry): Config.Service => {
+export const resolve = (options: WorkerOptions, registry: JobRegistry.Service): Config.Service => {
   const handlerTypes = Array.from(registry.handlers.values(), (h) => h.type)
   const typeLimits: Record<string, number> = {}
   for (const type of handlerTypes) if (type.concurrency !== null) typeLimits[type.key] = type.concurrency

@@ -37,7 +37,7 @@ export interface Options {
 const notified = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "PAUSED"])
 
 /** Follows the engine's events and sends super.AI's callbacks; runs until interrupted. */
-export const run = (jobs: Jobs.Jobs, options: Options): Effect.Effect<void> =>
+export const run = (jobs: Jobs.Jobs.Service, options: Options): Effect.Effect<void> =>
   Effect.gen(function* () {
     const batchesSent = new Set<string>()
     const send = (url: string, body: unknown) =>

@@ -29,7 +29,9 @@ const PutSchedule = Schema.Struct({ ...JobSchedule.ScheduleInput.fields, key: Sc
 /** Adds the schedule routes. */
 export const mount = <E extends Env>({ app, guard, runner, scopeFor, toProblemError }: Router<E>): void => {
   /** Runs a call of the schedules service; its failure is thrown as the mapped problem. */
-  const exec = async <A, Err>(f: (schedules: JobSchedules.JobSchedules) => Effect.Effect<A, Err>): Promise<A> => {
+  const exec = async <A, Err>(
+    f: (schedules: JobSchedules.JobSchedules.Service) => Effect.Effect<A, Err>
+  ): Promise<A> => {
     const exit = await runner.runExit(
       Effect.flatMap(Effect.serviceOption(JobSchedules.JobSchedules), (schedules) =>
         Option.isSome(schedules) ? Effect.map(f(schedules.value), Option.some) : Effect.succeed(Option.none())
