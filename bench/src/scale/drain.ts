@@ -47,7 +47,7 @@ const timed = (history: History, claims: Calls, settles: Calls) => (migrate: boo
         ...store,
         claim: (options) => time(claims, (rows) => rows.length, store.claim(options)),
         settle: (options) => time(settles, () => options.settlements.length, store.settle(options))
-      } satisfies JobStore.JobStore
+      } satisfies JobStore.JobStore.Service
     })
   ).pipe(Layer.provide(history.layer(migrate)))
 
