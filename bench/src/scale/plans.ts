@@ -26,6 +26,15 @@ export const pgPlans = (schema: string): ReadonlyArray<Plan> => {
       without: ["jobs_failed"]
     },
     { name: "status=FAILED&type=ml, after", statement: page(`status = ANY('{FAILED}') AND type = ANY('{ml}')`) },
+    {
+      name: "status=TIMED_OUT&type=ml (none), before",
+      statement: page(`status = ANY('{TIMED_OUT}') AND type = ANY('{ml}')`),
+      without: ["jobs_failed"]
+    },
+    {
+      name: "status=TIMED_OUT&type=ml (none), after",
+      statement: page(`status = ANY('{TIMED_OUT}') AND type = ANY('{ml}')`)
+    },
     { name: "owner=owner-7, before", statement: page(`owner = 'owner-7'`), without: ["jobs_owner"] },
     { name: "owner=owner-7, after", statement: page(`owner = 'owner-7'`) },
     {
@@ -71,6 +80,7 @@ export const sqlitePlans = (): ReadonlyArray<readonly [string, string]> => {
   return [
     ["first page", page("1 = 1")],
     ["status=FAILED&type=ml", page(`status IN ('FAILED') AND type IN ('ml')`)],
+    ["status=TIMED_OUT&type=ml (none)", page(`status IN ('TIMED_OUT') AND type IN ('ml')`)],
     ["owner=owner-7", page(`owner = 'owner-7'`)],
     ["status=active page", page(`status IN ('QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING', 'CREATED')`)],
     [
