@@ -11,14 +11,24 @@
  *
  * Indexes, each chosen for what it costs a drain (every status rewrite of a job adds an entry to each index whose
  * predicate the new row satisfies):
+ * - `jobs_active` (migration 5) is the same index under a predicate that names the live statuses instead of the
+ *   terminal ones it is not. The settle, heartbeat and progress statements say "held" as the statuses a held job is
+ *   not (see `Shared.notHeld`), which implied the old predicate: the planner, which after an ANALYZE of a finished
+ *   history saw an all but empty `jobs_active`, found each settled job by scanning all of it (its key leads with
+ *   `created_at`, not `id`), so a settle cost grew with the work in flight: 0.5 s a call during a drain over a
+ *   million finished jobs (bench/RESULTS.md). A positive list is implied by the active reads' `status = ANY(…)` but
+ *   never by a NOT IN, so those statements go back to the primary key.
  * - `jobs_finished` becomes `(finished_at, id)` (was `(finished_at)`), same predicate, so no new entry: it serves
  *   `sort=finishedAt` with its cursor (the finished part of the list; see read.ts) and prune's `finished_at, id` order.
  * - `jobs_unfinished (id) WHERE finished_at IS NULL`: the other part of that sort (null sorts as -1, by id). A job
  *   enters it at insert and at claim, as it does `jobs_active`.
- * - `jobs_failed (type, created_at, id)` over FAILED, TIMED_OUT and CANCELLED rows: a page of rare terminal
- *   statuses, by type or not, in the default order. A job that succeeds never enters it.
- * - `jobs_owner (owner, created_at, id)` over owned jobs: an owner's (a scope's) page in the default order. Jobs
- *   without an owner never enter it; an owned job pays one entry per status rewrite.
+ * - `jobs_failed (status, type, created_at, id)` over FAILED, TIMED_OUT and CANCELLED rows: a page of one of these
+ *   statuses of one type in the default order, read in order and stopping at the page's size, however rare the
+ *   matches (walking `jobs_created` and filtering read a million rows when none matched). A job that succeeds never
+ *   enters it.
+ * - `jobs_owner (owner, created_at, id) INCLUDE (type, status)` over owned jobs: an owner's (a scope's) page in the
+ *   default order, and its stats from the index alone (the counters have no owner). Jobs without an owner never
+ *   enter it; an owned job pays one entry per status rewrite.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -31,13 +41,16 @@ export const make = (names: Names) =>
     const jobs = sql(names.jobs)
     const counts = names.counts
     const fn = sql(`${names.schema}.${names.prefix}count_changes`)
+    yield* sql`DROP INDEX ${sql(`${names.schema}.${names.index("jobs_active")}`)}`
+    yield* sql`CREATE INDEX ${sql(names.index("jobs_active"))} ON ${jobs} (created_at, id)
+      WHERE status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSED', 'CANCELLING')`
     yield* sql`DROP INDEX ${sql(`${names.schema}.${names.index("jobs_finished")}`)}`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_finished"))} ON ${jobs} (finished_at, id)
       WHERE finished_at IS NOT NULL`
     yield* sql`CREATE INDEX ${sql(names.index("jobs_unfinished"))} ON ${jobs} (id) WHERE finished_at IS NULL`
-    yield* sql`CREATE INDEX ${sql(names.index("jobs_failed"))} ON ${jobs} (type, created_at, id)
+    yield* sql`CREATE INDEX ${sql(names.index("jobs_failed"))} ON ${jobs} (status, type, created_at, id)
       WHERE status IN ('FAILED', 'TIMED_OUT', 'CANCELLED')`
-    yield* sql`CREATE INDEX ${sql(names.index("jobs_owner"))} ON ${jobs} (owner, created_at, id)
+    yield* sql`CREATE INDEX ${sql(names.index("jobs_owner"))} ON ${jobs} (owner, created_at, id) INCLUDE (type, status)
       WHERE owner IS NOT NULL`
 
     yield* sql`
