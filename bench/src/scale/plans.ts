@@ -20,18 +20,18 @@ export const pgPlans = (schema: string): ReadonlyArray<Plan> => {
     { name: "first page", statement: page("true") },
     {
       name: "status=FAILED&type=ml, before",
-      statement: page(`status = ANY('{FAILED}') AND type = ANY('{ml}')`),
+      statement: page(`status = 'FAILED' AND type = 'ml'`),
       without: ["jobs_failed"]
     },
-    { name: "status=FAILED&type=ml, after", statement: page(`status = ANY('{FAILED}') AND type = ANY('{ml}')`) },
+    { name: "status=FAILED&type=ml, after", statement: page(`status = 'FAILED' AND type = 'ml'`) },
     {
       name: "status=TIMED_OUT&type=ml (none), before",
-      statement: page(`status = ANY('{TIMED_OUT}') AND type = ANY('{ml}')`),
+      statement: page(`status = 'TIMED_OUT' AND type = 'ml'`),
       without: ["jobs_failed"]
     },
     {
       name: "status=TIMED_OUT&type=ml (none), after",
-      statement: page(`status = ANY('{TIMED_OUT}') AND type = ANY('{ml}')`)
+      statement: page(`status = 'TIMED_OUT' AND type = 'ml'`)
     },
     { name: "owner=owner-7, before", statement: page(`owner = 'owner-7'`), without: ["jobs_owner"] },
     { name: "owner=owner-7, after", statement: page(`owner = 'owner-7'`) },
@@ -60,6 +60,10 @@ export const pgPlans = (schema: string): ReadonlyArray<Plan> => {
           (SELECT * FROM ${jobs} WHERE finished_at IS NULL AND false ORDER BY id DESC LIMIT 21)
         ) j ORDER BY COALESCE(finished_at, -1) DESC, id DESC LIMIT 21`
     },
+    {
+      name: "stats?owner=owner-7 (counted)",
+      statement: `SELECT type, status, count(*) FROM ${jobs} WHERE owner = 'owner-7' GROUP BY type, status`
+    },
     { name: "stats, before (counted)", statement: `SELECT type, status, count(*) FROM ${jobs} GROUP BY type, status` },
     {
       name: "stats, after (counters)",
@@ -83,6 +87,10 @@ export const sqlitePlans = (): ReadonlyArray<readonly [string, string]> => {
     [
       "sort=finishedAt",
       `SELECT * FROM jobloom_jobs WHERE 1 = 1 ORDER BY coalesce(finished_at, -1) DESC, id DESC LIMIT 21`
+    ],
+    [
+      "stats?owner=owner-7 (counted)",
+      `SELECT type, status, count(*) FROM jobloom_jobs WHERE owner = 'owner-7' GROUP BY status, type`
     ],
     ["stats (counters)", `SELECT type, status, sum(n) FROM jobloom_counts GROUP BY type, status HAVING sum(n) <> 0`],
     ["withTotal (counters)", `SELECT coalesce(sum(n), 0) FROM jobloom_counts`],

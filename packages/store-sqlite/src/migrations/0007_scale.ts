@@ -10,6 +10,9 @@
  * `jobs_finished_order (coalesce(finished_at, -1), id)`: the `finishedAt` sort with its cursor, read in order instead of
  * sorted. SQLite rewrites an index entry only when one of its columns changes: a job enters it at insert and moves
  * once, when it finishes.
+ *
+ * `jobs_owner` (migration 1) gains `type, status` at its end: an owner's (a scope's) stats, which the counters cannot
+ * answer, come from the index alone. Only owned jobs are in it; their entry now moves at each status change.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -23,6 +26,9 @@ export default (t: Tables) =>
     const counts = sql(t.counts)
     const name = (suffix: string) => sql(`${t.prefix}${suffix}`)
     yield* sql`CREATE INDEX ${name("jobs_finished_order")} ON ${jobs} (coalesce(finished_at, -1), id)`
+    yield* sql`DROP INDEX ${name("jobs_owner")}`
+    yield* sql`CREATE INDEX ${name("jobs_owner")} ON ${jobs} (owner, created_at, id, type, status)
+      WHERE owner IS NOT NULL`
     yield* sql`
       CREATE TABLE ${counts} (
         type TEXT NOT NULL,

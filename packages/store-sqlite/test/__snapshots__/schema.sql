@@ -36,7 +36,8 @@ CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_ke
 CREATE UNIQUE INDEX "jobloom_jobs_number" ON "jobloom_jobs" (number);
 
 -- index jobloom_jobs_owner
-CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
+CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id, type, status)
+      WHERE owner IS NOT NULL;
 
 -- index jobloom_jobs_schedule_tick
 CREATE UNIQUE INDEX "jobloom_jobs_schedule_tick" ON "jobloom_jobs" (schedule_key, schedule_tick)
