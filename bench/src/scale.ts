@@ -4,7 +4,8 @@
  * by SQL (`scale/history.ts`: seconds for a million), then, at each size:
  * - the drain rate of `--n` new no-op jobs, the median of `--drains` drains each after a checkpoint, with the
  *   worker's claim and settle time per job measured from the client side (`scale/drain.ts`); it must not fall as
- *   the history grows;
+ *   the history grows. Each size has a schema (file) of its own and the drains go round the sizes, so the machine's
+ *   noise falls on every size alike;
  * - (at the largest size) the latency of the API's reads through the Hono router in process (`app.request`, so the
  *   whole path is measured): the first page, filtered pages, active jobs with a total, a finishedAt sort, the stats,
  *   a batch and the dashboard's list query. Targets: p50 < 20 ms for list pages, < 50 ms for stats.
@@ -14,7 +15,8 @@
  * `--quick` (sizes 0,2000, n 500, one drain, reps 5: the CI path), `--explain` (the plans of the reads' main
  * statements at the largest size; PostgreSQL's with ANALYZE and BUFFERS, before and after migration 0009),
  * `--strip` (drops what migrations 0009 / 0007 add to every write, then measures drains only: their cost),
- * `--keep` (leaves the schema or file; `--schema name` / `--file path` reuse it: its history is not generated again).
+ * `--keep` (leaves the schemas or files; `--schema name` / `--file path` name them, `<name>_<size>` /
+ * `<path>-<size>.db`, and reuse them: a history is not generated again).
  */
 import { execSync } from "node:child_process"
 import { loadavg, cpus, tmpdir } from "node:os"
@@ -91,50 +93,69 @@ const resolve = async (app: Hono, read: string, batch: string) => {
   return typeof cursor === "string" ? `${next[1]}&cursor=${encodeURIComponent(cursor)}` : undefined
 }
 
-/** Every measurement of one store, as table rows. */
-const measure = async (history: History): Promise<Array<Array<string>>> => {
+/** One store at one size: its history, and the API over it. */
+interface Sized {
+  readonly size: number
+  readonly history: History
+  readonly jobloom: Jobloom.Jobloom
+  readonly app: Hono
+  readonly runs: Array<Drained>
+}
+
+/**
+ * Every measurement of one store, as table rows. Each size has a schema (or file) of its own, and the drains go
+ * round the sizes (0, 100k, 1M, 0, 100k, 1M, …), so a noisy spell of a shared machine falls on every size alike.
+ */
+const measure = async (make: (size: number) => Promise<History>): Promise<Array<Array<string>>> => {
   const table: Array<Array<string>> = []
-  const jobloom = await Jobloom.make({ store: history.layer(true), worker: false })
-  const app = new Hono()
-  app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
+  const all: Array<Sized> = []
   try {
-    if (strip) await history.strip()
-    let present = await history.present()
     for (const size of sizes) {
+      const history = await make(size)
+      // the store's migrations run here, before any generation
+      const jobloom = await Jobloom.make({ store: history.layer(true), worker: false })
+      const app = new Hono()
+      app.route("/api", JobsApi.make({ runtime: jobloom.runtime }))
+      all.push({ size, history, jobloom, app, runs: [] })
+      if (strip) await history.strip()
+      const present = await history.present()
       const started = performance.now()
       if (size > present) await history.generate(present, size)
-      present = Math.max(present, size)
-      const generated = (performance.now() - started) / 1000
-      const runs: Array<Drained> = []
-      for (let i = 0; i < drains; i++) {
-        await history.checkpoint()
-        runs.push(await drain(history, drainN))
-        // the drained jobs leave the table, so each drain and each size starts from its finished history alone
-        await history.dropDrained()
+      const seconds = (performance.now() - started) / 1000
+      if (size > present)
+        console.log(`scale ${history.name}: ${size.toLocaleString("en-US")} generated in ${fmt(seconds)} s`)
+    }
+    for (let i = 0; i < drains; i++)
+      for (const sized of all) {
+        await sized.history.checkpoint()
+        sized.runs.push(await drain(sized.history, drainN))
+        // the drained jobs leave the table, so each drain starts from its finished history alone
+        await sized.history.dropDrained()
       }
-      const median = (pick: (run: (typeof runs)[number]) => number) => summarize(runs.map(pick)).median
+    for (const { history, runs, size } of all) {
+      const median = (pick: (run: Drained) => number) => fmt(summarize(runs.map(pick)).median)
       const rates = summarize(runs.map((run) => run.rate))
-      const perJob = `claim ${fmt(median((r) => r.claimPerJob))} µs/job (call p50 ${fmt(median((r) => r.claimP50))} ms),
-        settle ${fmt(median((r) => r.settlePerJob))} µs/job (call p50 ${fmt(median((r) => r.settleP50))} ms)`
+      const perJob = `claim ${median((r) => r.claimPerJob)} µs/job (call p50 ${median((r) => r.claimP50)} ms), settle ${median((r) => r.settlePerJob)} µs/job (call p50 ${median((r) => r.settleP50)} ms)`
       console.log(
-        `scale ${history.name} ${size.toLocaleString("en-US")} finished jobs (generated in ${fmt(generated)} s): ` +
-          `drain ${fmt(rates.median)} jobs/s (median of ${rates.n}, ${fmt(rates.min)}–${fmt(rates.max)}), ` +
-          perJob.replace(/\s+/g, " ")
+        `scale ${history.name} ${size.toLocaleString("en-US")} finished jobs: drain ${fmt(rates.median)} jobs/s ` +
+          `(median of ${rates.n}: ${runs.map((run) => fmt(run.rate)).join(", ")}), ${perJob}`
       )
       table.push([
         `drain ${drainN.toLocaleString("en-US")} @ ${size.toLocaleString("en-US")}`,
         `${fmt(rates.median)} jobs/s`,
         `${fmt(rates.min)}–${fmt(rates.max)}`,
-        `claim ${fmt(median((r) => r.claimPerJob))} µs/job, settle ${fmt(median((r) => r.settlePerJob))} µs/job`
+        `claim ${median((r) => r.claimPerJob)} µs/job, settle ${median((r) => r.settlePerJob)} µs/job`
       ])
     }
     if (strip) return table
-    const batch = sizes.some((size) => size >= 100) ? "batch-1" : "none"
+    const largest = all.reduce((a, b) => (b.size > a.size ? b : a))
+    const present = await largest.history.present()
+    const batch = present >= 100 ? "batch-1" : "none"
     for (const read of reads) {
       if (batch === "none" && read.path.includes("{batch}")) continue
-      const path = await resolve(app, read.path, batch)
+      const path = await resolve(largest.app, read.path, batch)
       if (path === undefined) continue
-      const { p50, p95 } = await time(app, path)
+      const { p50, p95 } = await time(largest.app, path)
       table.push([
         `${read.name} @ ${present.toLocaleString("en-US")}`,
         `${fmt(p50)} ms`,
@@ -142,10 +163,16 @@ const measure = async (history: History): Promise<Array<Array<string>>> => {
         `< ${read.target} ms: ${p50 < read.target ? "met" : "MISSED"}`
       ])
     }
-    if (explain) console.log(`\n${await history.explain()}`)
+    if (explain) console.log(`\n${await largest.history.explain()}`)
+    console.log(
+      `\n${largest.history.name} ${await largest.history.version()}, load average now ${loadavg()[0]!.toFixed(2)}`
+    )
     return table
   } finally {
-    await jobloom.close()
+    for (const { history, jobloom } of all) {
+      await jobloom.close()
+      await history.close(keep)
+    }
   }
 }
 
@@ -165,17 +192,11 @@ const main = async () => {
       `Node ${process.version}; sizes ${sizes.join(",")}, ${drains} drain(s) of ${drainN} per size, ${reps} requests per read`
   )
   for (const name of stores) {
-    const history =
-      name === "sqlite"
-        ? await sqlite(flag("--file", path.join(tmpdir(), `jobloom-bench-scale-${process.pid}.db`)))
-        : await postgres(databaseUrl, flag("--schema", `jobloom_bench_scale_${process.pid}`))
-    let table: Array<Array<string>> = []
-    try {
-      table = await measure(history)
-      console.log(`\n${history.name} ${await history.version()}, load average now ${loadavg()[0]!.toFixed(2)}`)
-    } finally {
-      await history.close(keep)
-    }
+    const file = flag("--file", path.join(tmpdir(), `jobloom-bench-scale-${process.pid}`))
+    const schema = flag("--schema", `jobloom_bench_scale_${process.pid}`)
+    const table = await measure((size) =>
+      name === "sqlite" ? sqlite(`${file}-${size}.db`) : postgres(databaseUrl, `${schema}_${size}`)
+    )
     const width = table.reduce((w, row) => Math.max(w, row[0]!.length), 0)
     console.log(`${"measurement".padEnd(width)}  p50 / rate     p95 / range    target`)
     for (const row of table)
