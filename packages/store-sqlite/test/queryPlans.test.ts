@@ -142,6 +142,25 @@ describe.each([
     })
   )
 
+  it.effect("a list by status and type reads the status index, which carries the type, with no sort", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans(
+        (store) =>
+          store.list({
+            filter: { statuses: ["FAILED"], types: ["conformance"] },
+            sort: "createdAt",
+            order: "desc",
+            limit: 50,
+            cursor: null,
+            withTotal: false
+          }),
+        /ORDER BY/
+      )
+      expect(plan).toMatch(/INDEX jobloom_jobs_status \(status=\?\)/)
+      expect(plan).not.toMatch(/TEMP B-TREE/)
+    })
+  )
+
   it.effect("a list by finishedAt reads the finished order index, with no sort", () =>
     Effect.gen(function* () {
       const [plan] = yield* plans(
