@@ -74,7 +74,8 @@ describe("PgJobStore", () => {
         { migration_id: 5, name: "scale" },
         { migration_id: 6, name: "trace_insert" },
         { migration_id: 7, name: "dependencies" },
-        { migration_id: 8, name: "pause" }
+        { migration_id: 8, name: "pause" },
+        { migration_id: 9, name: "scale" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)
@@ -93,7 +94,17 @@ describe("PgJobStore", () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
         [schema]
       )
-      const names = ["callbacks", "dependencies", "items", "jobs", "logs", "migrations", "results", "schedules"]
+      const names = [
+        "callbacks",
+        "counts",
+        "dependencies",
+        "items",
+        "jobs",
+        "logs",
+        "migrations",
+        "results",
+        "schedules"
+      ]
       expect(tables.map((t) => t.table_name)).toEqual(["a_", "b_"].flatMap((prefix) => names.map((n) => prefix + n)))
     }).pipe(Effect.scoped)
   )

@@ -28,13 +28,14 @@ describe("migrations", () => {
         [3, "trace"],
         [4, "schedules"],
         [5, "dependencies"],
-        [6, "pause"]
+        [6, "pause"],
+        [7, "scale"]
       ])
       expect(second).toEqual([])
       expect(after).toEqual(before)
       // recorded in jobloom's own table, never in the host's default one
       const recorded = yield* sql<{ migration_id: number }>`SELECT migration_id FROM jobloom_migrations`
-      expect(recorded.map((row) => row.migration_id)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(recorded.map((row) => row.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7])
       const defaults = yield* sql`SELECT name FROM sqlite_master WHERE name = 'effect_sql_migrations'`
       expect(defaults).toEqual([])
     }).pipe(Effect.provide(hostClient(tempFile())))

@@ -127,10 +127,56 @@ describe.each([
     })
   )
 
-  it.effect("stats count from the status index alone", () =>
+  it.effect("stats over everything read the counters, not the jobs", () =>
     Effect.gen(function* () {
       const [plan] = yield* plans((store) => store.stats({ filter: {} }), /GROUP BY/)
+      expect(plan).toMatch(/jobloom_counts/)
+      expect(plan).not.toMatch(/jobloom_jobs/)
+    })
+  )
+
+  it.effect("stats under a filter the counters cannot answer count from the status index alone", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans((store) => store.stats({ filter: { createdAfter: T0 } }), /GROUP BY/)
       expect(plan).toMatch(/COVERING INDEX jobloom_jobs_status/)
+    })
+  )
+
+  it.effect("a list by status and type reads the status index, which carries the type, with no sort", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans(
+        (store) =>
+          store.list({
+            filter: { statuses: ["FAILED"], types: ["conformance"] },
+            sort: "createdAt",
+            order: "desc",
+            limit: 50,
+            cursor: null,
+            withTotal: false
+          }),
+        /ORDER BY/
+      )
+      expect(plan).toMatch(/INDEX jobloom_jobs_status \(status=\?\)/)
+      expect(plan).not.toMatch(/TEMP B-TREE/)
+    })
+  )
+
+  it.effect("a list by finishedAt reads the finished order index, with no sort", () =>
+    Effect.gen(function* () {
+      const [plan] = yield* plans(
+        (store) =>
+          store.list({
+            filter: {},
+            sort: "finishedAt",
+            order: "desc",
+            limit: 50,
+            cursor: { value: T0 + 30, id: "x" },
+            withTotal: false
+          }),
+        /ORDER BY/
+      )
+      expect(plan).toMatch(/INDEX jobloom_jobs_finished_order/)
+      expect(plan).not.toMatch(/TEMP B-TREE/)
     })
   )
 

@@ -17,6 +17,8 @@ export interface Names {
   readonly items: string
   /** Dependency edges (migration 7). */
   readonly dependencies: string
+  /** Job counts by (type, queue, status), kept by triggers (migration 9). */
+  readonly counts: string
   readonly migrations: string
   /** Unqualified, prefixed name of an index (indexes live in their table's schema). */
   readonly index: (name: string) => string
@@ -55,6 +57,7 @@ export const make = (schema: string, prefix: string): Effect.Effect<Names, JobSt
     callbacks: table("callbacks"),
     items: table("items"),
     dependencies: table("dependencies"),
+    counts: table("counts"),
     migrations: table("migrations"),
     index: (name) => `${prefix}${name}`,
     channel,

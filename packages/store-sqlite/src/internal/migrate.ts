@@ -12,6 +12,7 @@ import trace from "../migrations/0003_trace.js"
 import schedules from "../migrations/0004_schedules.js"
 import dependencies from "../migrations/0005_dependencies.js"
 import pause from "../migrations/0006_pause.js"
+import scale from "../migrations/0007_scale.js"
 import type { Tables } from "./tables.js"
 
 /** The migrations by `<number>_<name>`, built for one table prefix. */
@@ -21,7 +22,8 @@ export const migrations = (t: Tables): Record<string, Effect.Effect<void, unknow
   "0003_trace": trace(t),
   "0004_schedules": schedules(t),
   "0005_dependencies": dependencies(t),
-  "0006_pause": pause(t)
+  "0006_pause": pause(t),
+  "0007_scale": scale(t)
 })
 
 // No schema dump: the committed snapshot test covers review, and dumping would need the sqlite3 binary.

@@ -12,6 +12,8 @@ export interface Tables {
   readonly callbacks: string
   /** Named counters (one row each): `jobs` is the last job number handed out. */
   readonly counters: string
+  /** Job counts by (type, queue, status), kept by triggers (migration 7). */
+  readonly counts: string
   readonly items: string
   /** Dependency edges: (dependent, dependency, counted). */
   readonly dependencies: string
@@ -29,6 +31,7 @@ export const make = (prefix: string): Tables => ({
   results: `${prefix}results`,
   callbacks: `${prefix}callbacks`,
   counters: `${prefix}counters`,
+  counts: `${prefix}counts`,
   items: `${prefix}items`,
   dependencies: `${prefix}dependencies`,
   dependencySignals: `${prefix}dependency_signals`,

@@ -28,6 +28,9 @@ CREATE INDEX "jobloom_jobs_due" ON "jobloom_jobs" (queue, priority DESC, run_at,
 CREATE INDEX "jobloom_jobs_finished" ON "jobloom_jobs" (finished_at)
       WHERE finished_at IS NOT NULL;
 
+-- index jobloom_jobs_finished_order
+CREATE INDEX "jobloom_jobs_finished_order" ON "jobloom_jobs" (coalesce(finished_at, -1), id);
+
 -- index jobloom_jobs_idempotency
 CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_key, ifnull(owner, x''))
       WHERE idempotency_key IS NOT NULL AND status IN ('CREATED', 'QUEUED', 'RUNNING', 'PAUSING', 'PAUSED', 'CANCELLING');
@@ -36,7 +39,8 @@ CREATE UNIQUE INDEX "jobloom_jobs_idempotency" ON "jobloom_jobs" (idempotency_ke
 CREATE UNIQUE INDEX "jobloom_jobs_number" ON "jobloom_jobs" (number);
 
 -- index jobloom_jobs_owner
-CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id) WHERE owner IS NOT NULL;
+CREATE INDEX "jobloom_jobs_owner" ON "jobloom_jobs" (owner, created_at, id, type, status)
+      WHERE owner IS NOT NULL;
 
 -- index jobloom_jobs_schedule_tick
 CREATE UNIQUE INDEX "jobloom_jobs_schedule_tick" ON "jobloom_jobs" (schedule_key, schedule_tick)
@@ -73,6 +77,15 @@ CREATE TABLE "jobloom_callbacks" (
 
 -- table jobloom_counters
 CREATE TABLE "jobloom_counters" (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+
+-- table jobloom_counts
+CREATE TABLE "jobloom_counts" (
+        type TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (type, queue, status)
+      ) WITHOUT ROWID;
 
 -- table jobloom_dependencies
 CREATE TABLE "jobloom_dependencies" (
@@ -180,6 +193,25 @@ CREATE TABLE "jobloom_schedules" (
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;
+
+-- trigger jobloom_count_delete
+CREATE TRIGGER "jobloom_count_delete" AFTER DELETE ON "jobloom_jobs" BEGIN
+      UPDATE "jobloom_counts" SET n = n - 1 WHERE type = old.type AND queue = old.queue AND status = old.status;
+    END;
+
+-- trigger jobloom_count_insert
+CREATE TRIGGER "jobloom_count_insert" AFTER INSERT ON "jobloom_jobs" BEGIN
+      INSERT INTO "jobloom_counts" (type, queue, status, n) VALUES (new.type, new.queue, new.status, 1)
+        ON CONFLICT (type, queue, status) DO UPDATE SET n = n + 1;
+    END;
+
+-- trigger jobloom_count_update
+CREATE TRIGGER "jobloom_count_update" AFTER UPDATE OF type, queue, status ON "jobloom_jobs"
+      WHEN old.status IS NOT new.status OR old.type IS NOT new.type OR old.queue IS NOT new.queue BEGIN
+      UPDATE "jobloom_counts" SET n = n - 1 WHERE type = old.type AND queue = old.queue AND status = old.status;
+      INSERT INTO "jobloom_counts" (type, queue, status, n) VALUES (new.type, new.queue, new.status, 1)
+        ON CONFLICT (type, queue, status) DO UPDATE SET n = n + 1;
+    END;
 
 -- trigger jobloom_jobs_dependency_delete
 CREATE TRIGGER "jobloom_jobs_dependency_delete" AFTER DELETE ON "jobloom_jobs"
