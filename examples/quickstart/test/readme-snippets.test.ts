@@ -51,8 +51,6 @@ const render = (rows: ReadonlyArray<unknown>, format: "csv" | "json") => (format
     after: ""
   },
   Schedules: { before: "", after: `\nawait jobloom.close()\n` },
-  // the block closes the engine itself once the paused job, resumed, has succeeded
-  "Pausing and checkpoints": { before: "", after: "" },
   // the parent finishes before the host closes: its children run on the facade's worker
   Dependencies: {
     before: "",
@@ -66,6 +64,8 @@ if ((await jobloom.result(parent.id)).value !== 14) throw new Error("sum of squa
 await jobloom.close()
 `
   },
+  // the block closes the engine itself once the paused job, resumed, has succeeded
+  "Pausing and checkpoints": { before: "", after: "" },
   Retention: { before: "", after: `\nawait jobloom.close()\n` },
   "Switch to PostgreSQL": {
     before: `import { Jobloom } from "@jobloom/core"\n`,
