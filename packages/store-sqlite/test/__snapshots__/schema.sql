@@ -235,6 +235,7 @@ CREATE TRIGGER "jobloom_jobs_dependency_delete" AFTER DELETE ON "jobloom_jobs"
 -- trigger jobloom_jobs_dependency_end
 CREATE TRIGGER "jobloom_jobs_dependency_end" AFTER UPDATE OF status ON "jobloom_jobs"
       WHEN NEW.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT') AND OLD.status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
+        AND EXISTS (SELECT 1 FROM "jobloom_dependencies" WHERE depends_on = NEW.id AND done = 0)
       BEGIN 
     UPDATE "jobloom_jobs" SET
       waiting_on = max(waiting_on - 1, 0),
