@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
@@ -61,28 +61,8 @@ export type { JobFilter, SortKey } from "./internal/jobFilter.js"
  */
 export { sortValue } from "./internal/jobFilter.js"
 
-/** The rows, options and signals of the job operations (`internal/storeRows.ts`). */
-export type {
-  CallbackRow,
-  ClaimOptions,
-  InsertOutcome,
-  JobPatch,
-  JobRow,
-  LeaseRef,
-  ListCursor,
-  ListOptions,
-  ListPage,
-  LogRow,
-  NewJobRow,
-  NewLog,
-  OwnedSettlement,
-  ProgressUpdate,
-  ResultRow,
-  Settlement,
-  StatsRow,
-  StatusChange,
-  StoreSignal
-} from "./internal/storeRows.js"
+/** The rows, options and signals of the job operations (`internal/storeRows.ts`), every one of them. */
+export type * from "./internal/storeRows.js"
 
 /** The store's single infrastructure error; `SqlError` never leaves a store package. */
 export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStoreError", {
@@ -94,6 +74,37 @@ export class JobStoreError extends Schema.TaggedError<JobStoreError>()("JobStore
 
 /** The dependency columns of a job row (`internal/storeDependencies.ts`). */
 export type { DependencyColumns } from "./internal/storeDependencies.js"
+
+/**
+ * For a store's `check`: the highest migration number among its `<number>_<name>` migration keys, the one a schema
+ * must have applied to be current.
+ */
+export const latestMigration = (migrations: Readonly<Record<string, unknown>>): number =>
+  Math.max(
+    0,
+    ...Object.keys(migrations)
+      .map((key) => Number.parseInt(key, 10))
+      .filter(Number.isFinite)
+  )
+
+/**
+ * For a store's `check`: succeeds when the highest migration applied (as the database answered it: a number, text for
+ * a big one, or null when none) is `latest`; else a `Corrupt` error saying whether the schema is behind or ahead.
+ */
+export const schemaCurrent = (applied: unknown, latest: number): Effect.Effect<void, JobStoreError> => {
+  const n = applied === null || applied === undefined ? 0 : Number(applied)
+  return n === latest
+    ? Effect.void
+    : Effect.fail(
+        new JobStoreError({
+          reason: "Corrupt",
+          message:
+            n < latest
+              ? `schema is behind: migration ${n} applied, ${latest} expected`
+              : `schema is ahead: migration ${n} applied, this version knows up to ${latest}`
+        })
+      )
+}
 
 /** The item part of the port and its rows (`internal/storeItems.ts`, one block so the item operations read together). */
 export type { ItemCursor, ItemRow, ItemStatusCounts, ItemStore } from "./internal/storeItems.js"

@@ -2,6 +2,7 @@
 // handed in while a write is in flight, never cut in a write, and what was handed in is written before it stops.
 import { describe, expect, it } from "@effect/vitest"
 import { JobStore, JobType, Jobs, MemoryJobStore, Worker } from "@jobloom/core"
+import { makeRow } from "@jobloom/core/testing"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -42,38 +43,7 @@ const claimed = (store: JobStore.JobStore.Service, workerId: string, token: stri
     const queue = `q-${token}`
     const [outcome] = yield* store.insert({
       jobs: [
-        {
-          id: `job-${token}`,
-          type: "t",
-          name: "t",
-          queue,
-          owner: null,
-          idempotencyKey: null,
-          status: "QUEUED",
-          terminalReason: null,
-          priority: 0,
-          params: "{}",
-          metadata: "{}",
-          tags: [],
-          batchId: null,
-          callbackUrl: null,
-          attempt: 0,
-          maxAttempts: 3,
-          timeoutMs: null,
-          deadline: null,
-          runAt: 0,
-          createdAt: 0,
-          updatedAt: 0,
-          queuedAt: 0,
-          startedAt: null,
-          finishedAt: null,
-          progress: "{}",
-          lastError: null,
-          resultId: null,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-          leaseToken: null
-        }
+        makeRow({ id: `job-${token}`, type: "t", name: "t", queue, runAt: 0, createdAt: 0, updatedAt: 0, queuedAt: 0 })
       ]
     })
     yield* store.claim({

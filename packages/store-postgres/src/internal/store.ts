@@ -6,7 +6,7 @@
  * a `JobStoreError` here, by the one `refail`.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { JobStore } from "@jobloom/core"
+import { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Callbacks from "./callbacks.js"
 import * as Claim from "./claim.js"
@@ -76,7 +76,7 @@ export const make = (
         resetItems: (options) => refail(items.resetItems(options)),
         ...Schedules.make(shared),
         prune: Prune.make(shared),
-        check: refail(Check.make(shared.sql, names, Check.latestOf(Migrate.migrations(names)))),
+        check: refail(Check.make(shared.sql, names, JobStore.latestMigration(Migrate.migrations(names)))),
         subscribe: signals.subscribe
       } satisfies JobStore.JobStore.Service
     })

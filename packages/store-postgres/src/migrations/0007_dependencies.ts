@@ -272,11 +272,11 @@ BEGIN
     FOR NO KEY UPDATE SKIP LOCKED
   ), type_room AS (
     SELECT t AS key, (p_type_limits ->> t)::integer - (
-      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND type = t
+      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'PAUSING', 'CANCELLING') AND type = t
     ) AS room FROM unnest(v_due_types) AS t
   ), queue_room AS (
     SELECT k AS key, (p_queue_limits ->> k)::integer - (
-      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'CANCELLING') AND queue = k
+      SELECT count(*) FROM ${jobs} WHERE status IN ('RUNNING', 'PAUSING', 'CANCELLING') AND queue = k
     ) AS room FROM unnest(v_due_queues) AS k
   ), limited AS (
     SELECT c.* FROM type_room r, LATERAL (

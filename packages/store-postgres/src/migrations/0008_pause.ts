@@ -4,7 +4,7 @@
  * attempt), and the `settle` function of migration 1 made again to know both. Forward-only, like every migration.
  *
  * A PAUSING job is held, as RUNNING and CANCELLING are: it keeps its lease, so the held index (the rescuer's, and the
- * limited claims' counts) and the deadline index list it too.
+ * limited claims' counts, which migration 7 already makes with PAUSING) and the deadline index list it too.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -45,37 +45,7 @@ export const make = (names: Names) =>
     yield* sql`CREATE INDEX ${sql(names.index("jobs_deadline"))} ON ${jobs} (deadline)
       WHERE deadline IS NOT NULL AND status IN ('QUEUED', 'RUNNING', 'PAUSING', 'PAUSED')`
     yield* sql.unsafe(settle(names))
-    yield* sql.unsafe(limitedCounts(names))
   })
-
-/**
- * The limited claim counts held jobs per type and queue: a PAUSING job holds its slot until it is settled, as a
- * CANCELLING one does. `claim_limited` belongs to the claim's owner (and may have been made again by a migration
- * before this one), so its current definition is taken as it is and only its count of held jobs is widened; a
- * definition without that count fails this migration loudly rather than leaving PAUSING uncounted.
- */
-const limitedCounts = (names: Names): string => {
-  const held = "status IN ('RUNNING', 'CANCELLING')"
-  const widened = "status IN ('RUNNING', 'PAUSING', 'CANCELLING')"
-  return `
-DO $do$
-DECLARE
-  f record;
-  d text;
-BEGIN
-  FOR f IN SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = ${literal(names.schema)} AND p.proname = ${literal(`${names.prefix}claim_limited`)}
-  LOOP
-    d := pg_get_functiondef(f.oid);
-    IF position(${literal(held)} IN d) = 0 THEN
-      RAISE EXCEPTION 'jobloom 0008_pause: claim_limited has no count of held jobs to widen';
-    END IF;
-    EXECUTE replace(d, ${literal(held)}, ${literal(widened)});
-  END LOOP;
-END
-$do$;
-`
-}
 
 /** The settle function, made again: migration 1's, with PAUSING and the checkpoint. */
 const settle = (names: Names): string => {

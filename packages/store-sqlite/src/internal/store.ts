@@ -24,7 +24,7 @@
  * | `errors.ts` | `SqlError` to `JobStoreError` |
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { JobStore } from "@jobloom/core"
+import { JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Callbacks from "./callbacks.js"
 import * as Check from "./check.js"
@@ -80,7 +80,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStore.Service,
       ...items.port,
       ...schedules,
       prune: Prune.make(env),
-      check: env.run(Check.make(env.sql, env.tables, Check.latestOf(Migrate.migrations(env.tables)))),
+      check: env.run(Check.make(env.sql, env.tables, JobStore.latestMigration(Migrate.migrations(env.tables)))),
       subscribe: env.signals.subscribe
     } satisfies JobStore.JobStore.Service
   })
