@@ -1,0 +1,87 @@
+/**
+ * Migration 10 (the drain's triggers) on a database that has data: jobs waiting on a dependency when the upgrade runs
+ * are released by its end afterwards (the upgrade flags the jobs that pending edges name), and a job nobody depends
+ * on is never flagged. The rules themselves (release, cascade, 10,000 dependents) are the conformance suite's.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
+import { JobStore } from "@jobloom/core"
+import { makeRow, T0, TOKEN } from "@jobloom/core/testing"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PgJobStore from "../src/PgJobStore.js"
+import { migrations } from "../src/internal/migrate.js"
+import * as Names from "../src/internal/names.js"
+import { toJsonRow } from "../src/internal/rows.js"
+import { adminQuery, clientLayer, databaseUrl, freshSchema } from "./utils.js"
+
+describe("PgJobStore migration 10", () => {
+  it.live("a job waiting on a dependency at the upgrade is released by the dependency's end after it", () =>
+    Effect.gen(function* () {
+      const schema = yield* freshSchema
+      const names = yield* Names.make(schema, "jobloom_")
+      const parent = makeRow({ queue: "parents" })
+      const child = makeRow({ queue: "children", dependsOn: [parent.id], waitingOn: 1 })
+      const lone = makeRow({ queue: "parents", priority: -1 })
+      // the schema as migration 9 left it, with a pending edge
+      yield* Effect.gen(function* () {
+        const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+        yield* sql`CREATE SCHEMA ${sql(schema)}`
+        const all = migrations(names)
+        const upTo9 = Object.fromEntries(Object.entries(all).filter(([name]) => name < "0010"))
+        yield* Migrator.make({})({ loader: Migrator.fromRecord(upTo9), table: names.migrations }).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
+        const rows = JSON.stringify([parent, child, lone].map(toJsonRow))
+        yield* sql`SELECT * FROM ${sql(`${schema}.jobloom_insert_unkeyed`)}(${rows}::json, NULL::text)`
+        yield* sql`INSERT INTO ${sql(names.dependencies)} (job_id, depends_on, done) VALUES (${child.id}, ${parent.id}, false)`
+      }).pipe(Effect.provide(clientLayer({ maxConnections: 1 })), Effect.scoped)
+
+      const context = yield* Layer.build(PgJobStore.layer({ url: databaseUrl, schema }))
+      const store = Context.get(context, JobStore.JobStore)
+      const flags = yield* adminQuery(
+        `SELECT id, has_dependents FROM "${schema}".jobloom_jobs WHERE id = ANY($1::text[]) ORDER BY has_dependents DESC`,
+        [[parent.id, lone.id]]
+      )
+      expect(flags, "the upgrade flags the job a pending edge names, and only it").toEqual([
+        { id: parent.id, has_dependents: true },
+        { id: lone.id, has_dependents: false }
+      ])
+      const claimed = yield* store.claim({
+        workerId: "w",
+        token: TOKEN,
+        now: T0,
+        leaseMs: 60_000,
+        limit: 2,
+        queues: ["parents"],
+        typeLimits: {},
+        queueLimits: {}
+      })
+      expect(claimed.map((r) => r.id).sort(), "both parents-queue jobs claimed").toEqual([parent.id, lone.id].sort())
+      yield* store.settle({
+        workerId: "w",
+        now: T0 + 1,
+        settlements: [
+          { _tag: "Complete", id: parent.id, token: TOKEN, progress: null, result: null },
+          { _tag: "Complete", id: lone.id, token: TOKEN, progress: null, result: null }
+        ]
+      })
+      const released = yield* store.claim({
+        workerId: "w",
+        token: TOKEN,
+        now: T0 + 2,
+        leaseMs: 60_000,
+        limit: 10,
+        queues: ["children"],
+        typeLimits: {},
+        queueLimits: {}
+      })
+      expect(
+        released.map((r) => [r.id, r.waitingOn]),
+        "the dependent, counted by the trigger, is claimable"
+      ).toEqual([[child.id, 0]])
+    }).pipe(Effect.scoped)
+  )
+})
