@@ -2,9 +2,10 @@
  * pg-drain's cost probe (issue 22): the server time of the claim and settle functions of jobloom-postgres for batches
  * of `--batch` jobs, on a store of its own (fresh schema), without the engine: `--n` jobs inserted, then claimed and
  * settled (Complete, with progress, no log lines) `--batch` at a time, each call timed from send to reply on one
- * connection. Prints the median and min of each. `--explain` prints auto_explain's plans (ANALYZE, BUFFERS, WAL) of
+ * connection, and by the server process's CPU time (when the server runs on this machine). Prints median and min. `--explain` prints auto_explain's plans (ANALYZE, BUFFERS, WAL) of
  * the statements inside one claim and one settle, nested ones included. `--disable t1,t2` disables those triggers of
  * the jobs table first (to price them; the counts then go wrong, which is why it is a probe and not a setting);
+ * `--claim-columns "id"` reads only those columns of the claim's rows (the price of sending them all);
  * `--setup "<sql>"` runs statements first (`$S` is the quoted schema), e.g. to put back a variant of a trigger.
  *
  *   flock /work/wt/bench.lock pnpm --filter @jobloom/bench exec tsx src/pgcost.ts --n 20000 --batch 500 [--explain]
@@ -15,6 +16,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { performance } from "node:perf_hooks"
+import { readFileSync } from "node:fs"
 import pg from "pg"
 import { randomUUID } from "node:crypto"
 
@@ -104,6 +106,12 @@ const probe = async () => {
     client.on("notice", (m) => notices.push(m.message ?? ""))
     const claims: Array<number> = []
     const settles: Array<number> = []
+    // the server process's CPU time (ns on a CPU, /proc/<pid>/schedstat): what the load of other processes moves far
+    // less than the time to the reply
+    const pid = Number((await client.query(`SELECT pg_backend_pid() AS pid`)).rows[0].pid)
+    const cpuNs = () => Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0])
+    const claimCpus: Array<number> = []
+    const settleCpus: Array<number> = []
     let round = 0
     for (;;) {
       const first = explain && round === 1
@@ -118,13 +126,15 @@ const probe = async () => {
         await client.query(`SET client_min_messages = log`)
       }
       const token = `t${round}`
+      let c = cpuNs()
       let t = performance.now()
       const claimed = await client.query(
-        `SELECT * FROM ${s}.jobloom_claim($1::text, $2::text, $3::int8, $4::int8, $5::int4, $6::text[], $7::text[],
+        `SELECT ${args.get("claim-columns") ?? "*"} FROM ${s}.jobloom_claim($1::text, $2::text, $3::int8, $4::int8, $5::int4, $6::text[], $7::text[],
           $8::json, $9::json, $10::boolean)`,
         ["w1", token, now, 60_000, batch, [queue], null, "{}", "{}", true]
       )
       const claimMs = performance.now() - t
+      const claimCpu = (cpuNs() - c) / 1e6
       if (claimed.rows.length === 0) break
       const progress = JSON.stringify({ summary: { status: "SUCCEEDED", progress: 1 }, stages: [], items: null })
       const rows = claimed.rows.map((r) => ({
@@ -135,12 +145,14 @@ const probe = async () => {
         id: r.id,
         progress
       }))
+      c = cpuNs()
       t = performance.now()
       const settled = await client.query(
         `SELECT * FROM ${s}.jobloom_settle($1::json, $2::boolean, $3::text[], $4::text[], $5::json, $6::int4)`,
         [JSON.stringify(rows), true, [], [], null, 0]
       )
       const settleMs = performance.now() - t
+      const settleCpu = (cpuNs() - c) / 1e6
       if (settled.rows.length !== claimed.rows.length) throw new Error("settle applied fewer rows")
       if (first) {
         await client.query(`SET client_min_messages = notice`)
@@ -149,6 +161,8 @@ const probe = async () => {
       } else if (claimed.rows.length === batch) {
         claims.push(claimMs)
         settles.push(settleMs)
+        claimCpus.push(claimCpu)
+        settleCpus.push(settleCpu)
       }
       round++
     }
@@ -157,6 +171,7 @@ const probe = async () => {
     console.log(`pgcost n=${n} batch=${batch} rounds=${claims.length} disabled=[${disable.join(",")}]`)
     console.log(`  claim  ${f(claims)}`)
     console.log(`  settle ${f(settles)}`)
+    console.log(`  server CPU: claim ${f(claimCpus)}; settle ${f(settleCpus)}`)
   } finally {
     await client.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined)
     await client.end()
