@@ -67,17 +67,18 @@ export const make = ({ callbacks, dependencies, fn, jobs: jobsTable, signals, sq
     })
 
   /**
-   * Jobs that name dependencies, in one transaction: their dependencies are locked (FOR SHARE: none can end until
-   * this commits, and one that ended before is read ended), those already ended are counted by the rules of
-   * `JobDependencies.atInsert`, the counted rows inserted, then their edges; from then on migration 7's trigger
-   * counts every later end. A job inserted FAILED by a failed dependency gets its callback row here.
+   * Jobs that name dependencies, in one transaction: their dependencies are locked (FOR NO KEY UPDATE: none can end
+   * until this commits, and one that ended before is read ended; the edges' trigger of migration 10 then flags them
+   * as having dependents, a write this lock already covers, so two such inserts never deadlock upgrading a shared
+   * lock), those already ended are counted by the rules of `JobDependencies.atInsert`, the counted rows inserted, then
+   * their edges; from then on migration 10's trigger counts every later end. A job inserted FAILED by a failed dependency gets its callback row here.
    */
   const insertWithDependencies = (jobs: ReadonlyArray<JobStore.NewJobRow>) =>
     sql.withTransaction(
       Effect.gen(function* () {
         const ids = Array.from(new Set(jobs.flatMap((job) => job.dependsOn ?? [])))
         const found = yield* sql<Row>`SELECT id, status FROM ${jobsTable}
-          WHERE id = ANY(${ids}::text[]) ORDER BY id FOR SHARE`
+          WHERE id = ANY(${ids}::text[]) ORDER BY id FOR NO KEY UPDATE`
         const statuses = new Map(found.map((r) => [r.id as string, r.status as Job.JobStatus]))
         const counted = jobs.map((job) => JobDependencies.atInsert(job, (id) => statuses.get(id)))
         const outcomes = yield* insertJobs(counted.map((c) => c.row))
