@@ -20,6 +20,7 @@ import * as TraceInsert from "../migrations/0006_trace_insert.js"
 import * as Dependencies from "../migrations/0007_dependencies.js"
 import * as Pause from "../migrations/0008_pause.js"
 import * as ScaleCounts from "../migrations/0009_scale.js"
+import * as InsertCompact from "../migrations/0011_insert_compact.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's (also read by the readiness check, `check.ts`). */
@@ -33,7 +34,8 @@ export const migrations = (names: Names) => ({
   // 0007 redefines insert and writes trace_context too
   "0007_dependencies": Dependencies.make(names),
   "0008_pause": Pause.make(names),
-  "0009_scale": ScaleCounts.make(names)
+  "0009_scale": ScaleCounts.make(names),
+  "0011_insert_compact": InsertCompact.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */
