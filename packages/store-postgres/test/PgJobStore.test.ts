@@ -76,7 +76,8 @@ describe("PgJobStore", () => {
         { migration_id: 7, name: "dependencies" },
         { migration_id: 8, name: "pause" },
         { migration_id: 9, name: "scale" },
-        { migration_id: 10, name: "drain" }
+        { migration_id: 10, name: "drain" },
+        { migration_id: 11, name: "insert_compact" }
       ])
       const [inserted] = yield* stores[0]!.insert({ jobs: [row()] })
       expect(Option.isSome(yield* stores[2]!.get({ id: inserted!.row.id }))).toBe(true)

@@ -9,7 +9,7 @@
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Job from "../Job.js"
-import { formatTime, formatTimeOrNull } from "../Job.js"
+import { formatTime as formatTimeOf } from "../Job.js"
 import type { JobRow } from "../JobStore.js"
 
 const Millis = Schema.Number
@@ -72,6 +72,19 @@ const parseJson = (text: string | null, fallback: unknown): unknown => {
     return text
   }
 }
+
+// the last time formatted: the jobs of one `createMany` (and of one claim) share their times, and `toISOString` is
+// most of `toJob`'s cost there
+let lastMillis = Number.NaN
+let lastText = ""
+const formatTime = (millis: number): string => {
+  if (millis !== lastMillis) {
+    lastText = formatTimeOf(millis)
+    lastMillis = millis
+  }
+  return lastText
+}
+const formatTimeOrNull = (millis: number | null): string | null => (millis === null ? null : formatTime(millis))
 
 const emptyProgress = (status: Job.JobStatus): Job.Progress => ({
   summary: { status, progress: 0 },

@@ -1,12 +1,14 @@
 /**
  * Inserting jobs (and their items). One round trip, all or none, through the `insert` / `insert_unkeyed` functions of
  * migration 1, which also find the holders of idempotency keys and send the NOTIFYs of the new QUEUED jobs. The rows
- * travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays.
+ * travel as one JSON parameter: JSON.stringify is far cheaper than the driver's escaping of arrays. Unkeyed rows go in
+ * migration 11's compact form (the columns all jobs share sent once).
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { type Job, JobDependencies, JobStore } from "@jobloom/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { toCompactJson } from "./compact.js"
 import type { Items } from "./items.js"
 import type { Row } from "./rows.js"
 import { toJobRow, toJsonRow } from "./rows.js"
@@ -40,15 +42,16 @@ export const make = ({ callbacks, dependencies, fn, jobs: jobsTable, signals, sq
       if (jobs.length === 0) return []
       const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
       const origin = inTransaction ? null : signals.origin
-      const input = JSON.stringify(jobs.map(toJsonRow))
       let outcomes: ReadonlyArray<JobStore.InsertOutcome>
       if (jobs.every((job) => job.idempotencyKey === null)) {
         // no key to look up: one plain INSERT, all or none, and every job inserted as given
+        const input = toCompactJson(jobs)
         const rows = yield* sql<Row>`SELECT * FROM ${fn("insert_unkeyed")}(${input}::json, ${origin}::text)`
         if (rows.length !== jobs.length) return yield* fewer()
         const numbers = new Map(rows.map((r) => [r.job_id as string, Number(r.job_number)]))
         outcomes = jobs.map((job) => ({ row: { ...job, number: numbers.get(job.id) ?? 0 }, inserted: true }))
       } else {
+        const input = JSON.stringify(jobs.map(toJsonRow))
         const rows = yield* sql<Row>`SELECT * FROM ${fn("insert")}(${input}::json, ${origin}::text)`
         const answers: Array<JobStore.InsertOutcome | undefined> = new Array(jobs.length).fill(undefined)
         for (const r of rows) {

@@ -21,6 +21,7 @@ import * as Dependencies from "../migrations/0007_dependencies.js"
 import * as Pause from "../migrations/0008_pause.js"
 import * as ScaleCounts from "../migrations/0009_scale.js"
 import * as Drain from "../migrations/0010_drain.js"
+import * as InsertCompact from "../migrations/0011_insert_compact.js"
 import type { Names } from "./names.js"
 
 /** The migrations, by the same numbers as the SQLite store's (also read by the readiness check, `check.ts`). */
@@ -35,7 +36,8 @@ export const migrations = (names: Names) => ({
   "0007_dependencies": Dependencies.make(names),
   "0008_pause": Pause.make(names),
   "0009_scale": ScaleCounts.make(names),
-  "0010_drain": Drain.make(names)
+  "0010_drain": Drain.make(names),
+  "0011_insert_compact": InsertCompact.make(names)
 })
 
 /** Brings the store's schema up to date; safe when many processes start at once. */

@@ -186,7 +186,21 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
           insertRows(traceContext === null ? rows : rows.map((row) => ({ ...row, traceContext })), scope, items),
           (outcomes) =>
             Effect.sync(() => {
-              for (const o of outcomes) if (o.inserted) JobMetrics.recordCreated(o.row.type, o.row.queue)
+              // one update per run of jobs of the same type and queue (a bulk enqueue is usually one run)
+              let type = ""
+              let queue = ""
+              let count = 0
+              for (const o of outcomes) {
+                if (!o.inserted) continue
+                if (count > 0 && (o.row.type !== type || o.row.queue !== queue)) {
+                  JobMetrics.recordCreated(type, queue, count)
+                  count = 0
+                }
+                type = o.row.type
+                queue = o.row.queue
+                count++
+              }
+              JobMetrics.recordCreated(type, queue, count)
             })
         )
       ),
