@@ -109,6 +109,8 @@ export class Attempt {
    * time plus the lease. Past it, another worker may have been given the job, so the attempt stops.
    */
   confirmedUntil = 0
+  /** Whether the worker's `Held` counts this attempt (from its hold until its release). */
+  held = false
   /** The timer that abandons a stopped handler that does not end (see `abandonAfter`). */
   private abandon: Fiber.RuntimeFiber<void> | undefined = undefined
 

@@ -53,7 +53,7 @@ export const make = Effect.gen(function* () {
   /** One claim: true when it filled every free slot (more may be due). */
   const claimOnce: Effect.Effect<boolean> = Effect.suspend(() => {
     // back-pressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
-    const free = Math.min(config.concurrency - held.executing, config.maxHeld - held.all.size)
+    const free = Math.min(config.concurrency - held.executing, config.maxHeld - held.size)
     if (free <= 0 || config.queues.length === 0 || config.types.length === 0) {
       wakes.backlog = true
       return Effect.succeed(false)
