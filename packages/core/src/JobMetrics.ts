@@ -135,9 +135,64 @@ const typeQueue = ["type", "queue"] as const
 const typeQueueStatus = ["type", "queue", "status"] as const
 const typeQueueOutcome = ["type", "queue", "outcome"] as const
 
+/**
+ * The label arrays of one type and queue, found per job by two map lookups on the strings the row already holds (no
+ * key is built, nothing is allocated once the series exists): the worker records every job through one of these.
+ */
+class Series {
+  readonly typeQueue: Labels
+  private readonly byOutcome = new Map<string, Labels>()
+  private readonly byStatus = new Map<string, Labels>()
+  constructor(
+    readonly type: string,
+    readonly queue: string
+  ) {
+    this.typeQueue = labelsOf(typeQueue, [type, queue])
+  }
+  outcome(outcome: string): Labels {
+    let labels = this.byOutcome.get(outcome)
+    if (labels === undefined) {
+      labels = labelsOf(typeQueueOutcome, [this.type, this.queue, outcome])
+      this.byOutcome.set(outcome, labels)
+    }
+    return labels
+  }
+  status(status: string): Labels {
+    let labels = this.byStatus.get(status)
+    if (labels === undefined) {
+      labels = labelsOf(typeQueueStatus, [this.type, this.queue, status])
+      this.byStatus.set(status, labels)
+    }
+    return labels
+  }
+}
+
+/** The series of each type, then queue; bounded like the label cache. */
+const seriesCache = new Map<string, Map<string, Series>>()
+let seriesCount = 0
+
+const seriesOf = (type: string, queue: string): Series => {
+  let byQueue = seriesCache.get(type)
+  let series = byQueue?.get(queue)
+  if (series !== undefined) return series
+  if (seriesCount >= maxCachedLabels) {
+    seriesCache.clear()
+    seriesCount = 0
+    byQueue = undefined
+  }
+  if (byQueue === undefined) {
+    byQueue = new Map()
+    seriesCache.set(type, byQueue)
+  }
+  series = new Series(type, queue)
+  byQueue.set(queue, series)
+  seriesCount++
+  return series
+}
+
 /** Counts `count` jobs created of one type in one queue. */
 export const recordCreated = (type: string, queue: string, count = 1): void => {
-  if (recording && count > 0) jobsCreated.unsafeUpdate(count, labelsOf(typeQueue, [type, queue]))
+  if (recording && count > 0) jobsCreated.unsafeUpdate(count, seriesOf(type, queue).typeQueue)
 }
 
 /** What the claim metrics read of a claimed row. */
@@ -148,30 +203,41 @@ export interface ClaimedJob {
   readonly startedAt: number | null
 }
 
-/** Counts one claim: the batch size, and for each job its claim and its wait in the queue. */
+/**
+ * Counts one claim: the batch size, and for each job its claim and its wait in the queue. The claim counter is
+ * updated once per run of rows of one type and queue (a claim's rows mostly share them), not once per row.
+ */
 export const recordClaimed = (rows: ReadonlyArray<ClaimedJob>): void => {
   if (!recording || rows.length === 0) return
   claimBatchSize.unsafeUpdate(rows.length, [])
-  for (const row of rows) {
-    const labels = labelsOf(typeQueue, [row.type, row.queue])
-    jobsClaimed.unsafeUpdate(1, labels)
+  let series: Series | undefined
+  let run = 0
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!
+    if (series === undefined || series.type !== row.type || series.queue !== row.queue) {
+      if (series !== undefined) jobsClaimed.unsafeUpdate(run, series.typeQueue)
+      series = seriesOf(row.type, row.queue)
+      run = 0
+    }
+    run++
     if (row.queuedAt !== null && row.startedAt !== null) {
-      queueWait.unsafeUpdate(Math.max(0, row.startedAt - row.queuedAt) / 1000, labels)
+      queueWait.unsafeUpdate(Math.max(0, row.startedAt - row.queuedAt) / 1000, series.typeQueue)
     }
   }
+  if (series !== undefined) jobsClaimed.unsafeUpdate(run, series.typeQueue)
 }
 
 /** Records one attempt's outcome and how long it took from claim to outcome. */
 export const recordAttempt = (type: string, queue: string, outcome: string, millis: number): void => {
   if (!recording) return
-  attemptDuration.unsafeUpdate(Math.max(0, millis) / 1000, labelsOf(typeQueueOutcome, [type, queue, outcome]))
+  attemptDuration.unsafeUpdate(Math.max(0, millis) / 1000, seriesOf(type, queue).outcome(outcome))
 }
 
-/** Counts one job that reached a terminal status. Non-terminal statuses are ignored. */
-export const recordFinished = (type: string, queue: string, status: JobStatus): void => {
-  if (!recording) return
+/** Counts `count` jobs (one by default) that reached a terminal status. Non-terminal statuses are ignored. */
+export const recordFinished = (type: string, queue: string, status: JobStatus, count = 1): void => {
+  if (!recording || count <= 0) return
   if (status === "SUCCEEDED" || status === "FAILED" || status === "CANCELLED" || status === "TIMED_OUT") {
-    jobsFinished.unsafeUpdate(1, labelsOf(typeQueueStatus, [type, queue, status]))
+    jobsFinished.unsafeUpdate(count, seriesOf(type, queue).status(status))
   }
 }
 

@@ -198,10 +198,27 @@ export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   return Effect.isEffect(decision) ? Effect.map(decision, carry) : carry(decision)
 }
 
+/** The end line of a succeeded attempt, built once per attempt number and maximum (a drain writes thousands). */
+const succeededLines = new Map<number, Map<number, string>>()
+const succeededLine = (attempt: number, max: number): string => {
+  let byMax = succeededLines.get(attempt)
+  if (byMax === undefined) {
+    if (succeededLines.size >= 1_000) succeededLines.clear()
+    byMax = new Map()
+    succeededLines.set(attempt, byMax)
+  }
+  let line = byMax.get(max)
+  if (line === undefined) {
+    if (byMax.size >= 1_000) byMax.clear()
+    line = `attempt ${attempt}/${max} succeeded`
+    byMax.set(max, line)
+  }
+  return line
+}
+
 /** `decide`, without the checkpoint. */
 const decideWithout = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   const { exit, row, stop } = end
-  const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
   if (Exit.isSuccess(exit)) {
     const over = overThreshold(end)
     if (over !== null) return fail(end, over, "threshold", "Threshold")
@@ -216,10 +233,11 @@ const decideWithout = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
         result: exit.value === null ? null : { id: end.newId(), value: exit.value }
       },
       level: "info",
-      message: `${attempt} succeeded`,
+      message: succeededLine(row.attempt, row.maxAttempts),
       reason: null
     }
   }
+  const attempt = `attempt ${row.attempt}/${row.maxAttempts}`
   const cause = exit.cause
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure) && Cause.isInterruptedOnly(cause)) {

@@ -64,6 +64,13 @@ export interface Env {
 const asAttemptError = (error: unknown): AttemptError =>
   error instanceof Unrunnable ? error : new HandlerFailed(error)
 
+/** A handler's end that stores no result. */
+const succeededEmpty: Exit.Exit<string | null, AttemptError> = Exit.succeed(null)
+
+/** A decision, or the Effect that makes it (the settler runs it). */
+const verdict = (decision: Decision | Effect.Effect<Decision>): Decision | Deciding =>
+  Effect.isEffect(decision) ? new Deciding(decision) : decision
+
 /** The outcome label of a decided attempt (spans and metrics). */
 const outcomeOf = (decision: Decision): string => {
   const settlement = decision.settlement
@@ -109,6 +116,8 @@ export class Attempt {
    * time plus the lease. Past it, another worker may have been given the job, so the attempt stops.
    */
   confirmedUntil = 0
+  /** Whether the worker's `Held` counts this attempt (from its hold until its release). */
+  held = false
   /** The timer that abandons a stopped handler that does not end (see `abandonAfter`). */
   private abandon: Fiber.RuntimeFiber<void> | undefined = undefined
 
@@ -198,28 +207,29 @@ export class Attempt {
     this.env.ended(this)
   }
 
+  private decideWith(exit: Exit.Exit<string | null, AttemptError>): Decision | Effect.Effect<Decision> {
+    return decide({
+      row: this.row!,
+      token: this.token,
+      type: this.type,
+      exit,
+      stop: this.stopped === "lost" ? null : this.stopped,
+      now: this.endedAt,
+      progress: this.progress,
+      newId: uuidv7
+    })
+  }
+
   private verdictOf(raw: Exit.Exit<unknown, unknown>): Decision | Deciding {
-    const stop = this.stopped === "lost" ? null : this.stopped
-    const decideWith = (exit: Exit.Exit<string | null, AttemptError>) =>
-      decide({
-        row: this.row!,
-        token: this.token,
-        type: this.type,
-        exit,
-        stop,
-        now: this.endedAt,
-        progress: this.progress,
-        newId: uuidv7
-      })
-    const verdict = (decision: Decision | Effect.Effect<Decision>) =>
-      Effect.isEffect(decision) ? new Deciding(decision) : decision
-    if (Exit.isFailure(raw)) return verdict(decideWith(Exit.failCause(Cause.map(raw.cause, asAttemptError))))
+    if (Exit.isFailure(raw)) return verdict(this.decideWith(Exit.failCause(Cause.map(raw.cause, asAttemptError))))
     const result = this.env.coders.resultOf(this.handler!.type, raw.value)
-    if (typeof result === "string" || result === null) return verdict(decideWith(Exit.succeed(result)))
-    if (result instanceof Unrunnable) return verdict(decideWith(Exit.fail(result)))
+    // no result (the usual no-op end): one shared exit rather than one per attempt
+    if (result === null) return verdict(this.decideWith(succeededEmpty))
+    if (typeof result === "string") return verdict(this.decideWith(Exit.succeed(result)))
+    if (result instanceof Unrunnable) return verdict(this.decideWith(Exit.fail(result)))
     return new Deciding(
       Effect.flatMap(Effect.exit(result), (exit) => {
-        const decision = decideWith(exit)
+        const decision = this.decideWith(exit)
         return Effect.isEffect(decision) ? decision : Effect.succeed(decision)
       })
     )

@@ -53,7 +53,7 @@ export const make = Effect.gen(function* () {
   /** One claim: true when it filled every free slot (more may be due). */
   const claimOnce: Effect.Effect<boolean> = Effect.suspend(() => {
     // back-pressure: when settling falls behind (a slow store), held jobs pile up and claiming pauses
-    const free = Math.min(config.concurrency - held.executing, config.maxHeld - held.all.size)
+    const free = Math.min(config.concurrency - held.executing, config.maxHeld - held.size)
     if (free <= 0 || config.queues.length === 0 || config.types.length === 0) {
       wakes.backlog = true
       return Effect.succeed(false)
@@ -108,18 +108,18 @@ export const make = Effect.gen(function* () {
   const signalReader = Effect.forever(
     Effect.flatMap(Queue.takeBetween(signals, 1, 1000), (batch) => {
       let wake = false
-      const changed = new Set<Attempt>()
+      let changed: Set<Attempt> | undefined
       for (const signal of batch) {
         if (signal._tag === "Enqueued") {
           if (queueSet.has(signal.queue)) wake = true
         } else if (signal.status !== "RUNNING") {
           const attempt = held.byId.get(signal.id)
-          if (attempt?.running) changed.add(attempt)
+          if (attempt?.running) (changed ??= new Set()).add(attempt)
         }
       }
       if (wake) wakes.wakeClaim()
       // signals are hints and may be stale: confirm with the store (lease owner included) before stopping anything
-      return leases.renew(Array.from(changed))
+      return changed === undefined ? Effect.void : leases.renew(Array.from(changed))
     })
   )
 

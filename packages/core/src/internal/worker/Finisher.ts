@@ -119,11 +119,26 @@ export const make = Effect.gen(function* () {
     const listening = events.listening()
     const published: Array<JobEvent> = []
     let terminalWithCallback = false
+    // the finished counter once per run of one type, queue and status (a batch mostly shares them)
+    let runType = ""
+    let runQueue = ""
+    let runStatus: StatusChange["status"] = "SUCCEEDED"
+    let run = 0
     for (const change of changes) {
       const pending = byId.get(change.id)
       if (pending === undefined) continue
       const status = change.status
-      JobMetrics.recordFinished(pending.attempt.jobType, pending.attempt.queue, status)
+      const { jobType, queue } = pending.attempt
+      if (run > 0 && (jobType !== runType || queue !== runQueue || status !== runStatus)) {
+        JobMetrics.recordFinished(runType, runQueue, runStatus, run)
+        run = 0
+      }
+      if (run === 0) {
+        runType = jobType
+        runQueue = queue
+        runStatus = status
+      }
+      run++
       if (listening) {
         published.push({ _tag: "status", jobId: change.id, status, terminalReason: reasonOf(change, pending) })
         published.push({
@@ -134,6 +149,7 @@ export const make = Effect.gen(function* () {
       }
       if (status !== "QUEUED" && pending.attempt.callbackUrl !== null) terminalWithCallback = true
     }
+    if (run > 0) JobMetrics.recordFinished(runType, runQueue, runStatus, run)
     if (terminalWithCallback) wakes.wakeCallbacks()
     // type and queue limits count jobs until they are settled: a settle may open room for a claim
     wakes.roomMade()

@@ -23,7 +23,7 @@ export const shutdown = (claimLoop: Fiber.Fiber<void>) =>
     // finalizers run uninterruptibly, and the fiber closing this scope may carry a pending interrupt (runMain,
     // Layer.launch): only the inner wait is interruptible, so the timeout can end it, while the interrupt cannot
     yield* Effect.timeoutOption(Effect.interruptible(held.idle.await), config.grace)
-    for (const attempt of held.all) attempt.stop("shutdown")
+    for (const attempt of held.all()) attempt.stop("shutdown")
     yield* held.idle.await
     yield* flusher.flushAll
   })

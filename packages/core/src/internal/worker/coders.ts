@@ -16,6 +16,19 @@ type Coder = ((u: unknown) => Effect.Effect<unknown, ParseResult.ParseIssue>) | 
 /** The message of a thrown value. */
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** A result's JSON text: null when there is none (undefined), an `Unrunnable` when it cannot be serialized. */
+const stringify = (encoded: unknown): string | null | Unrunnable => {
+  if (encoded === undefined) return null
+  try {
+    return JSON.stringify(encoded) ?? "null"
+  } catch (error) {
+    return new Unrunnable(`result is not JSON-serializable: ${messageOf(error)}`)
+  }
+}
+
+const paramsUnrunnable = (type: AnyJobType, issue: ParseResult.ParseIssue) =>
+  new Unrunnable(`params do not match job type "${type.key}": ${ParseResult.TreeFormatter.formatIssueSync(issue)}`)
+
 /** Schemas that accept and return any value as is: decoding or encoding with them is skipped. */
 const isOpaque = (schema: Schema.Schema.Any): boolean =>
   schema.ast._tag === "UnknownKeyword" || schema.ast._tag === "AnyKeyword"
@@ -51,13 +64,13 @@ export class Coders {
     }
     const decode = coderOf(this.decoders, type, type.params, true)
     if (decode === null) return { value: raw }
-    const unrunnable = (issue: ParseResult.ParseIssue) =>
-      new Unrunnable(`params do not match job type "${type.key}": ${ParseResult.TreeFormatter.formatIssueSync(issue)}`)
     const decoded = decode(raw)
     if (Either.isEither(decoded)) {
-      return Either.isRight(decoded) ? { value: decoded.right } : unrunnable(decoded.left as ParseResult.ParseIssue)
+      return Either.isRight(decoded)
+        ? { value: decoded.right }
+        : paramsUnrunnable(type, decoded.left as ParseResult.ParseIssue)
     }
-    return Effect.mapError(decoded, unrunnable)
+    return Effect.mapError(decoded, (issue) => paramsUnrunnable(type, issue))
   }
 
   /**
@@ -65,15 +78,8 @@ export class Coders {
    * Effect for an asynchronous Schema.
    */
   resultOf(type: AnyJobType, value: unknown): string | null | Unrunnable | Effect.Effect<string | null, Unrunnable> {
-    const stringify = (encoded: unknown): string | null | Unrunnable => {
-      if (encoded === undefined) return null
-      try {
-        return JSON.stringify(encoded) ?? "null"
-      } catch (error) {
-        return new Unrunnable(`result is not JSON-serializable: ${messageOf(error)}`)
-      }
-    }
     const encode = coderOf(this.encoders, type, type.result, false)
+    // the common case (an opaque result Schema) allocates nothing more than the JSON text
     if (encode === null) return stringify(value)
     const unrunnable = (issue: ParseResult.ParseIssue) =>
       new Unrunnable(
