@@ -17,7 +17,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { LogLevel } from "../../Job.js"
-import type { JobRow, JobStore, JobStoreError, LogRow } from "../../JobStore.js"
+import type { JobRow, JobStore, JobStoreError, LogRow, NewLog } from "../../JobStore.js"
 import { startMessage, successMessage } from "../engineLines.js"
 
 /** A line as the page shows it (time in epoch milliseconds). */
@@ -86,6 +86,21 @@ export const presented = (row: JobRow): Array<Presented> => {
     }
   })
   return lines
+}
+
+/**
+ * The presented lines of `row` as lines to store, oldest first: what an action that clears the row's attempt fields
+ * (a retry of a succeeded job) appends first, so the earlier attempt stays in the log.
+ */
+export const toKeep = (row: JobRow): Array<NewLog> =>
+  presented(row)
+    .reverse()
+    .map((line) => ({ jobId: row.id, at: line.at, level: line.level, message: line.message }))
+
+/** Stores `row`'s presented lines (see `toKeep`) before an action clears what they are presented from. */
+export const keep = (store: JobStore.Service, row: JobRow, cap: number): Effect.Effect<void, JobStoreError> => {
+  const entries = toKeep(row)
+  return entries.length === 0 ? Effect.void : store.appendLogs({ entries, cap })
 }
 
 /** Parses the inside of a log cursor; undefined when it is none of ours. */
