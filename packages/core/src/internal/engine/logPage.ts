@@ -6,8 +6,9 @@
  *
  * Where a presented line sits: just newer than the newest stored line that precedes it. Every stored line at or
  * before its time precedes the success line (so it is last at equal times); a stored line before its time precedes
- * the start line, and so does one at its very time when it is an engine line of an earlier attempt (a retry claimed
- * in the millisecond its failure was written), so the start line sits before the attempt's own lines at equal times.
+ * the start line, and so does one at its very time when it was written before the claim: an engine line of an earlier
+ * attempt (a retry claimed in the millisecond its failure was written), or the line of the action that queued the job
+ * (run, retry, resume); so the start line sits before the attempt's own lines at equal times.
  * A stored line that IS the presented line (a start line stored before the attempt's first own line, a line written
  * by an older version) stands for it: the line is shown once.
  *
@@ -40,6 +41,8 @@ interface Presented extends PageLine {
 }
 
 const engineLine = /^attempt ([0-9]+)\/[0-9]+ /
+/** The lines of the actions that queue a job (`engine/actions.ts`): written before any claim of the run they start. */
+const queueing = /^(queued by request|retry requested: |full rerun requested: |resumed$)/
 
 /**
  * Whether a CANCELLED job's last attempt succeeded after all (its worker's success met the cancel): the settle wrote
@@ -81,6 +84,9 @@ export const presented = (row: JobRow): Array<Presented> => {
     message: startMessage(row, row.leaseOwner),
     precededBy: (line) => {
       if (line.at !== at) return line.at < at
+      // at its very time: the lines written before the claim precede it (an earlier attempt's, the action that queued
+      // the job again), the attempt's own follow it
+      if (queueing.test(line.message)) return true
       const engine = engineLine.exec(line.message)
       return engine !== null && Number(engine[1]) < attempt
     }
