@@ -86,6 +86,14 @@ describe("GET /jobs/{id}/events", () => {
       const logs = events.filter((e) => e.event === "log").map((e) => e.data.message as string)
       const ours = logs.filter((m) => m.endsWith("halfway"))
       expect(ours).toEqual(["fetch halfway", "process halfway", "store halfway"])
+      // the engine's start and success lines are streamed live, once each, first and last, though neither is stored
+      expect(logs.filter((m) => m.startsWith("attempt "))).toEqual([
+        expect.stringMatching(/^attempt 1\/[0-9]+ started on worker /),
+        expect.stringMatching(/^attempt 1\/[0-9]+ succeeded$/)
+      ])
+      const attemptLines = logs.slice(logs.indexOf("queued by request") + 1)
+      expect(attemptLines[0]).toMatch(/ started on worker /)
+      expect(attemptLines.at(-1)).toMatch(/ succeeded$/)
     } finally {
       await runtime.dispose()
     }

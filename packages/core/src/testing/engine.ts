@@ -26,6 +26,7 @@ import * as Jobs from "../Jobs.js"
 import * as Worker from "../Worker.js"
 import { engineDependencyTests } from "./engineDependencies.js"
 import { engineItemsConformance } from "./engineItems.js"
+import { engineLogTests } from "./engineLogs.js"
 import { fleetTests } from "./fleet.js"
 
 /** The claim token of this file's claims (every worker write names its claim's token). */
@@ -89,6 +90,7 @@ export const runEngineConformance = (name: string, storeLayer: Layer.Layer<JobSt
   layer(storeLayer, { excludeTestServices: true, timeout: 60_000 })(`${name} engine`, (it) => {
     fleetTests(it)
     engineDependencyTests(it)
+    engineLogTests(it)
 
     it.effect("runs jobs to SUCCEEDED and stores their results", () => {
       const queue = unique("q")

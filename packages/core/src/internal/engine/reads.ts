@@ -19,6 +19,7 @@ import * as TextSafety from "../textSafety.js"
 import { checkLimit, decodeCursor, encodeCursor, parseJson, parseListCursor, sortKeys, toFilter } from "./query.js"
 import type { Shared } from "./shared.js"
 import { toJob } from "../jobRow.js"
+import * as LogPage from "./logPage.js"
 
 /** The reads over the shared parts. */
 export const make = ({ getRow, itemOps, registry, store }: Shared) => {
@@ -52,24 +53,24 @@ export const make = ({ getRow, itemOps, registry, store }: Shared) => {
     Effect.gen(function* () {
       const issues: Array<Issue> = []
       const limit = checkLimit(issues, logOptions.limit, 100, 5000)
-      let cursor: string | null = null
+      let cursor: LogPage.LogCursor | null = null
       if (logOptions.cursor !== undefined && logOptions.cursor !== "") {
         const decoded = typeof logOptions.cursor === "string" ? decodeCursor(logOptions.cursor) : undefined
-        // log ids are integers every store can compare (below 2^63): anything else is no cursor of ours
-        if (typeof decoded === "string" && /^[0-9]{1,18}$/.test(decoded)) cursor = decoded
-        else issues.push({ path: "cursor", message: "is not a cursor of this log" })
+        cursor = LogPage.parseCursor(decoded) ?? null
+        if (cursor === null) issues.push({ path: "cursor", message: "is not a cursor of this log" })
       }
       if (issues.length > 0) return yield* new InvalidInput({ issues })
-      yield* getRow(id)
-      const page = yield* store.logs({ jobId: id, limit, cursor })
+      const row = yield* getRow(id)
+      // the stored lines with the engine's lines the row says itself (see `logPage.ts`)
+      const page = yield* LogPage.page(store, row, limit, cursor)
       return {
-        items: page.rows.map((row) => ({
-          id: row.id,
-          at: Job.formatTime(row.at),
-          level: row.level,
-          message: row.message
+        items: page.items.map((line) => ({
+          id: line.id,
+          at: Job.formatTime(line.at),
+          level: line.level,
+          message: line.message
         })),
-        nextCursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor)
+        nextCursor: page.next === null ? null : encodeCursor(page.next)
       }
     })
 

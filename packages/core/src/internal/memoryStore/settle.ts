@@ -9,7 +9,7 @@ import { enqueued, type MemoryState } from "./state.js"
 const settleOne = (state: MemoryState, workerId: string, now: number, settlement: Settlement): JobRow | undefined => {
   const prev = state.jobs.get(settlement.id)
   if (!state.holds(prev, workerId, settlement.token)) return undefined
-  const next = Ladder.next(
+  const ended = Ladder.next(
     {
       ...prev,
       progress: settlement.progress ?? prev.progress,
@@ -18,6 +18,9 @@ const settleOne = (state: MemoryState, workerId: string, now: number, settlement
     now,
     Ladder.ofSettlement(prev, settlement)
   )
+  // the row keeps the worker of its last attempt (its lease's expiry and token are cleared): a succeeded job's log
+  // presents that attempt's start line from it
+  const next: JobRow = { ...ended, leaseOwner: prev.leaseOwner }
   // only a success stores its result: a late Complete on a CANCELLING job stores none
   if (settlement._tag === "Complete" && settlement.result !== null && next.status === "SUCCEEDED") {
     state.results.set(settlement.result.id, {

@@ -33,6 +33,7 @@ import { HandlerFailed, type AttemptError, type StopReason as AnyStopReason } fr
 /** Why a remote attempt stopped: a remote attempt is never settled as lost (a stale token is refused instead). */
 type StopReason = Exclude<AnyStopReason, "lost">
 import { RemoteAttempt } from "./attempt.js"
+import * as EngineLines from "../engineLines.js"
 import * as Reports from "./reports.js"
 import * as Settler from "./settler.js"
 import * as Wakeups from "./wakeups.js"
@@ -114,6 +115,7 @@ export const make = (
     const forget = (attempt: RemoteAttempt) => {
       if (attempts.get(attempt.id) === attempt) attempts.delete(attempt.id)
       reports.forget(attempt)
+      reports.dropStart(attempt.id, attempt.token)
     }
 
     // --- finding the attempt a call is about ---------------------------------------------------------------------
@@ -242,11 +244,11 @@ export const make = (
         const events: Array<JobEvent> = []
         for (const row of rows) {
           attempts.set(row.id, new RemoteAttempt(row, token, registry.types.get(row.type)))
-          reports.log({
+          reports.started({
             jobId: row.id,
             at: now,
             level: "info",
-            message: `attempt ${row.attempt}/${row.maxAttempts} started on worker ${row.leaseOwner}`,
+            message: EngineLines.startMessage(row, row.leaseOwner ?? ""),
             token
           })
           events.push({ _tag: "status", jobId: row.id, status: "RUNNING", terminalReason: null })

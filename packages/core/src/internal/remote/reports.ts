@@ -9,6 +9,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import * as EngineLines from "../engineLines.js"
 import * as Job from "../../Job.js"
 import type { JobEvent } from "../../Jobs.js"
 import type { JobEvents } from "../jobEvents.js"
@@ -25,6 +26,15 @@ export interface Reports {
   readonly itemsChanged: (attempt: RemoteAttempt) => void
   /** Buffers a log line (with its claim's token). */
   readonly log: (line: NewLog) => void
+  /** An attempt started: its start line waits aside until its first own line, or its end (see `engineLines`). */
+  readonly started: (line: NewLog & { readonly token: string }) => void
+  /**
+   * The lines an attempt's end (`end`) travels with: none stored for a success (whose start line, when buffered and
+   * not written yet, is taken back out), else its start line and `end`. Called before the settle takes the buffer.
+   */
+  readonly ended: (end: NewLog & { readonly token: string }, succeeded: boolean) => ReadonlyArray<NewLog>
+  /** Drops the start line of an attempt that ended unwritten (lost). */
+  readonly dropStart: (jobId: string, token: string) => void
   /** Takes every buffered line, to travel with a settle in its transaction. */
   readonly takeLogs: () => Array<NewLog>
   /** Puts lines back in front of the buffer (the settle that took them wrote nothing). */
@@ -41,9 +51,9 @@ export interface Reports {
 export const publishAll = (bus: JobEvents.Service, events: ReadonlyArray<JobEvent>): Effect.Effect<void> =>
   bus.publishAll(events)
 
-/** The log events of stored lines. */
+/** The log events of lines just stored (with the live lines that are published, not stored: see `engineLines`). */
 export const logEvents = (entries: ReadonlyArray<NewLog>): Array<JobEvent> =>
-  entries.map((line) => ({
+  EngineLines.toPublish(entries).map((line) => ({
     _tag: "log",
     jobId: line.jobId,
     at: Job.formatTime(line.at),
@@ -61,6 +71,7 @@ export const make = (
     const dirtyProgress = new Set<RemoteAttempt>()
     const dirtyItems = new Set<RemoteAttempt>()
     let logBuffer: Array<NewLog> = []
+    const starts = new EngineLines.Starts()
     const lock = yield* Effect.makeSemaphore(1)
     const flushWake = yield* Queue.dropping<void>(1)
     let flushArmed = false
@@ -124,9 +135,11 @@ export const make = (
 
     const flushLogs = Effect.suspend(() => {
       if (logBuffer.length === 0) return Effect.void
-      const entries = logBuffer
+      const entries = EngineLines.toStore(logBuffer)
       logBuffer = []
-      return store.appendLogs({ entries, cap: options.logCap }).pipe(
+      starts.written()
+      const written = entries.length === 0 ? Effect.void : store.appendLogs({ entries, cap: options.logCap })
+      return written.pipe(
         Effect.zipRight(publishAll(bus, logEvents(entries))),
         Effect.catchAll((error) => Effect.logWarning(`jobloom remote: dropped ${entries.length} log lines`, error))
       )
@@ -160,12 +173,31 @@ export const make = (
         armFlush()
       },
       log: (line) => {
+        const start = starts.before(line.jobId, line.token)
+        if (start !== undefined) logBuffer.push(start)
         logBuffer.push(line)
         armFlush()
       },
+      started: (line) => {
+        const live = starts.started(line, bus.listening())
+        if (live !== undefined) {
+          logBuffer.push(live)
+          armFlush()
+        }
+      },
+      ended: (end, succeeded) => {
+        const { add, remove } = starts.ended(end, succeeded, bus.listening())
+        if (remove !== undefined) {
+          const at = logBuffer.lastIndexOf(remove)
+          if (at >= 0) logBuffer.splice(at, 1)
+        }
+        return add
+      },
+      dropStart: (jobId, token) => starts.forget(jobId, token),
       takeLogs: () => {
         const lines = logBuffer
         logBuffer = []
+        starts.written()
         return lines
       },
       restoreLogs: (lines) => {

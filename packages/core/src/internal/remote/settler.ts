@@ -21,6 +21,7 @@ import * as Settler from "../settler.js"
 import type * as RemoteWorker from "../../RemoteWorker.js"
 import { decide, type AttemptError, type Decision, type StopReason } from "../workerOutcome.js"
 import type { RemoteAttempt } from "./attempt.js"
+import * as EngineLines from "../engineLines.js"
 import * as Reports from "./reports.js"
 import * as JobMetrics from "../../JobMetrics.js"
 
@@ -97,23 +98,21 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
       })
 
     /** Writes one lease owner's settlements (with `carried`, the lines waiting for the flusher) and answers them. */
-    const settleGroup = (workerId: string, group: ReadonlyArray<PendingSettle>, carried: ReadonlyArray<NewLog>) => {
-      const entries: Array<NewLog> = [
-        ...carried,
-        ...group.map(({ attempt, decision, now }) => ({
-          jobId: attempt.id,
-          at: now,
-          level: decision.level,
-          message: decision.message,
-          token: attempt.token
-        }))
-      ]
+    const settleGroup = (
+      workerId: string,
+      group: ReadonlyArray<PendingSettle>,
+      carried: ReadonlyArray<NewLog>,
+      ends: ReadonlyMap<PendingSettle, ReadonlyArray<NewLog>>
+    ) => {
+      const entries: Array<NewLog> = [...carried]
+      for (const pending of group) for (const line of ends.get(pending) ?? []) entries.push(line)
+      const stored = EngineLines.toStore(entries)
       return Effect.flatMap(
         Effect.either(
           settler.settle({
             workerId,
             settlements: group.map((p) => p.decision.settlement),
-            logs: entries,
+            logs: stored,
             logCap
           })
         ),
@@ -128,7 +127,7 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
             return Effect.void
           }
           const statuses = new Map(written.right.map((c) => [c.id, c.status]))
-          const events: Array<JobEvent> = Reports.logEvents(entries)
+          const events: Array<JobEvent> = Reports.logEvents(stored)
           for (const { attempt, decision, done } of group) {
             forget(attempt)
             const status = statuses.get(attempt.id)
@@ -172,10 +171,18 @@ export const make = (host: SettlerHost): Effect.Effect<Settle, never, Scope.Scop
           }
           // the lines waiting for the flusher travel with the first owner's piece: a settled job's lines are all
           // stored; the pieces are handed in together, so the process's settler writes them in one call
+          // each end's engine lines: a success stores neither (the row presents them), another end its start line
+          // and its end line; taken before the buffer, which a success's start line may leave
+          const ends = new Map<PendingSettle, ReadonlyArray<NewLog>>()
+          for (const pending of batch) {
+            const { attempt, decision, now } = pending
+            const end = { jobId: attempt.id, at: now, level: decision.level, message: decision.message }
+            ends.set(pending, reports.ended({ ...end, token: attempt.token }, EngineLines.succeeds(decision)))
+          }
           const carried = reports.takeLogs()
           yield* Effect.forEach(
             Array.from(byOwner),
-            ([workerId, group], i) => settleGroup(workerId, group, i === 0 ? carried : []),
+            ([workerId, group], i) => settleGroup(workerId, group, i === 0 ? carried : [], ends),
             { concurrency: "unbounded", discard: true }
           )
         })

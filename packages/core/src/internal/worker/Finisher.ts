@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import type { TerminalReason } from "../../Job.js"
 import type { JobEvent } from "../../Jobs.js"
 import type { StatusChange } from "../../JobStore.js"
+import { succeeds } from "../engineLines.js"
 import { JobEvents } from "../jobEvents.js"
 import { Settler } from "../settler.js"
 import type { Decision } from "../workerOutcome.js"
@@ -76,7 +77,16 @@ export const make = Effect.gen(function* () {
       flusher.forget(attempt)
       return
     }
-    flusher.log(attempt.id, attempt.endedAt, decision.level, decision.message, attempt.token)
+    flusher.ended(
+      {
+        jobId: attempt.id,
+        at: attempt.endedAt,
+        level: decision.level,
+        message: decision.message,
+        token: attempt.token
+      },
+      succeeds(decision)
+    )
     pending.push({ attempt, decision })
   }
 

@@ -15,6 +15,7 @@ import type { JobEvent } from "../../Jobs.js"
 import { JobStore, type NewLog, type ProgressUpdate } from "../../JobStore.js"
 import type { ItemsHost } from "../attemptItems.js"
 import * as ItemsFlusher from "../itemsFlusher.js"
+import * as EngineLines from "../engineLines.js"
 import { JobEvents } from "../jobEvents.js"
 import type { Attempt } from "./Attempt.js"
 import { Config } from "./Config.js"
@@ -28,6 +29,10 @@ export declare namespace Flusher {
   export interface Service {
     /** Buffers a line; an attempt's lines carry its claim's token, so a late line of a lost attempt is dropped. */
     readonly log: (jobId: string, at: number, level: LogLevel, message: string, token?: string) => void
+    /** An attempt started: its start line waits aside until its first own line, or its end (see `engineLines`). */
+    readonly started: (line: NewLog & { readonly token: string }) => void
+    /** An attempt ended with `end`: a success stores no line, another end its start line and `end`. */
+    readonly ended: (end: NewLog & { readonly token: string }, succeeded: boolean) => void
     /** The attempt's progress changed. */
     readonly markDirty: (attempt: Attempt) => void
     /** Forgets a released attempt's unwritten progress (it was settled with its final progress). */
@@ -59,6 +64,7 @@ export const make = Effect.gen(function* () {
   const items = yield* ItemsFlusher.make(store, workerId)
   const dirty = new Set<Attempt>()
   let lines: Array<NewLog> = []
+  const starts = new EngineLines.Starts()
   let armed = false
 
   const arm = () => {
@@ -68,33 +74,36 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  const publishLogs = (entries: ReadonlyArray<NewLog>): Effect.Effect<void> =>
-    entries.length === 0 || !events.listening()
+  const publishLogs = (entries: ReadonlyArray<NewLog>): Effect.Effect<void> => {
+    if (!events.listening()) return Effect.void
+    // the live start and success lines are published without being stored (see `engineLines`)
+    const published = EngineLines.toPublish(entries)
+    return published.length === 0
       ? Effect.void
-      : Effect.suspend(() =>
-          events.publishAll(
-            entries.map((line): JobEvent => ({
-              _tag: "log",
-              jobId: line.jobId,
-              at: formatTime(line.at),
-              level: line.level,
-              message: line.message
-            }))
-          )
+      : events.publishAll(
+          published.map((line): JobEvent => ({
+            _tag: "log",
+            jobId: line.jobId,
+            at: formatTime(line.at),
+            level: line.level,
+            message: line.message
+          }))
         )
+  }
 
   const withLogs = <A, E>(write: (entries: ReadonlyArray<NewLog>) => Effect.Effect<A, E>) =>
     logLock.withPermits(1)(
       Effect.suspend(() => {
         const entries = lines
         lines = []
-        return write(entries)
+        starts.written()
+        return write(EngineLines.toStore(entries))
       })
     )
 
   const flushLogs = withLogs((entries) =>
     entries.length === 0
-      ? Effect.void
+      ? publishLogs(entries)
       : Effect.zipRight(store.appendLogs({ entries, cap: config.logCap }), publishLogs(entries)).pipe(
           Effect.catchAll((error) => Effect.logWarning(`jobloom: dropped ${entries.length} log lines`, error))
         )
@@ -130,8 +139,20 @@ export const make = Effect.gen(function* () {
 
   const service: Flusher.Service = {
     log: (jobId, at, level, message, token) => {
+      const start = starts.before(jobId, token)
+      if (start !== undefined) lines.push(start)
       lines.push(token === undefined ? { jobId, at, level, message } : { jobId, at, level, message, token })
       arm()
+    },
+    started: (line) => {
+      const live = starts.started(line, events.listening())
+      if (live !== undefined) {
+        lines.push(live)
+        arm()
+      }
+    },
+    ended: (end, succeeded) => {
+      if (EngineLines.bufferEnd(starts, lines, end, succeeded, events.listening())) arm()
     },
     markDirty: (attempt) => {
       dirty.add(attempt)
@@ -139,6 +160,7 @@ export const make = Effect.gen(function* () {
     },
     forget: (attempt) => {
       dirty.delete(attempt)
+      starts.forget(attempt.id, attempt.token)
     },
     itemsHost: (token) => items.host(arm, token),
     flushItems: items.flush,

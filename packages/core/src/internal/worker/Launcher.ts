@@ -18,6 +18,7 @@ import * as JobTracing from "../../JobTracing.js"
 import type * as Tracer from "effect/Tracer"
 import { JobRegistry, type Handler, type JobContext } from "../../JobType.js"
 import type { ContextHost } from "../context.js"
+import { startMessage } from "../engineLines.js"
 import { JobEvents } from "../jobEvents.js"
 import { Unrunnable } from "../workerOutcome.js"
 import { Attempt, type Env } from "./Attempt.js"
@@ -170,7 +171,7 @@ export const make = Effect.gen(function* () {
       // claimed again while an older attempt still runs here: that attempt lost its lease, so stop it
       held.hold(attempt)?.stop("lost")
       held.executing++
-      flusher.log(row.id, now, "info", `attempt ${row.attempt}/${row.maxAttempts} started on worker ${workerId}`, token)
+      flusher.started({ jobId: row.id, at: now, level: "info", message: startMessage(row, workerId), token })
       run(attempt, row, attempt.context!, now)
     }
   }
