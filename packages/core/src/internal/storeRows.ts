@@ -151,8 +151,9 @@ export interface LeaseRef {
  * (pause requested) takes `Complete`, `Fail` and `Cancelled` as a RUNNING row does (a handler that finished before the
  * interruption reached it: its outcome stands), and becomes PAUSED instead of QUEUED for `Retry` (the attempt spent,
  * `runAt` and `lastError` written) and `Release` (the attempt given back: how a paused attempt is settled). Every
- * settlement clears the lease, sets `progress` when given, and sets `checkpoint` when given (the attempt's last
- * checkpoint, written with its end).
+ * settlement clears the lease's expiry and token; one that ends the job keeps `leaseOwner` (the worker of its last
+ * attempt, from which the log presents the attempt's start line), `Retry` and `Release` clear it too. Every settlement
+ * sets `progress` when given, and `checkpoint` when given (the attempt's last checkpoint, written with its end).
  */
 export type Settlement =
   /**

@@ -131,6 +131,29 @@ export const engineLogTests = (it: Vitest.MethodsNonLive<JobStore, true>): void 
     }).pipe(Effect.scoped, Effect.provide(engine(handler)))
   })
 
+  it.effect("a retry of a succeeded job keeps the finished attempt in the log", () => {
+    const queue = unique("q")
+    const Again = JobType.make({ key: unique("again"), queue })
+    const handler = JobType.toLayer(Again, () => Effect.void)
+    return Effect.gen(function* () {
+      const jobs = yield* Jobs.Jobs
+      const workerId = unique("w")
+      yield* Worker.make({ ...fastWorkerOptions(queue), workerId })
+      const job = yield* jobs.enqueue({ type: Again.key })
+      yield* awaitJob(job.id, (j) => j.status === "SUCCEEDED")
+      yield* jobs.retry(job.id)
+      yield* awaitJob(job.id, (j) => j.status === "SUCCEEDED")
+      const messages = (yield* readAll(job.id, 5000)).map((line) => line.message).reverse()
+      expect(messages).toEqual([
+        `attempt 1/3 started on worker ${workerId}`,
+        "attempt 1/3 succeeded",
+        "retry requested: queued with a fresh attempt budget",
+        `attempt 1/3 started on worker ${workerId}`,
+        "attempt 1/3 succeeded"
+      ])
+    }).pipe(Effect.scoped, Effect.provide(engine(handler)))
+  })
+
   it.effect("a running job's log shows its start line, then its own lines", () => {
     const queue = unique("q")
     const Slow = JobType.make({ key: unique("slow"), queue })

@@ -39,7 +39,10 @@ export const settleTests = (it: StoreIt): void => {
       })
       expect(changes, "settle: a Complete reports SUCCEEDED").toEqual([{ id: job.id, status: "SUCCEEDED" }])
       const row = yield* getRow(job.id)
-      expect(comparable(row), "settle: Complete writes SUCCEEDED, resultId, finishedAt, progress, no lease").toEqual(
+      expect(
+        comparable(row),
+        "settle: Complete writes SUCCEEDED, resultId, finishedAt, progress, no lease (the worker kept)"
+      ).toEqual(
         comparable({
           ...job,
           status: "SUCCEEDED",
@@ -48,7 +51,7 @@ export const settleTests = (it: StoreIt): void => {
           finishedAt: T0 + 10,
           updatedAt: T0 + 10,
           progress,
-          leaseOwner: null,
+          leaseOwner: workerId,
           leaseExpiresAt: null,
           leaseToken: null
         })
@@ -153,8 +156,8 @@ export const settleTests = (it: StoreIt): void => {
         const row = yield* getRow(job.id)
         expect(
           [row.status, row.terminalReason, parse(row.lastError), row.finishedAt, row.leaseOwner, row.attempt],
-          `settle: Fail → ${status} (${reason}) with lastError and finishedAt, lease cleared`
-        ).toEqual([status, reason, parse(errorText(message)), T0 + 10, null, 1])
+          `settle: Fail → ${status} (${reason}) with lastError and finishedAt, the worker kept`
+        ).toEqual([status, reason, parse(errorText(message)), T0 + 10, workerId, 1])
       }
     })
   )
@@ -173,8 +176,8 @@ export const settleTests = (it: StoreIt): void => {
       const row = yield* getRow(job.id)
       expect(
         [row.status, row.terminalReason, row.finishedAt, row.leaseOwner],
-        "settle: Cancelled → CANCELLED (user), finishedAt, lease cleared"
-      ).toEqual(["CANCELLED", "user", T0 + 10, null])
+        "settle: Cancelled → CANCELLED (user), finishedAt, the worker kept"
+      ).toEqual(["CANCELLED", "user", T0 + 10, workerId])
     })
   )
 
@@ -243,7 +246,7 @@ export const settleTests = (it: StoreIt): void => {
         expect(
           [row.status, row.terminalReason, row.finishedAt, row.leaseOwner],
           `settle: ${settlements(ids)[i]!._tag} on a CANCELLING job ends CANCELLED (user)`
-        ).toEqual(["CANCELLED", "user", T0 + 10, null])
+        ).toEqual(["CANCELLED", "user", T0 + 10, workerId])
       }
       expect((yield* getRow(ids[0]!)).resultId, "settle: a late Complete stores no resultId").toBeNull()
       expect(
@@ -283,11 +286,11 @@ export const settleTests = (it: StoreIt): void => {
         const rows = [yield* getRow(done.id), yield* getRow(cancelling.id), yield* getRow(bare.id)]
         expect(
           rows.map((r) => [r.status, r.terminalReason, r.resultId, r.finishedAt, r.leaseOwner]),
-          "settle: Completes write status, reason, resultId, finishedAt and clear the lease"
+          "settle: Completes write status, reason, resultId, finishedAt and keep the worker"
         ).toEqual([
-          ["SUCCEEDED", null, doneResult, T0 + 10, null],
-          ["CANCELLED", "user", null, T0 + 10, null],
-          ["SUCCEEDED", null, null, T0 + 10, null]
+          ["SUCCEEDED", null, doneResult, T0 + 10, workerId],
+          ["CANCELLED", "user", null, T0 + 10, workerId],
+          ["SUCCEEDED", null, null, T0 + 10, workerId]
         ])
         expect(
           Option.map(yield* store.getResult({ resultId: doneResult }), (r) => r.value),

@@ -235,9 +235,9 @@ export const settleGuardTests = (it: StoreIt): void => {
         rows.map((row) => [row.status, row.leaseOwner]),
         "settle: each job settled by its own worker; the foreign one untouched"
       ).toEqual([
-        ["SUCCEEDED", null],
-        ["FAILED", null],
-        ["SUCCEEDED", null],
+        ["SUCCEEDED", one],
+        ["FAILED", two],
+        ["SUCCEEDED", caller],
         ["RUNNING", two]
       ])
       const retried = yield* getRow(e.id)

@@ -21,6 +21,7 @@ import { closeProgressText } from "../stages.js"
 import { checkTime, issuesOf, toFilter, toJson } from "./query.js"
 import { raceRetries, type Shared } from "./shared.js"
 import { toJob } from "../jobRow.js"
+import * as LogPage from "./logPage.js"
 
 /** Statuses bulk delete may remove. */
 const deletable: ReadonlyArray<JobStatus> = JobState.from("delete")
@@ -41,7 +42,17 @@ const resetProgress = (row: JobRow, type: JobType.Any | undefined): string => {
 }
 
 /** The actions over the shared parts. */
-export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registry, store, transition }: Shared) => {
+export const make = ({
+  conflict,
+  encodeParams,
+  getRow,
+  itemOps,
+  logCap,
+  publish,
+  registry,
+  store,
+  transition
+}: Shared) => {
   const decodeUpdate = Schema.decodeUnknownEither(Jobs.UpdateJob, { errors: "all", onExcessProperty: "ignore" })
 
   /** How many non-terminal jobs depend on a job (a delete of it needs `force`). */
@@ -199,7 +210,12 @@ export const make = ({ conflict, encodeParams, getRow, itemOps, publish, registr
         "retry",
         (row, now) =>
           Effect.map(
-            itemOps.beforeRetry(row, resetProgress(row, registry.types.get(row.type)), retryOptions?.full === true),
+            // the finished attempt's start and success lines, presented from the fields the retry clears, are
+            // stored first: the earlier attempt stays in the log
+            Effect.zipRight(
+              LogPage.keep(store, row, logCap),
+              itemOps.beforeRetry(row, resetProgress(row, registry.types.get(row.type)), retryOptions?.full === true)
+            ),
             (progress): JobPatch => ({
               attempt: 0,
               progress,
