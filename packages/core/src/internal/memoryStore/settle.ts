@@ -1,5 +1,6 @@
 /** The memory store's settle: a worker ends the attempts it holds, in one block with the log lines it carries. */
 import * as Effect from "effect/Effect"
+import { isTerminal } from "../../Job.js"
 import type { JobRow, JobStore, Settlement, StatusChange } from "../../JobStore.js"
 import * as Ladder from "./ladder.js"
 import { appendLines } from "./logs.js"
@@ -18,9 +19,9 @@ const settleOne = (state: MemoryState, workerId: string, now: number, settlement
     now,
     Ladder.ofSettlement(prev, settlement)
   )
-  // the row keeps the worker of its last attempt (its lease's expiry and token are cleared): a succeeded job's log
-  // presents that attempt's start line from it
-  const next: JobRow = { ...ended, leaseOwner: prev.leaseOwner }
+  // a row the settle ends keeps the worker of its last attempt (its lease's expiry and token are cleared): a succeeded
+  // job's log presents that attempt's start line from it; a Retry or Release clears it, as the SQL stores do
+  const next: JobRow = isTerminal(ended.status) ? { ...ended, leaseOwner: prev.leaseOwner } : ended
   // only a success stores its result: a late Complete on a CANCELLING job stores none
   if (settlement._tag === "Complete" && settlement.result !== null && next.status === "SUCCEEDED") {
     state.results.set(settlement.result.id, {
