@@ -83,10 +83,11 @@ export const presented = (row: JobRow): Array<Presented> => {
     level: "info",
     message: startMessage(row, row.leaseOwner),
     precededBy: (line) => {
-      if (line.at !== at) return line.at < at
-      // at its very time: the lines written before the claim precede it (an earlier attempt's, the action that queued
-      // the job again), the attempt's own follow it
+      // the line of the action that queued the job precedes the attempt it led to, even when written a millisecond
+      // after the claim's time (a worker reads its clock before its claim reaches the store)
       if (queueing.test(line.message)) return true
+      if (line.at !== at) return line.at < at
+      // at its very time: an earlier attempt's lines precede it, the attempt's own follow it
       const engine = engineLine.exec(line.message)
       return engine !== null && Number(engine[1]) < attempt
     }
