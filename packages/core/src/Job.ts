@@ -210,7 +210,10 @@ export const LogLevel = Schema.Literal("info", "warn", "error")
 /** A log line's level. */
 export type LogLevel = typeof LogLevel.Type
 
-/** One log entry. `id` is the cursor position (store-assigned, increasing per store). */
+/**
+ * One log entry. `id` is opaque: a stored line's is store-assigned (increasing per store); the engine's start and success
+ * lines of an attempt that the job's row presents (docs/logs.md) have `attempt-<n>-start` / `attempt-<n>-end`.
+ */
 export const LogEntry = Schema.Struct({
   id: Schema.String,
   at: Timestamp,
