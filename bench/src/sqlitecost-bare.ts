@@ -157,6 +157,16 @@ const main = async () => {
     },
     analyzed: { setup: [`ANALYZE`], text: (s) => s.replace("LIMIT ?)", "LIMIT ? + 0)") },
     optimized: { setup: [`PRAGMA optimize`], text: (s) => s.replace("LIMIT ?)", "LIMIT ? + 0)") },
+    noCounts: { setup: [`DROP TRIGGER jobloom_count_update`], text: (s) => s.replace("LIMIT ?)", "LIMIT ? + 0)") },
+    noDepTriggers: {
+      setup: [
+        `DROP TRIGGER jobloom_jobs_dependency_end`,
+        `DROP TRIGGER jobloom_jobs_dependency_failed`,
+        `DROP TRIGGER jobloom_jobs_dependency_released`
+      ],
+      text: (s) => s.replace("LIMIT ?)", "LIMIT ? + 0)")
+    },
+    limitPlus0RetId: { text: (s) => returningId(s.replace("LIMIT ?)", "LIMIT ? + 0)")) },
     cteNotMat: {
       text: (s) => {
         const m = /WHERE rowid IN \(([\s\S]*?LIMIT \?)\)/.exec(s)!
@@ -182,11 +192,17 @@ const main = async () => {
           ? stmt.all(t + k, "w", t + 60_000, "tok", t + k, "q", t + k, limit)
           : stmt.run(t + k, "w", t + 60_000, "tok", t + k, "q", t + k, limit)
       const s0 = performance.now()
+      const c0 = process.cpuUsage()
       for (let k = 0; k < n / limit; k++) go(k)
-      const us = ((performance.now() - s0) * 1000) / Math.floor(n / limit)
+      const cpu = process.cpuUsage(c0)
+      const runs = Math.floor(n / limit)
+      const us = ((performance.now() - s0) * 1000) / runs
+      const cpuUs = (cpu.user + cpu.system) / runs
       db.close()
       for (const s of ["", "-wal", "-shm"]) rmSync(file + s, { force: true })
-      console.log(`${name.padEnd(14)} ${us.toFixed(0).padStart(5)} µs/claim`)
+      console.log(
+        `${name.padEnd(22)} ${us.toFixed(0).padStart(5)} µs/claim ${cpuUs.toFixed(0).padStart(5)} µs CPU/claim`
+      )
     }
   }
   if (args.includes("--keep")) console.log(base, "\n" + claim)

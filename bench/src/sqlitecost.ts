@@ -6,6 +6,7 @@
  * `--drop a,b`: triggers (names without the prefix) dropped before the run, through the store's own client.
  * `--sql "…"`: statements run on the store's client before the run (`;`-separated).
  * `--bare`: also the same claim UPDATE run straight through better-sqlite3 on the file.
+ * `--analyze`: `ANALYZE` once the rows are in (statistics, as a host's `PRAGMA optimize` may leave).
  * `--rounds k`: repeat the whole run k times (fresh file each), printing each.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -102,6 +103,7 @@ const once = async () => {
             jobs: Array.from({ length: Math.min(1000, queuedCount - i) }, () => row("q", now - 1))
           })
         }
+        if (args.includes("--analyze")) yield* sql`ANALYZE`
         const options = (k: number) => ({
           token: TOKEN,
           workerId: "w",
