@@ -54,7 +54,8 @@ describe("settle", () => {
           ...(mixed ? [{ id: retried.id, status: "QUEUED" }] : [])
         ])
         const get = (id: string) => Effect.map(store.get({ id }), Option.getOrThrow)
-        const done = { finishedAt: T0 + 5, updatedAt: T0 + 5, leaseOwner: null, leaseExpiresAt: null, leaseToken: null }
+        // an ended job keeps the worker of its last attempt; its lease's expiry and token are gone
+        const done = { finishedAt: T0 + 5, updatedAt: T0 + 5, leaseOwner: "w", leaseExpiresAt: null, leaseToken: null }
         expect(yield* get(running.id)).toEqual({
           ...running,
           ...done,
@@ -70,6 +71,13 @@ describe("settle", () => {
           terminalReason: "user"
         })
         expect(yield* get(foreign.id)).toEqual(foreign)
+        if (mixed) {
+          const back = yield* get(retried.id)
+          expect(
+            [back.status, back.leaseOwner, back.leaseExpiresAt, back.leaseToken],
+            "a retried job has no worker"
+          ).toEqual(["QUEUED", null, null, null])
+        }
         expect(Option.isSome(yield* store.getResult({ resultId: "res-1" }))).toBe(true)
         expect(Option.isNone(yield* store.getResult({ resultId: "res-2" }))).toBe(true)
       }).pipe(Effect.provide(SqliteJobStore.layer({ filename: ":memory:" })))

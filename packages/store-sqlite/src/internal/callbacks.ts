@@ -36,7 +36,7 @@ export const claimCallbacks =
       writeTransaction(
         Effect.gen(function* () {
           const rows = yield* sql`SELECT id, job_id, url, status, terminal_reason, result_id, finished_at, attempts
-            FROM ${callbacks} WHERE due_at <= ${now} ORDER BY due_at, id LIMIT ${Math.floor(limit)}`.values
+            FROM ${callbacks} WHERE due_at <= ${now} ORDER BY due_at, id LIMIT ${Math.floor(limit)} + 0`.values
           if (rows.length > 0) {
             yield* sql`UPDATE ${callbacks} SET due_at = ${now + leaseMs} WHERE id IN ${inList(rows.map((row) => row[0]))}`
           }

@@ -102,7 +102,7 @@ export const make = ({ items, jobs, run, sql, writeTransaction }: Env) => {
           : sql`(position > ${cursor.position} OR (position = ${cursor.position} AND key > ${cursor.key}))`
       return run(
         sql`SELECT ${columns} FROM ${items} WHERE job_id = ${jobId} AND ${status} AND ${after}
-          ORDER BY position, key LIMIT ${n + 1}`.values
+          ORDER BY position, key LIMIT ${n + 1} + 0`.values
       ).pipe(
         Effect.map((found) => {
           const rows = found.slice(0, n).map(fromValues)

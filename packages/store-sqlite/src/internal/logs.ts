@@ -81,7 +81,7 @@ export const page =
     // one row more than the page tells whether another page follows
     return run(
       sql`SELECT id, job_id, at, level, message FROM ${logs} WHERE job_id = ${jobId} AND ${older}
-        ORDER BY id DESC LIMIT ${n + 1}`.values
+        ORDER BY id DESC LIMIT ${n + 1} + 0`.values
     ).pipe(
       Effect.map((found) => {
         const rows = found.slice(0, n).map((row): JobStore.LogRow => ({

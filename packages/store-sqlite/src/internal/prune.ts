@@ -35,7 +35,7 @@ export const make = ({ run, sql, tables, writeTransaction }: Context): JobStore.
       writeTransaction(
         Effect.gen(function* () {
           const victims = yield* sql`SELECT id, status FROM ${jobs} WHERE finished_at IS NOT NULL AND ${matching}
-            ORDER BY finished_at, id LIMIT ${limit}`.values
+            ORDER BY finished_at, id LIMIT ${limit} + 0`.values
           if (victims.length === 0) return []
           const ids = JSON.stringify(victims.map((row) => row[0]))
           const inIds = sql`(SELECT value FROM json_each(${ids}))`

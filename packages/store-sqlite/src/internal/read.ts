@@ -41,7 +41,7 @@ export const list =
         const order = sql.literal(desc ? "DESC" : "ASC")
         // one row more than the page tells whether another page follows
         const rows = (yield* sql`SELECT ${columns} FROM ${jobs} WHERE ${filter} AND ${after}
-          ORDER BY ${expression} ${order}, id ${order} LIMIT ${limit + 1}`.values).map(fromValues)
+          ORDER BY ${expression} ${order}, id ${order} LIMIT ${limit + 1} + 0`.values).map(fromValues)
         const page = rows.slice(0, limit)
         const last = page[page.length - 1]
         const total = !options.withTotal

@@ -122,7 +122,7 @@ export const make = ({
     run(
       Effect.map(
         sql`SELECT ${columns} FROM ${schedules} WHERE paused = 0 AND next_run_at <= ${now}
-          ORDER BY next_run_at, key LIMIT ${Math.max(0, limit)}`.values,
+          ORDER BY next_run_at, key LIMIT ${Math.max(0, limit)} + 0`.values,
         (rows) => rows.map(fromValues)
       )
     )

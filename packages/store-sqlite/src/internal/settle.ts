@@ -45,7 +45,10 @@ const ladder: { readonly [column: string]: Partial<Record<Tag, string>> } = {
   run_at: { Retry: "s.run_at" },
   last_error: { Fail: "s.last_error", Retry: "s.last_error" },
   // a graceful shutdown gives the attempt back
-  attempt: { Release: "max(0, j.attempt - 1)" }
+  attempt: { Release: "max(0, j.attempt - 1)" },
+  // a job back in the queue (or PAUSED) has no worker; a job the settle ends keeps the worker of its last attempt
+  // (what its log presents: "attempt N/M started on worker W"). Held means a lease token, never the owner alone.
+  lease_owner: { Retry: "NULL", Release: "NULL" }
 }
 
 /**
@@ -54,10 +57,12 @@ const ladder: { readonly [column: string]: Partial<Record<Tag, string>> } = {
  */
 const withCheckpoint = "checkpoint = coalesce(s.checkpoint, j.checkpoint)"
 
-/** What every settlement writes, whatever its tag: the progress when given, the lease cleared. */
+/**
+ * What every settlement writes, whatever its tag: the progress when given, the lease's expiry and token cleared (the
+ * ladder says who keeps `lease_owner`).
+ */
 const always =
-  "progress = coalesce(s.progress, j.progress), lease_owner = NULL, lease_expires_at = NULL, " +
-  `lease_token = NULL, updated_at = ${NOW}`
+  "progress = coalesce(s.progress, j.progress), lease_expires_at = NULL, " + `lease_token = NULL, updated_at = ${NOW}`
 
 /** A column of the settlement's row (`s`) and how it is read from a settlement. */
 type Field = readonly [column: string, read: (s: Settlement) => unknown]
