@@ -18,7 +18,7 @@ import os from "node:os"
 import path from "node:path"
 import pg from "pg"
 import { Bench } from "tinybench"
-import { uuidv7 } from "uuidv7"
+import { noopRow } from "./noopRow.js"
 
 /** The claim token of this file's claims (every worker write names its claim's token). */
 const TOKEN = "test-claim"
@@ -35,39 +35,7 @@ const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5
 
 const progressJson = `{"summary":{"status":"RUNNING","progress":0.5},"stages":[],"items":null}`
 
-/** A QUEUED no-op row, as `Jobs.enqueue` would build it. */
-const row = (queue: string, now: number): JobStore.NewJobRow => ({
-  id: uuidv7(),
-  type: "noop",
-  name: "noop",
-  queue,
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: `{"i":1}`,
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 1,
-  timeoutMs: null,
-  deadline: null,
-  runAt: now,
-  createdAt: now,
-  updatedAt: now,
-  queuedAt: now,
-  startedAt: null,
-  finishedAt: null,
-  progress: `{"summary":{"status":"QUEUED","progress":0},"stages":[],"items":null}`,
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  leaseToken: null
-})
+const row = (queue: string, now: number): JobStore.NewJobRow => noopRow(queue, now)
 
 const benchStore = async (name: string, layer: Layer.Layer<JobStore.JobStore, unknown>) => {
   const runtime = ManagedRuntime.make(layer)

@@ -18,49 +18,10 @@ import * as Layer from "effect/Layer"
 import { performance } from "node:perf_hooks"
 import { readFileSync } from "node:fs"
 import pg from "pg"
-import { randomUUID } from "node:crypto"
+import { noopRow } from "./noopRow.js"
 
-/** A queued job as the store takes it (the suite's makeRow, which this script cannot import outside vitest). */
-const makeRow = (overrides: Partial<JobStore.JobRow>): JobStore.JobRow => ({
-  id: randomUUID(),
-  number: 0,
-  type: "noop",
-  name: "pgcost job",
-  queue: "default",
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: "{}",
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 3,
-  timeoutMs: null,
-  deadline: null,
-  runAt: 0,
-  createdAt: 0,
-  updatedAt: 0,
-  queuedAt: 0,
-  startedAt: null,
-  finishedAt: null,
-  progress: `{"summary":{"status":"QUEUED","progress":0},"stages":[],"items":null}`,
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  leaseToken: null,
-  scheduleKey: null,
-  traceContext: null,
-  checkpoint: null,
-  dependsOn: [],
-  dependencyPolicy: "fail",
-  waitingOn: 0,
-  ...overrides
-})
+const makeRow = (overrides: Partial<JobStore.JobRow>): JobStore.JobRow =>
+  noopRow("default", 0, { name: "pgcost job", params: "{}", maxAttempts: 3, ...overrides })
 
 const args = new Map<string, string>()
 for (let k = 2; k < process.argv.length; k++) {

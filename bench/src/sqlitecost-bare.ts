@@ -16,7 +16,7 @@ import { copyFileSync, rmSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { performance } from "node:perf_hooks"
-import { uuidv7 } from "uuidv7"
+import { noopRow } from "./noopRow.js"
 
 const args = process.argv.slice(2).filter((a) => a !== "--")
 const flag = (name: string): string | undefined => {
@@ -39,38 +39,7 @@ const prepared: Array<string> = []
   }
 }
 
-const row = (now: number): JobStore.NewJobRow => ({
-  id: uuidv7(),
-  type: "noop",
-  name: "noop",
-  queue: "q",
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: `{"i":1}`,
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 1,
-  timeoutMs: null,
-  deadline: null,
-  runAt: now,
-  createdAt: now,
-  updatedAt: now,
-  queuedAt: now,
-  startedAt: null,
-  finishedAt: null,
-  progress: `{"summary":{"status":"QUEUED","progress":0},"stages":[],"items":null}`,
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  leaseToken: null
-})
+const row = (now: number): JobStore.NewJobRow => noopRow("default", now)
 
 const template = async (file: string) => {
   const client = SqliteClient.layer({ filename: file })

@@ -22,8 +22,8 @@ import { rmSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { performance } from "node:perf_hooks"
-import { uuidv7 } from "uuidv7"
 import * as SqlProfile from "./sqlprofile.js"
+import { noopRow } from "./noopRow.js"
 
 SqlProfile.instrumentSqlite(Database)
 
@@ -51,38 +51,7 @@ const rounds = Number(flag("rounds") ?? 1)
 const bare = args.includes("--bare")
 const TOKEN = "cost"
 
-const row = (queue: string, now: number): JobStore.NewJobRow => ({
-  id: uuidv7(),
-  type: "noop",
-  name: "noop",
-  queue,
-  owner: null,
-  idempotencyKey: null,
-  status: "QUEUED",
-  terminalReason: null,
-  priority: 0,
-  params: `{"i":1}`,
-  metadata: "{}",
-  tags: [],
-  batchId: null,
-  callbackUrl: null,
-  attempt: 0,
-  maxAttempts: 1,
-  timeoutMs: null,
-  deadline: null,
-  runAt: now,
-  createdAt: now,
-  updatedAt: now,
-  queuedAt: now,
-  startedAt: null,
-  finishedAt: null,
-  progress: `{"summary":{"status":"QUEUED","progress":0},"stages":[],"items":null}`,
-  lastError: null,
-  resultId: null,
-  leaseOwner: null,
-  leaseExpiresAt: null,
-  leaseToken: null
-})
+const row = (queue: string, now: number): JobStore.NewJobRow => noopRow(queue, now)
 
 const once = async () => {
   const file = path.join(os.tmpdir(), `sqlitecost_${randomBytes(4).toString("hex")}.db`)
