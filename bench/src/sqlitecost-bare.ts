@@ -98,13 +98,13 @@ const main = async () => {
     tempMemory: { setup: [`PRAGMA temp_store = MEMORY`], text: (s) => s },
     cte: {
       text: (s) => {
-        const m = /WHERE rowid IN \(([\s\S]*?LIMIT \?)\)/.exec(s)!
+        const m = /WHERE rowid IN \(([\s\S]*?LIMIT \?(?: \+ 0)?)\)/.exec(s)!
         return `WITH picked AS MATERIALIZED (${m[1]}) ${s.replace(m[0], "WHERE rowid IN picked")}`
       }
     },
     fromJoin: {
       text: (s) => {
-        const m = /WHERE rowid IN \(SELECT rowid ([\s\S]*?LIMIT \?)\)/.exec(s)!
+        const m = /WHERE rowid IN \(SELECT rowid ([\s\S]*?LIMIT \?(?: \+ 0)?)\)/.exec(s)!
         return s
           .replace(m[0], `FROM (SELECT rowid AS picked ${m[1]}) AS p WHERE "jobloom_jobs".rowid = p.picked`)
           .replace("+status = 'QUEUED'", `+"jobloom_jobs".status = 'QUEUED'`)
@@ -138,7 +138,7 @@ const main = async () => {
     limitPlus0RetId: { text: (s) => returningId(s.replace("LIMIT ?)", "LIMIT ? + 0)")) },
     cteNotMat: {
       text: (s) => {
-        const m = /WHERE rowid IN \(([\s\S]*?LIMIT \?)\)/.exec(s)!
+        const m = /WHERE rowid IN \(([\s\S]*?LIMIT \?(?: \+ 0)?)\)/.exec(s)!
         return `WITH picked AS (${m[1]}) ${s.replace(m[0], "WHERE rowid IN (SELECT rowid FROM picked)")}`
       }
     }
