@@ -33,9 +33,25 @@ export const startMessage = (
 export const succeeds = (decision: { readonly settlement: { readonly _tag: string } }): boolean =>
   decision.settlement._tag === "Complete"
 
-/** The success line of an attempt (the worker's decision writes the same text). */
-export const successMessage = (attempt: number, maxAttempts: number): string =>
-  `attempt ${attempt}/${maxAttempts} succeeded`
+/** Success lines by attempt number, then maximum: a drain decides thousands, all alike. */
+const successLines = new Map<number, Map<number, string>>()
+
+/** The success line of an attempt: the worker's decision and the row's presented line, the same text. */
+export const successMessage = (attempt: number, maxAttempts: number): string => {
+  let byMax = successLines.get(attempt)
+  if (byMax === undefined) {
+    if (successLines.size >= 1_000) successLines.clear()
+    byMax = new Map()
+    successLines.set(attempt, byMax)
+  }
+  let line = byMax.get(maxAttempts)
+  if (line === undefined) {
+    if (byMax.size >= 1_000) byMax.clear()
+    line = `attempt ${attempt}/${maxAttempts} succeeded`
+    byMax.set(maxAttempts, line)
+  }
+  return line
+}
 
 /** A line to publish live that no store will hold. */
 export const publishOnly = (line: NewLog): NewLog => {
@@ -130,19 +146,21 @@ export class Starts {
   }
 }
 
-/** Buffers an attempt's end lines into `buffer` (see `Starts.ended`); true when the buffer changed. */
-export const bufferEnd = (
+/**
+ * An attempt ended with `end` (see `Starts.ended`): takes a success's start line back out of `buffer`, and answers
+ * the lines its end travels with (the caller buffers them, or sends them with the settle).
+ */
+export const endLines = (
   starts: Starts,
   buffer: Array<NewLog>,
   end: NewLog & { readonly token: string },
   succeeded: boolean,
   live: boolean
-): boolean => {
+): ReadonlyArray<NewLog> => {
   const { add, remove } = starts.ended(end, succeeded, live)
   if (remove !== undefined) {
     const at = buffer.lastIndexOf(remove)
     if (at >= 0) buffer.splice(at, 1)
   }
-  for (const line of add) buffer.push(line)
-  return add.length > 0
+  return add
 }

@@ -13,6 +13,7 @@ import { formatTime, type ItemCounts, type Progress, type TerminalReason } from 
 import type { JobRow, Settlement } from "../JobStore.js"
 import * as JobType from "../JobType.js"
 import { failureOf } from "./handlerFailure.js"
+import { successMessage } from "./engineLines.js"
 
 /** Why the worker interrupted an attempt. First reason wins. */
 export type StopReason =
@@ -198,24 +199,6 @@ export const decide = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   return Effect.isEffect(decision) ? Effect.map(decision, carry) : carry(decision)
 }
 
-/** The end line of a succeeded attempt, built once per attempt number and maximum (a drain writes thousands). */
-const succeededLines = new Map<number, Map<number, string>>()
-const succeededLine = (attempt: number, max: number): string => {
-  let byMax = succeededLines.get(attempt)
-  if (byMax === undefined) {
-    if (succeededLines.size >= 1_000) succeededLines.clear()
-    byMax = new Map()
-    succeededLines.set(attempt, byMax)
-  }
-  let line = byMax.get(max)
-  if (line === undefined) {
-    if (byMax.size >= 1_000) byMax.clear()
-    line = `attempt ${attempt}/${max} succeeded`
-    byMax.set(max, line)
-  }
-  return line
-}
-
 /** `decide`, without the checkpoint. */
 const decideWithout = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
   const { exit, row, stop } = end
@@ -233,7 +216,7 @@ const decideWithout = (end: AttemptEnd): Decision | Effect.Effect<Decision> => {
         result: exit.value === null ? null : { id: end.newId(), value: exit.value }
       },
       level: "info",
-      message: succeededLine(row.attempt, row.maxAttempts),
+      message: successMessage(row.attempt, row.maxAttempts),
       reason: null
     }
   }

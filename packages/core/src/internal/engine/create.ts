@@ -24,6 +24,7 @@ import * as Dependencies from "./dependencies.js"
 import { issuesOf, join, toJson, checkTime } from "./query.js"
 import type { Shared } from "./shared.js"
 import { toJob } from "../jobRow.js"
+import { Runs } from "../metricRuns.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // the engine
@@ -187,20 +188,9 @@ export const make = ({ encodeParams, options, publish, registry, store }: Shared
           (outcomes) =>
             Effect.sync(() => {
               // one update per run of jobs of the same type and queue (a bulk enqueue is usually one run)
-              let type = ""
-              let queue = ""
-              let count = 0
-              for (const o of outcomes) {
-                if (!o.inserted) continue
-                if (count > 0 && (o.row.type !== type || o.row.queue !== queue)) {
-                  JobMetrics.recordCreated(type, queue, count)
-                  count = 0
-                }
-                type = o.row.type
-                queue = o.row.queue
-                count++
-              }
-              JobMetrics.recordCreated(type, queue, count)
+              const created = new Runs<"">((type, queue, _, count) => JobMetrics.recordCreated(type, queue, count))
+              for (const o of outcomes) if (o.inserted) created.add(o.row.type, o.row.queue, "")
+              created.flush()
             })
         )
       ),

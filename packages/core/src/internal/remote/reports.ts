@@ -185,14 +185,7 @@ export const make = (
           armFlush()
         }
       },
-      ended: (end, succeeded) => {
-        const { add, remove } = starts.ended(end, succeeded, bus.listening())
-        if (remove !== undefined) {
-          const at = logBuffer.lastIndexOf(remove)
-          if (at >= 0) logBuffer.splice(at, 1)
-        }
-        return add
-      },
+      ended: (end, succeeded) => EngineLines.endLines(starts, logBuffer, end, succeeded, bus.listening()),
       dropStart: (jobId, token) => starts.forget(jobId, token),
       takeLogs: () => {
         const lines = logBuffer

@@ -24,6 +24,7 @@ import { Config, settleChunk } from "./Config.js"
 import { Flusher } from "./Flusher.js"
 import { Held } from "./Held.js"
 import { Wakes } from "./Wakes.js"
+import { Runs } from "../metricRuns.js"
 
 /** The settle queue of one worker. */
 export class Finisher extends Context.Tag("@jobloom/core/worker/Finisher")<Finisher, Finisher.Service>() {}
@@ -130,25 +131,14 @@ export const make = Effect.gen(function* () {
     const published: Array<JobEvent> = []
     let terminalWithCallback = false
     // the finished counter once per run of one type, queue and status (a batch mostly shares them)
-    let runType = ""
-    let runQueue = ""
-    let runStatus: StatusChange["status"] = "SUCCEEDED"
-    let run = 0
+    const finished = new Runs<StatusChange["status"]>((type, queue, status, count) =>
+      JobMetrics.recordFinished(type, queue, status, count)
+    )
     for (const change of changes) {
       const pending = byId.get(change.id)
       if (pending === undefined) continue
       const status = change.status
-      const { jobType, queue } = pending.attempt
-      if (run > 0 && (jobType !== runType || queue !== runQueue || status !== runStatus)) {
-        JobMetrics.recordFinished(runType, runQueue, runStatus, run)
-        run = 0
-      }
-      if (run === 0) {
-        runType = jobType
-        runQueue = queue
-        runStatus = status
-      }
-      run++
+      finished.add(pending.attempt.jobType, pending.attempt.queue, status)
       if (listening) {
         published.push({ _tag: "status", jobId: change.id, status, terminalReason: reasonOf(change, pending) })
         published.push({
@@ -159,7 +149,7 @@ export const make = Effect.gen(function* () {
       }
       if (status !== "QUEUED" && pending.attempt.callbackUrl !== null) terminalWithCallback = true
     }
-    if (run > 0) JobMetrics.recordFinished(runType, runQueue, runStatus, run)
+    finished.flush()
     if (terminalWithCallback) wakes.wakeCallbacks()
     // type and queue limits count jobs until they are settled: a settle may open room for a claim
     wakes.roomMade()

@@ -152,7 +152,10 @@ export const make = Effect.gen(function* () {
       }
     },
     ended: (end, succeeded) => {
-      if (EngineLines.bufferEnd(starts, lines, end, succeeded, events.listening())) arm()
+      const add = EngineLines.endLines(starts, lines, end, succeeded, events.listening())
+      if (add.length === 0) return
+      for (const line of add) lines.push(line)
+      arm()
     },
     markDirty: (attempt) => {
       dirty.add(attempt)
